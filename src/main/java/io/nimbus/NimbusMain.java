@@ -1,0 +1,48 @@
+package io.nimbus;
+
+import io.nimbus.tools.LoadTool;
+import io.quarkus.runtime.Quarkus;
+import io.quarkus.runtime.annotations.QuarkusMain;
+
+import java.util.Arrays;
+
+/**
+ * {@code java -jar quarkus-run.jar} runs a node; {@code ... load [options]} runs the load tool;
+ * {@code ... --help} prints both usages.
+ */
+@QuarkusMain
+public class NimbusMain {
+
+    public static final String USAGE = """
+            Nimbus — a replicated, strongly consistent key-value store.
+
+            Run a node:
+              java [-Dname=value ...] -jar target/quarkus-app/quarkus-run.jar
+              Settings (system properties, env vars, or application.properties):
+                quarkus.http.port                 public HTTP port (8080)
+                nimbus.node.id                    node name (<hostname>-<http port>)
+                nimbus.role                       worker (proxy arrives with gossip)
+                nimbus.data-dir                   MapDB files and write-ahead log (./data)
+                nimbus.replication-factor         replicas per key, capped at the workers (3)
+                nimbus.consistency                default level: ONE, QUORUM, ALL (QUORUM)
+                nimbus.limits.max-key-bytes       (1024)
+                nimbus.limits.max-value-bytes     (1048576)
+                nimbus.limits.write-queue-max     writes waiting for disk before 503 (10000)
+                nimbus.limits.write-batch-max     writes per group commit (512)
+                nimbus.limits.write-timeout-ms    wait for durability before 504 (5000)
+
+            Drive load against a node:
+              java -jar target/quarkus-app/quarkus-run.jar load --help
+            """;
+
+    public static void main(String... args) {
+        if (args.length > 0 && args[0].equals("load")) {
+            System.exit(LoadTool.run(Arrays.copyOfRange(args, 1, args.length), System.out, System.err));
+        }
+        if (args.length > 0 && (args[0].equals("--help") || args[0].equals("-h"))) {
+            System.out.print(USAGE);
+            System.exit(0);
+        }
+        Quarkus.run(args);
+    }
+}

@@ -1,0 +1,97 @@
+package io.nimbus.api;
+
+import io.nimbus.config.NimbusConfig;
+import io.nimbus.core.kv.ConsistencyLevel;
+import io.nimbus.core.kv.KeyState;
+import io.nimbus.core.kv.Mutation;
+import io.nimbus.core.kv.Precondition;
+import io.nimbus.node.LocalKv;
+import io.smallrye.common.annotation.Blocking;
+import jakarta.ws.rs.Encoded;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * The Hash Nimbus endpoints, for its existing clients: {@code GET /set?key=&value=} and
+ * {@code GET /get?key=}. Same semantics as PUT/GET of /v1/kv at the default level; values are text.
+ */
+@Path("/")
+@Tag(name = "Compatibility", description = "Hash Nimbus client endpoints (text values)")
+public class CompatResource {
+    private final LocalKv kv;
+    private final NimbusConfig config;
+
+    public CompatResource(LocalKv kv, NimbusConfig config) {
+        this.kv = kv;
+        this.config = config;
+    }
+
+    @GET
+    @Path("set")
+    @Produces(MediaType.TEXT_PLAIN)
+    @Operation(summary = "Write a key (Hash Nimbus)", description = "Same as PUT /v1/kv/{key} with the value as UTF-8 text.")
+    @APIResponse(responseCode = "200", description = "Written and durable; the body is OK, ETag the new version",
+            content = @Content(mediaType = MediaType.TEXT_PLAIN, examples = @ExampleObject(name = "ok", value = "OK")))
+    @APIResponse(responseCode = "400", description = "Missing or bad key or value", content = @Content(
+            mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "413", description = "Value over the limit", content = @Content(
+            mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    public CompletionStage<Response> set(
+            @Parameter(description = "The key", example = "greeting") @QueryParam("key") @Encoded String rawKey,
+            @Parameter(description = "The value, as text", example = "hello") @QueryParam("value") @Encoded String rawValue,
+            @Parameter(description = "ONE, QUORUM or ALL") @QueryParam("consistency") String consistency) {
+        String key = Keys.decode(rawKey, config.limits().maxKeyBytes(), true, "query parameter 'key'");
+        ConsistencyLevel level = Requests.level(consistency, kv.defaultLevel());
+        if (rawValue == null) {
+            throw new ProblemException.BadRequest("query parameter 'value' is missing: /set?key=K&value=V");
+        }
+        byte[] value = rawValue.isEmpty() ? new byte[0]
+                : Keys.decode(rawValue, Integer.MAX_VALUE, true, "query parameter 'value'").getBytes(StandardCharsets.UTF_8);
+        if (value.length > config.limits().maxValueBytes()) {
+            throw new ProblemException.ValueTooLarge(value.length, config.limits().maxValueBytes());
+        }
+        return kv.write(new Mutation(key, value, Precondition.NONE), level).thenApply(outcome -> {
+            Response written = KvResource.respond(key, outcome, null, null);
+            return Response.ok("OK", MediaType.TEXT_PLAIN_TYPE)
+                    .header(HttpHeaders.ETAG, written.getHeaderString(HttpHeaders.ETAG)).build();
+        });
+    }
+
+    @GET
+    @Path("get")
+    @Blocking
+    @Produces(MediaType.TEXT_PLAIN)
+    @Operation(summary = "Read a key (Hash Nimbus)", description = "Same as GET /v1/kv/{key}, the value as UTF-8 text.")
+    @APIResponse(responseCode = "200", description = "The value", content = @Content(mediaType = MediaType.TEXT_PLAIN,
+            examples = @ExampleObject(name = "value", value = "hello")))
+    @APIResponse(responseCode = "400", description = "Missing or bad key", content = @Content(
+            mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "404", description = "No such key", content = @Content(
+            mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    public Response get(
+            @Parameter(description = "The key", example = "greeting") @QueryParam("key") @Encoded String rawKey,
+            @Parameter(description = "ONE, QUORUM or ALL") @QueryParam("consistency") String consistency) {
+        String key = Keys.decode(rawKey, config.limits().maxKeyBytes(), true, "query parameter 'key'");
+        KeyState state = kv.read(key, Requests.level(consistency, kv.defaultLevel()));
+        if (!state.exists()) {
+            throw new ProblemException.KeyNotFound(key);
+        }
+        return Response.ok(new String(state.committed().value(), StandardCharsets.UTF_8), MediaType.TEXT_PLAIN_TYPE)
+                .header(HttpHeaders.ETAG, EntityTags.format(state.committed().ballot())).build();
+    }
+}

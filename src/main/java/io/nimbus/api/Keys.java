@@ -1,0 +1,69 @@
+package io.nimbus.api;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+
+/** Strict decoding and validation of keys as they arrive in URLs. */
+public final class Keys {
+    private Keys() {
+    }
+
+    /**
+     * Percent-decodes {@code raw} (a path segment or query value as sent), requires valid UTF-8 and
+     * 1..{@code maxBytes} bytes. {@code plusIsSpace} for query strings.
+     */
+    public static String decode(String raw, int maxBytes, boolean plusIsSpace, String what) {
+        if (raw == null || raw.isEmpty()) {
+            throw new ProblemException.BadRequest(what + " is missing or empty: keys are 1.." + maxBytes + " bytes of UTF-8");
+        }
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(raw.length());
+        for (int i = 0; i < raw.length(); i++) {
+            char c = raw.charAt(i);
+            if (c == '%') {
+                if (i + 2 >= raw.length() || Character.digit(raw.charAt(i + 1), 16) < 0
+                        || Character.digit(raw.charAt(i + 2), 16) < 0) {
+                    throw new ProblemException.BadRequest(what + " has a bad percent-escape at position " + i
+                            + ": use %XX with two hex digits (encode '%' itself as %25)");
+                }
+                bytes.write(Character.digit(raw.charAt(i + 1), 16) * 16 + Character.digit(raw.charAt(i + 2), 16));
+                i += 2;
+            } else if (c == '+' && plusIsSpace) {
+                bytes.write(' ');
+            } else {
+                byte[] utf8 = String.valueOf(c).getBytes(StandardCharsets.UTF_8);
+                if (Character.isHighSurrogate(c) && i + 1 < raw.length()) {
+                    utf8 = raw.substring(i, i + 2).getBytes(StandardCharsets.UTF_8);
+                    i++;
+                }
+                bytes.writeBytes(utf8);
+            }
+        }
+        byte[] b = bytes.toByteArray();
+        if (b.length > maxBytes) {
+            throw new ProblemException.BadRequest(what + " is " + b.length + " bytes; keys are at most " + maxBytes
+                    + " bytes of UTF-8 (nimbus.limits.max-key-bytes)");
+        }
+        try {
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(b)).toString();
+        } catch (CharacterCodingException e) {
+            throw new ProblemException.BadRequest(what + " is not valid UTF-8 after percent-decoding: "
+                    + "percent-encode the UTF-8 bytes of the key");
+        }
+    }
+
+    /** The key for messages: control characters escaped, long keys cut. */
+    static String printable(String key) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < key.length() && sb.length() < 120; i++) {
+            char c = key.charAt(i);
+            sb.append(c < 0x20 || c == 0x7f ? String.format("\\u%04x", (int) c) : String.valueOf(c));
+        }
+        return sb.length() < key.length() ? sb + "…" : sb.toString();
+    }
+}

@@ -1,0 +1,202 @@
+package io.nimbus.api;
+
+import io.nimbus.config.NimbusConfig;
+import io.nimbus.core.kv.Ballot;
+import io.nimbus.core.kv.ConsistencyLevel;
+import io.nimbus.core.kv.KeyState;
+import io.nimbus.core.kv.Mutation;
+import io.nimbus.core.kv.Precondition;
+import io.nimbus.core.kv.WriteOutcome;
+import io.nimbus.node.LocalKv;
+import io.smallrye.common.annotation.Blocking;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.Encoded;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HeaderParam;
+import jakarta.ws.rs.PUT;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.enums.ParameterIn;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+
+import java.util.concurrent.CompletionStage;
+
+/** The v1 key-value API (DESIGN §1). */
+@Path("/v1/kv")
+@Tag(name = "Key-value", description = "Read, write, compare-and-set and delete keys")
+public class KvResource {
+    private static final String KEY_DOC = "The key: one path segment, percent-encoded, 1..1024 bytes of UTF-8";
+    private static final String LEVEL_DOC = "ONE, QUORUM or ALL (case-insensitive); default nimbus.consistency";
+
+    private final LocalKv kv;
+    private final NimbusConfig config;
+
+    public KvResource(LocalKv kv, NimbusConfig config) {
+        this.kv = kv;
+        this.config = config;
+    }
+
+    @GET
+    @Path("{key}")
+    @Blocking
+    @Produces(MediaType.APPLICATION_OCTET_STREAM)
+    @Operation(summary = "Read a key", description = "Returns the value's bytes and its version in the ETag header. "
+            + "With If-None-Match and a matching ETag, answers 304 without a body.")
+    @APIResponse(responseCode = "200", description = "The value; ETag is its version",
+            content = @Content(mediaType = MediaType.APPLICATION_OCTET_STREAM,
+                    examples = @ExampleObject(name = "value", value = "hello")))
+    @APIResponse(responseCode = "304", description = "If-None-Match matched the current version")
+    @APIResponse(responseCode = "400", description = "Bad key, header or consistency level", content = @Content(
+            mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "404", description = "No such key (never written, or deleted)", content = @Content(
+            mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    public Response get(
+            @Parameter(description = KEY_DOC, example = "user%3A42") @PathParam("key") @Encoded String rawKey,
+            @Parameter(description = LEVEL_DOC, example = "QUORUM") @QueryParam("consistency") String consistency,
+            @Parameter(in = ParameterIn.HEADER, description = "Answer 304 if the current version is one of these ETags",
+                    example = "\"18c1f0a2b3c40-node1\"") @HeaderParam(HttpHeaders.IF_NONE_MATCH) String ifNoneMatch) {
+        String key = key(rawKey);
+        ConsistencyLevel level = level(consistency);
+        EntityTags.Condition notModified = ifNoneMatch == null ? null : EntityTags.parse(ifNoneMatch, "If-None-Match");
+        KeyState state = kv.read(key, level);
+        if (!state.exists()) {
+            throw new ProblemException.KeyNotFound(key);
+        }
+        Ballot version = state.committed().ballot();
+        if (notModified != null && EntityTags.weakMatches(notModified, version)) {
+            return Response.notModified().header(HttpHeaders.ETAG, EntityTags.format(version)).build();
+        }
+        return Response.ok(state.committed().value(), MediaType.APPLICATION_OCTET_STREAM_TYPE)
+                .header(HttpHeaders.ETAG, EntityTags.format(version)).build();
+    }
+
+    @PUT
+    @Path("{key}")
+    @Consumes(MediaType.WILDCARD)
+    @Operation(summary = "Write a key", description = "Stores the request body as the key's value and answers once "
+            + "it is durable. With If-Match it is a compare-and-set against the ETag you read; with "
+            + "If-None-Match: * it only creates.")
+    @RequestBody(description = "The value: raw bytes, 0..nimbus.limits.max-value-bytes", content = @Content(
+            mediaType = MediaType.APPLICATION_OCTET_STREAM, examples = @ExampleObject(name = "value", value = "hello")))
+    @APIResponse(responseCode = "204", description = "Written and durable; ETag is the new version")
+    @APIResponse(responseCode = "400", description = "Bad key, header or consistency level", content = @Content(
+            mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "412", description = "If-Match or If-None-Match did not hold; ETag is the current version",
+            content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "413", description = "Value over the limit", content = @Content(
+            mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "503", description = "Too busy or storage failed; see Retry-After", content = @Content(
+            mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "504", description = "Not confirmed in time: the outcome is unknown", content = @Content(
+            mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    public CompletionStage<Response> put(
+            @Parameter(description = KEY_DOC, example = "user%3A42") @PathParam("key") @Encoded String rawKey,
+            @Parameter(description = LEVEL_DOC, example = "QUORUM") @QueryParam("consistency") String consistency,
+            @Parameter(in = ParameterIn.HEADER, description = "Compare-and-set: apply only if the current version is "
+                    + "one of these ETags (or * for: only if the key exists)", example = "\"18c1f0a2b3c40-node1\"")
+            @HeaderParam(HttpHeaders.IF_MATCH) String ifMatch,
+            @Parameter(in = ParameterIn.HEADER, description = "* to create only: 412 if the key exists", example = "*")
+            @HeaderParam(HttpHeaders.IF_NONE_MATCH) String ifNoneMatch,
+            byte[] body) {
+        String key = key(rawKey);
+        ConsistencyLevel level = level(consistency);
+        byte[] value = body == null ? new byte[0] : body;
+        if (value.length > config.limits().maxValueBytes()) {
+            throw new ProblemException.ValueTooLarge(value.length, config.limits().maxValueBytes());
+        }
+        Precondition precondition = writePrecondition(ifMatch, ifNoneMatch);
+        return kv.write(new Mutation(key, value, precondition), level)
+                .thenApply(outcome -> respond(key, outcome, ifMatch, ifNoneMatch));
+    }
+
+    @DELETE
+    @Path("{key}")
+    @Operation(summary = "Delete a key", description = "Writes a tombstone with its own version. Optional If-Match "
+            + "makes it conditional. Deleting a key that does not exist answers 404 and writes nothing.")
+    @APIResponse(responseCode = "204", description = "Deleted and durable; ETag is the tombstone's version")
+    @APIResponse(responseCode = "400", description = "Bad key, header or consistency level", content = @Content(
+            mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "404", description = "No such key", content = @Content(
+            mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "412", description = "If-Match did not hold", content = @Content(
+            mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "503", description = "Too busy or storage failed; see Retry-After", content = @Content(
+            mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "504", description = "Not confirmed in time: the outcome is unknown", content = @Content(
+            mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    public CompletionStage<Response> delete(
+            @Parameter(description = KEY_DOC, example = "user%3A42") @PathParam("key") @Encoded String rawKey,
+            @Parameter(description = LEVEL_DOC, example = "QUORUM") @QueryParam("consistency") String consistency,
+            @Parameter(in = ParameterIn.HEADER, description = "Delete only if the current version is one of these ETags",
+                    example = "\"18c1f0a2b3c40-node1\"") @HeaderParam(HttpHeaders.IF_MATCH) String ifMatch) {
+        String key = key(rawKey);
+        ConsistencyLevel level = level(consistency);
+        Precondition precondition = writePrecondition(ifMatch, null);
+        return kv.write(new Mutation(key, null, precondition), level)
+                .thenApply(outcome -> respond(key, outcome, ifMatch, null));
+    }
+
+    private String key(String rawKey) {
+        return Keys.decode(rawKey, config.limits().maxKeyBytes(), false, "key");
+    }
+
+    ConsistencyLevel level(String text) {
+        return Requests.level(text, kv.defaultLevel());
+    }
+
+    static Precondition writePrecondition(String ifMatch, String ifNoneMatch) {
+        if (ifMatch != null && ifNoneMatch != null) {
+            throw new ProblemException.BadRequest("send If-Match or If-None-Match, not both");
+        }
+        if (ifNoneMatch != null) {
+            if (!ifNoneMatch.trim().equals("*")) {
+                throw new ProblemException.BadRequest("on writes If-None-Match must be * (create only); "
+                        + "for compare-and-set use If-Match with the ETag you read");
+            }
+            return new Precondition.Absent();
+        }
+        if (ifMatch != null) {
+            EntityTags.Condition c = EntityTags.parse(ifMatch, "If-Match");
+            return c.any() ? new Precondition.Present() : new Precondition.VersionIn(EntityTags.strongVersions(c));
+        }
+        return Precondition.NONE;
+    }
+
+    static Response respond(String key, WriteOutcome outcome, String ifMatch, String ifNoneMatch) {
+        if (outcome instanceof WriteOutcome.Applied applied) {
+            return Response.noContent().header(HttpHeaders.ETAG, EntityTags.format(applied.version())).build();
+        }
+        if (outcome instanceof WriteOutcome.PreconditionFailed failed) {
+            String current = failed.current() == null ? null : EntityTags.format(failed.current());
+            String detail;
+            if (ifNoneMatch != null) {
+                detail = "key '" + Keys.printable(key) + "' already exists (version " + current
+                        + "); If-None-Match: * only creates";
+            } else if (current == null) {
+                detail = "key '" + Keys.printable(key) + "' does not exist, so If-Match " + ifMatch.trim()
+                        + " cannot match; write without If-Match (or with If-None-Match: *) to create it";
+            } else {
+                detail = "If-Match " + ifMatch.trim() + " does not match the current version " + current
+                        + " of key '" + Keys.printable(key) + "'; read it again and retry with the new ETag";
+            }
+            throw new ProblemException.PreconditionFailed(detail, current);
+        }
+        if (outcome instanceof WriteOutcome.NotFound) {
+            throw new ProblemException.KeyNotFound(key);
+        }
+        throw new IllegalStateException("unhandled outcome " + outcome);
+    }
+}

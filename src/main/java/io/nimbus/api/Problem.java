@@ -1,0 +1,21 @@
+package io.nimbus.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+
+/** An RFC 9457 problem body ({@code application/problem+json}). */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+@Schema(name = "Problem", description = "RFC 9457 problem details")
+public record Problem(
+        @Schema(example = "urn:nimbus:problem:precondition-failed") String type,
+        @Schema(example = "Precondition failed") String title,
+        @Schema(example = "412") int status,
+        @Schema(example = "If-Match \"18c1f0a2b3c40-n1\" does not match the current version \"18c1f0a2b3c41-n1\"") String detail,
+        @Schema(example = "/v1/kv/user%3A42") String instance) {
+
+    public static final String MEDIA_TYPE = "application/problem+json";
+
+    public static Problem of(String type, String title, int status, String detail, String instance) {
+        return new Problem("urn:nimbus:problem:" + type, title, status, detail, instance);
+    }
+}

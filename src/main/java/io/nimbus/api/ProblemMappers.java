@@ -1,0 +1,97 @@
+package io.nimbus.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.nimbus.node.WriteTimeoutException;
+import io.nimbus.storage.StoreFailedException;
+import io.nimbus.storage.StoreOverloadedException;
+import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.UriInfo;
+import org.jboss.logging.Logger;
+import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
+
+import java.io.UncheckedIOException;
+import java.util.UUID;
+
+/**
+ * One mapper per narrow exception, each answering an RFC 9457 problem that says what to do.
+ * No mapper ever puts a class name or stack trace in a response.
+ */
+public class ProblemMappers {
+    private static final Logger LOG = Logger.getLogger(ProblemMappers.class);
+
+    private final ObjectMapper json;
+
+    public ProblemMappers(ObjectMapper json) {
+        this.json = json;
+    }
+
+    @ServerExceptionMapper
+    public Response problem(ProblemException e, UriInfo uri) {
+        Response.ResponseBuilder r = builder(e.status(), e.type(), e.title(), e.getMessage(), uri);
+        if (e instanceof ProblemException.PreconditionFailed pf && pf.currentEtag() != null) {
+            r.header(HttpHeaders.ETAG, pf.currentEtag());
+        }
+        return r.build();
+    }
+
+    @ServerExceptionMapper
+    public Response overloaded(StoreOverloadedException e, UriInfo uri) {
+        return builder(503, "overloaded", "Overloaded", "this node has " + e.queued() + " writes waiting for disk "
+                + "(nimbus.limits.write-queue-max); the write was not applied, retry after the Retry-After delay", uri)
+                .header(HttpHeaders.RETRY_AFTER, "1").build();
+    }
+
+    @ServerExceptionMapper
+    public Response storageFailed(StoreFailedException e, UriInfo uri) {
+        return builder(503, "storage-failed", "Storage unavailable", e.getMessage()
+                + ". The node stops serving after a storage fault; restart it (the write-ahead log replays "
+                + "every acknowledged write)", uri)
+                .header(HttpHeaders.RETRY_AFTER, "10").build();
+    }
+
+    @ServerExceptionMapper
+    public Response timedOut(WriteTimeoutException e, UriInfo uri) {
+        return builder(504, "outcome-unknown", "Outcome unknown", e.getMessage() + ": the outcome is unknown, the "
+                + "write may still be applied. Read the key (or retry with If-Match) to find out.", uri).build();
+    }
+
+    @ServerExceptionMapper
+    public Response http(WebApplicationException e, UriInfo uri) {
+        int status = e.getResponse().getStatus();
+        Response.StatusType type = Response.Status.fromStatusCode(status);
+        String title = type == null ? "HTTP " + status : type.getReasonPhrase();
+        String detail = switch (status) {
+            case 404 -> "no such resource: keys live under /v1/kv/{key}; see /q/swagger-ui";
+            case 405 -> "method not allowed here; see /q/swagger-ui for the operations of this path";
+            case 406 -> "cannot produce the media type you Accept; values are application/octet-stream";
+            case 415 -> "unsupported Content-Type";
+            default -> title;
+        };
+        Response.ResponseBuilder r = builder(status, "http-" + status, title, detail, uri);
+        String allow = e.getResponse().getHeaderString(HttpHeaders.ALLOW);
+        if (allow != null) {
+            r.header(HttpHeaders.ALLOW, allow);
+        }
+        return r.build();
+    }
+
+    @ServerExceptionMapper
+    public Response unexpected(RuntimeException e, UriInfo uri) {
+        String id = UUID.randomUUID().toString();
+        LOG.errorf(e, "internal error %s on %s", id, uri.getRequestUri().getRawPath());
+        return builder(500, "internal", "Internal error", "the node hit an internal error (reference " + id
+                + " in its log); the outcome of a write is unknown", uri).build();
+    }
+
+    private Response.ResponseBuilder builder(int status, String type, String title, String detail, UriInfo uri) {
+        Problem p = Problem.of(type, title, status, detail, uri.getRequestUri().getRawPath());
+        try {
+            return Response.status(status).type(Problem.MEDIA_TYPE).entity(json.writeValueAsString(p));
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,96 @@
+package io.nimbus.node;
+
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.nimbus.config.NimbusConfig;
+import io.nimbus.storage.CommitGate;
+import io.nimbus.storage.MapDbStore;
+import io.nimbus.storage.StoreOpenException;
+import io.nimbus.storage.StoreSettings;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Instance;
+import org.jboss.logging.Logger;
+
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The worker's store as a bean: opened at start-up (so a locked or damaged data directory stops the
+ * process before it serves anything), closed at shutdown after the queued writes commit.
+ */
+@ApplicationScoped
+public class Storage {
+    private static final Logger LOG = Logger.getLogger(Storage.class);
+
+    private final NimbusConfig config;
+    private final NodeIdentity identity;
+    private final MeterRegistry registry;
+    private final Instance<CommitGate> gate;
+    private volatile MapDbStore store;
+
+    public Storage(NimbusConfig config, NodeIdentity identity, MeterRegistry registry, Instance<CommitGate> gate) {
+        this.config = config;
+        this.identity = identity;
+        this.registry = registry;
+        this.gate = gate;
+    }
+
+    void onStart(@Observes StartupEvent event) {
+        if (config.role() != NimbusConfig.Role.WORKER) {
+            throw new IllegalStateException("nimbus.role=" + config.role().name().toLowerCase()
+                    + " is not available yet: this version runs workers only");
+        }
+        Path dir = Path.of(config.dataDir());
+        StoreSettings settings = new StoreSettings(dir, identity.id(), config.limits().writeQueueMax(),
+                config.limits().writeBatchMax(), config.storage().checkpointIntervalMs(),
+                config.storage().walSegmentBytesMax(), () -> TimeUnit.MILLISECONDS.toMicros(System.currentTimeMillis()),
+                gate.isResolvable() ? gate.get() : CommitGate.NONE);
+        try {
+            store = MapDbStore.open(settings);
+        } catch (StoreOpenException e) {
+            LOG.error("Nimbus cannot start: " + e.getMessage());
+            throw e;
+        }
+        MapDbStore s = store;
+        FunctionCounter.builder("nimbus.store.group.commits", s, x -> x.stats().groupCommits())
+                .description("group commits: one write-ahead log append and one fdatasync each").register(registry);
+        FunctionCounter.builder("nimbus.store.group.commit.seconds", s, x -> x.stats().groupCommitNanos() / 1e9)
+                .description("time spent appending and syncing the write-ahead log").register(registry);
+        FunctionCounter.builder("nimbus.store.mutations", s, x -> x.stats().mutations())
+                .description("writes and deletes decided (applied or refused by their precondition)").register(registry);
+        FunctionCounter.builder("nimbus.store.checkpoints", s, x -> x.stats().checkpoints())
+                .description("MapDB commits that truncate the write-ahead log").register(registry);
+        FunctionCounter.builder("nimbus.store.checkpoint.seconds", s, x -> x.stats().checkpointNanos() / 1e9)
+                .description("time spent in checkpoints").register(registry);
+        FunctionCounter.builder("nimbus.store.rejected.overload", s, x -> x.stats().rejectedOverload())
+                .description("writes refused because the write queue was full").register(registry);
+        Gauge.builder("nimbus.store.queue", s, MapDbStore::queued)
+                .description("writes waiting for the group commit").register(registry);
+        LOG.infof("node %s: store open at %s", identity.id(), dir.toAbsolutePath());
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        MapDbStore s = store;
+        if (s != null) {
+            s.close();
+            LOG.infof("store closed at %s", config.dataDir());
+        }
+    }
+
+    /** The open store; throws if start-up has not opened it. */
+    public MapDbStore store() {
+        MapDbStore s = store;
+        if (s == null) {
+            throw new IllegalStateException("store is not open");
+        }
+        return s;
+    }
+
+    public boolean isOpen() {
+        return store != null;
+    }
+}

@@ -1,0 +1,139 @@
+package io.nimbus.storage;
+
+import io.nimbus.core.kv.Ballot;
+import io.nimbus.core.kv.KeyState;
+import io.nimbus.core.kv.Proposal;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The on-disk form of a {@link KeyState}. Format 1:
+ * <pre>
+ *   u8  format (=1)
+ *   u8  flags: 1 promised, 2 accepted, 4 committed, 8 accepted==committed (value stored once),
+ *              16 accepted is a tombstone, 32 committed is a tombstone
+ *   [ballot promised] [proposal accepted, unless flag 8] [proposal committed]
+ *   ballot   = i64 counter, u8 node-id length, node-id ASCII
+ *   proposal = ballot, then (unless tombstone) i32 length, bytes
+ * </pre>
+ * A record that does not parse exactly is corruption and is reported as such, never guessed at.
+ */
+public final class KeyStateCodec {
+    static final byte FORMAT = 1;
+    private static final int PROMISED = 1, ACCEPTED = 2, COMMITTED = 4, SAME = 8, ACC_TOMB = 16, COM_TOMB = 32;
+
+    private KeyStateCodec() {
+    }
+
+    public static byte[] encode(KeyState state) {
+        Proposal acc = state.accepted();
+        Proposal com = state.committed();
+        boolean same = acc != null && acc.equals(com);
+        int flags = (state.promised() != null ? PROMISED : 0)
+                | (acc != null ? ACCEPTED : 0)
+                | (com != null ? COMMITTED : 0)
+                | (same ? SAME : 0)
+                | (acc != null && acc.isTombstone() ? ACC_TOMB : 0)
+                | (com != null && com.isTombstone() ? COM_TOMB : 0);
+        int size = 2 + 64 * 3 + (com != null && com.value() != null ? com.value().length : 0)
+                + (!same && acc != null && acc.value() != null ? acc.value().length : 0);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(size);
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeByte(FORMAT);
+            out.writeByte(flags);
+            if (state.promised() != null) {
+                writeBallot(out, state.promised());
+            }
+            if (acc != null && !same) {
+                writeProposal(out, acc);
+            }
+            if (com != null) {
+                writeProposal(out, com);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot happen: writing to memory", e);
+        }
+        return bytes.toByteArray();
+    }
+
+    public static KeyState decode(byte[] record) {
+        if (record == null) {
+            return KeyState.EMPTY;
+        }
+        try {
+            ByteBuffer in = ByteBuffer.wrap(record);
+            byte format = in.get();
+            if (format != FORMAT) {
+                throw new CorruptRecordException("unknown record format " + format);
+            }
+            int flags = in.get();
+            Ballot promised = (flags & PROMISED) != 0 ? readBallot(in) : null;
+            Proposal accepted = (flags & ACCEPTED) != 0 && (flags & SAME) == 0
+                    ? readProposal(in, (flags & ACC_TOMB) != 0) : null;
+            Proposal committed = (flags & COMMITTED) != 0 ? readProposal(in, (flags & COM_TOMB) != 0) : null;
+            if ((flags & SAME) != 0) {
+                accepted = committed;
+            }
+            if (in.hasRemaining()) {
+                throw new CorruptRecordException(in.remaining() + " trailing bytes");
+            }
+            return new KeyState(promised, accepted, committed);
+        } catch (BufferUnderflowException | IllegalArgumentException | IllegalStateException e) {
+            throw new CorruptRecordException("record does not parse: " + e.getMessage(), e);
+        }
+    }
+
+    private static void writeBallot(DataOutputStream out, Ballot b) throws IOException {
+        byte[] id = b.nodeId().getBytes(StandardCharsets.US_ASCII);
+        out.writeLong(b.counter());
+        out.writeByte(id.length);
+        out.write(id);
+    }
+
+    private static void writeProposal(DataOutputStream out, Proposal p) throws IOException {
+        writeBallot(out, p.ballot());
+        if (!p.isTombstone()) {
+            out.writeInt(p.value().length);
+            out.write(p.value());
+        }
+    }
+
+    private static Ballot readBallot(ByteBuffer in) {
+        long counter = in.getLong();
+        int len = Byte.toUnsignedInt(in.get());
+        byte[] id = new byte[len];
+        in.get(id);
+        return new Ballot(counter, new String(id, StandardCharsets.US_ASCII));
+    }
+
+    private static Proposal readProposal(ByteBuffer in, boolean tombstone) {
+        Ballot ballot = readBallot(in);
+        if (tombstone) {
+            return Proposal.tombstone(ballot);
+        }
+        int len = in.getInt();
+        if (len < 0 || len > in.remaining()) {
+            throw new CorruptRecordException("value length " + len + " exceeds the record");
+        }
+        byte[] value = new byte[len];
+        in.get(value);
+        return new Proposal(ballot, value);
+    }
+
+    /** A stored record that cannot be read back: the store is damaged. */
+    public static final class CorruptRecordException extends RuntimeException {
+        CorruptRecordException(String message) {
+            super(message);
+        }
+
+        CorruptRecordException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+}

@@ -1,0 +1,40 @@
+package io.nimbus.storage;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+/** Counters the store keeps; the shell exposes them as metrics. */
+public final class StoreStats {
+    final AtomicLong groupCommits = new AtomicLong();
+    final AtomicLong mutations = new AtomicLong();
+    final AtomicLong groupCommitNanos = new AtomicLong();
+    final AtomicLong checkpoints = new AtomicLong();
+    final AtomicLong checkpointNanos = new AtomicLong();
+    final AtomicLong rejectedOverload = new AtomicLong();
+
+    /** Group commits: one log append and one fdatasync each. */
+    public long groupCommits() {
+        return groupCommits.get();
+    }
+
+    /** Mutations processed (applied or refused by their precondition). */
+    public long mutations() {
+        return mutations.get();
+    }
+
+    public long groupCommitNanos() {
+        return groupCommitNanos.get();
+    }
+
+    /** MapDB commits that let the write-ahead log be truncated. */
+    public long checkpoints() {
+        return checkpoints.get();
+    }
+
+    public long checkpointNanos() {
+        return checkpointNanos.get();
+    }
+
+    public long rejectedOverload() {
+        return rejectedOverload.get();
+    }
+}
