@@ -7,15 +7,17 @@ import io.nimbus.core.kv.Mutation;
 import io.nimbus.core.kv.Precondition;
 import io.nimbus.node.LocalKv;
 import io.smallrye.common.annotation.Blocking;
-import jakarta.ws.rs.Encoded;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.UriInfo;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.enums.ParameterIn;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
@@ -51,10 +53,14 @@ public class CompatResource {
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     @APIResponse(responseCode = "413", description = "Value over the limit", content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @Parameter(name = "key", in = ParameterIn.QUERY, required = true, description = "The key", example = "greeting")
+    @Parameter(name = "value", in = ParameterIn.QUERY, required = true, description = "The value, as text", example = "hello")
     public CompletionStage<Response> set(
-            @Parameter(description = "The key", example = "greeting") @QueryParam("key") @Encoded String rawKey,
-            @Parameter(description = "The value, as text", example = "hello") @QueryParam("value") @Encoded String rawValue,
-            @Parameter(description = "ONE, QUORUM or ALL") @QueryParam("consistency") String consistency) {
+            @Parameter(description = "ONE, QUORUM or ALL") @QueryParam("consistency") String consistency,
+            @Context UriInfo uri) {
+        // the raw query, decoded strictly here (the framework would turn invalid UTF-8 into U+FFFD)
+        String rawKey = Keys.rawQueryParam(uri.getRequestUri().getRawQuery(), "key");
+        String rawValue = Keys.rawQueryParam(uri.getRequestUri().getRawQuery(), "value");
         String key = Keys.decode(rawKey, config.limits().maxKeyBytes(), true, "query parameter 'key'");
         ConsistencyLevel level = Requests.level(consistency, kv.defaultLevel());
         if (rawValue == null) {
@@ -83,9 +89,11 @@ public class CompatResource {
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     @APIResponse(responseCode = "404", description = "No such key", content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @Parameter(name = "key", in = ParameterIn.QUERY, required = true, description = "The key", example = "greeting")
     public Response get(
-            @Parameter(description = "The key", example = "greeting") @QueryParam("key") @Encoded String rawKey,
-            @Parameter(description = "ONE, QUORUM or ALL") @QueryParam("consistency") String consistency) {
+            @Parameter(description = "ONE, QUORUM or ALL") @QueryParam("consistency") String consistency,
+            @Context UriInfo uri) {
+        String rawKey = Keys.rawQueryParam(uri.getRequestUri().getRawQuery(), "key");
         String key = Keys.decode(rawKey, config.limits().maxKeyBytes(), true, "query parameter 'key'");
         KeyState state = kv.read(key, Requests.level(consistency, kv.defaultLevel()));
         if (!state.exists()) {

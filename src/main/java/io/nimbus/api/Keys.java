@@ -57,6 +57,21 @@ public final class Keys {
         }
     }
 
+    /** The first value of {@code name} in a raw (still percent-encoded) query string, or null. */
+    public static String rawQueryParam(String rawQuery, String name) {
+        if (rawQuery == null) {
+            return null;
+        }
+        for (String pair : rawQuery.split("&")) {
+            int eq = pair.indexOf('=');
+            String n = eq < 0 ? pair : pair.substring(0, eq);
+            if (n.equals(name)) {
+                return eq < 0 ? "" : pair.substring(eq + 1);
+            }
+        }
+        return null;
+    }
+
     /** The key for messages: control characters escaped, long keys cut. */
     static String printable(String key) {
         StringBuilder sb = new StringBuilder();

@@ -1,0 +1,45 @@
+package io.nimbus.api;
+
+import io.quarkus.test.junit.QuarkusTest;
+import org.junit.jupiter.api.Test;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItem;
+
+/** Health, OpenAPI, Swagger UI and metrics are served and say something true. */
+@QuarkusTest
+class OperationsEndpointsTest {
+
+    @Test
+    void healthReportsTheStore() {
+        given().get("/q/health/live").then().statusCode(200).body("status", equalTo("UP"));
+        given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"))
+                .body("checks.name", hasItem("storage"));
+        given().get("/q/health/started").then().statusCode(200).body("checks.name", hasItem("storage-open"));
+    }
+
+    @Test
+    void openApiDescribesEveryOperationWithExamples() {
+        String doc = given().queryParam("format", "json").get("/q/openapi").then().statusCode(200).extract().asString();
+        for (String s : new String[]{"/v1/kv/{key}", "\"put\"", "\"get\"", "\"delete\"", "/set", "/get",
+                "Compare-and-set", "\"412\"", "\"413\"", "\"504\"", "application/problem+json", "\"example\""}) {
+            org.junit.jupiter.api.Assertions.assertTrue(doc.contains(s), "OpenAPI lacks " + s);
+        }
+        given().get("/q/swagger-ui/").then().statusCode(200).body(containsString("swagger"));
+    }
+
+    @Test
+    void metricsCountRequestsAndCommits() {
+        given().body("m").put("/v1/kv/metrics-key").then().statusCode(204);
+        given().get("/v1/kv/metrics-key").then().statusCode(200);
+        String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        org.junit.jupiter.api.Assertions.assertTrue(metrics.contains("http_server_requests_seconds_count{method=\"PUT\""),
+                "request counts by method");
+        org.junit.jupiter.api.Assertions.assertTrue(metrics.contains("http_server_requests_seconds_bucket")
+                || metrics.contains("http_server_requests_seconds_max"), "request latency");
+        org.junit.jupiter.api.Assertions.assertTrue(metrics.matches("(?s).*nimbus_store_group_commits_total [1-9].*"),
+                "group commits counted");
+    }
+}
