@@ -72,7 +72,16 @@ final class WriteAheadLog implements AutoCloseable {
                 int length = n == HEADER ? header.getInt(0) : -1;
                 boolean tornHeader = n < HEADER || (length == 0 && allZero(ch, pos, size));
                 if (tornHeader || length < 0 || length > RECORD_BYTES_MAX || pos + HEADER + length > size) {
-                    if (last && (tornHeader || pos + HEADER + Math.max(length, 0) > size)) {
+                    boolean overruns = tornHeader || pos + HEADER + Math.max(length, 0) > size;
+                    if (last && overruns) {
+                        // A crash mid-append leaves a record that runs past the end. A damaged length field
+                        // can look the same, so make sure no intact record follows before cutting.
+                        long next = findIntactRecord(ch, pos + 1, size);
+                        if (next >= 0) {
+                            throw new StoreOpenException("write-ahead log " + segment.toAbsolutePath() + " is corrupt "
+                                    + "at byte " + pos + " and valid records follow at byte " + next + ". Acknowledged "
+                                    + "writes are in it: restore the data directory from a backup rather than delete the log.");
+                        }
                         ch.truncate(pos);
                         ch.force(true);
                         return;
@@ -108,6 +117,30 @@ final class WriteAheadLog implements AutoCloseable {
                 pos += HEADER + length;
             }
         }
+    }
+
+    /** The first offset in [from, size) where a whole record with a matching checksum starts, or -1. */
+    private static long findIntactRecord(FileChannel ch, long from, long size) throws IOException {
+        if (size - from < HEADER) {
+            return -1;
+        }
+        ByteBuffer all = ByteBuffer.allocate((int) Math.min(size - from, Integer.MAX_VALUE - 8));
+        readFully(ch, all, from);
+        byte[] b = all.array();
+        int n = all.position();
+        CRC32C crc = new CRC32C();
+        for (int i = 0; i + HEADER <= n; i++) {
+            int length = ByteBuffer.wrap(b, i, 4).getInt();
+            if (length < 10 || length > n - i - HEADER) {
+                continue;
+            }
+            crc.reset();
+            crc.update(b, i + HEADER, length);
+            if ((int) crc.getValue() == ByteBuffer.wrap(b, i + 4, 4).getInt()) {
+                return from + i;
+            }
+        }
+        return -1;
     }
 
     private static boolean allZero(FileChannel ch, long from, long size) throws IOException {

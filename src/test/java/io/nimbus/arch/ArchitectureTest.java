@@ -1,0 +1,63 @@
+package io.nimbus.arch;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.domain.JavaModifier;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.lang.ArchRule;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.fields;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+/**
+ * The house rules that keep protocol cores pure and nodes buildable many times in one JVM.
+ */
+class ArchitectureTest {
+    private static JavaClasses main;
+
+    @BeforeAll
+    static void importMain() {
+        main = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                .importPackages("io.nimbus");
+    }
+
+    @Test
+    void coresUseOnlyTheJdkBasicsAndEachOther() {
+        ArchRule rule = classes().that().resideInAPackage("io.nimbus.core..")
+                .should().onlyDependOnClassesThat().resideInAnyPackage(
+                        "io.nimbus.core..", "java.lang", "java.lang.invoke", "java.lang.runtime", "java.util",
+                        "java.util.function", "java.util.stream")
+                .because("protocol cores take messages and time as inputs: no framework, storage, network, "
+                        + "threads, files or clocks (see docs/ARCHITECTURE.md)");
+        rule.check(main);
+    }
+
+    @Test
+    void coresNeverReadTheClockOrStartThreads() {
+        ArchRule rule = noClasses().that().resideInAPackage("io.nimbus.core..")
+                .should().callMethod(System.class, "currentTimeMillis")
+                .orShould().callMethod(System.class, "nanoTime")
+                .orShould().dependOnClassesThat().areAssignableTo(Thread.class)
+                .orShould().dependOnClassesThat().haveFullyQualifiedName("java.util.Random");
+        rule.check(main);
+    }
+
+    @Test
+    void noStaticMutableState() {
+        ArchRule rule = fields().that().areDeclaredInClassesThat().resideInAPackage("io.nimbus..")
+                .and().areStatic()
+                .should().haveModifier(JavaModifier.FINAL)
+                .because("a node is an object graph that can be built several times in one JVM");
+        rule.check(main);
+    }
+
+    @Test
+    void theApiDoesNotReachIntoStorageFiles() {
+        noClasses().that().resideInAPackage("io.nimbus.api..")
+                .should().dependOnClassesThat().resideInAPackage("org.mapdb..")
+                .check(main);
+    }
+}

@@ -1,0 +1,258 @@
+package io.nimbus.storage;
+
+import io.nimbus.core.kv.Ballot;
+import io.nimbus.core.kv.KeyState;
+import io.nimbus.core.kv.Mutation;
+import io.nimbus.core.kv.Precondition;
+import io.nimbus.core.kv.WriteOutcome;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class MapDbStoreTest {
+    @TempDir
+    Path dir;
+
+    private final List<MapDbStore> open = new ArrayList<>();
+    private final AtomicLong micros = new AtomicLong(1_000_000);
+    private final Gate gate = new Gate();
+
+    /** Holds the writer before the log append while closed. */
+    static final class Gate implements CommitGate {
+        volatile CountDownLatch latch = new CountDownLatch(0);
+        final Semaphore held = new Semaphore(0);
+        volatile RuntimeException fail;
+
+        @Override
+        public void beforeCommit(int batchSize) throws InterruptedException {
+            if (fail != null) {
+                throw fail;
+            }
+            if (latch.getCount() > 0) {
+                held.release();
+                assertTrue(latch.await(10, TimeUnit.SECONDS));
+            }
+        }
+    }
+
+    private MapDbStore open(Path at) {
+        MapDbStore s = MapDbStore.open(new StoreSettings(at, "n1", 1000, 512, 3_600_000, 64 << 20, micros::get, gate));
+        open.add(s);
+        return s;
+    }
+
+    @AfterEach
+    void closeAll() {
+        gate.latch.countDown();
+        for (MapDbStore s : open) {
+            if (s.isHealthy()) {
+                s.close();
+            }
+        }
+    }
+
+    private static Mutation put(String k, String v) {
+        return new Mutation(k, v.getBytes(), Precondition.NONE);
+    }
+
+    private static WriteOutcome await(CompletableFuture<WriteOutcome> f) throws Exception {
+        return f.get(10, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void writesAreReadableAndSurviveACleanRestart() throws Exception {
+        MapDbStore s = open(dir);
+        Ballot v1 = ((WriteOutcome.Applied) await(s.submit(put("a", "1")))).version();
+        assertArrayEquals("1".getBytes(), s.read("a").committed().value());
+        s.close();
+        open.clear();
+        MapDbStore again = open(dir);
+        KeyState a = again.read("a");
+        assertArrayEquals("1".getBytes(), a.committed().value());
+        assertEquals(v1, a.committed().ballot());
+        // the clock went backwards across the restart, yet new versions are still above old ones
+        micros.set(1);
+        Ballot v2 = ((WriteOutcome.Applied) await(again.submit(put("b", "2")))).version();
+        assertTrue(v2.compareTo(v1) > 0, v2 + " > " + v1);
+    }
+
+    @Test
+    void acknowledgedWritesAreReplayedFromTheLogAfterACrash() throws Exception {
+        MapDbStore s = open(dir);
+        for (int i = 0; i < 200; i++) {
+            await(s.submit(put("k" + i, "v" + i)));
+        }
+        await(s.submit(new Mutation("k7", null, Precondition.NONE)));
+        // no checkpoint has run (interval is an hour): the files as they are now are what a crash leaves
+        Path image = Files.createDirectory(dir.resolveSibling(dir.getFileName() + "-crash"));
+        copyTree(dir, image);
+        MapDbStore recovered = open(image);
+        for (int i = 0; i < 200; i++) {
+            KeyState st = recovered.read("k" + i);
+            if (i == 7) {
+                assertFalse(st.exists());
+                assertTrue(st.committed().isTombstone());
+            } else {
+                assertArrayEquals(("v" + i).getBytes(), st.committed().value(), "k" + i);
+            }
+        }
+        assertEquals(0, recovered.stats().groupCommits());
+    }
+
+    @Test
+    void concurrentWritesShareOneLogSync() throws Exception {
+        MapDbStore s = open(dir);
+        gate.latch = new CountDownLatch(1);
+        CompletableFuture<WriteOutcome> first = s.submit(put("first", "x"));
+        assertTrue(gate.held.tryAcquire(5, TimeUnit.SECONDS));
+        List<CompletableFuture<WriteOutcome>> rest = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            rest.add(s.submit(put("w" + i, "v")));
+        }
+        // nothing is visible, nor acknowledged, before it is durable
+        assertFalse(first.isDone());
+        assertFalse(s.read("first").exists());
+        long before = s.stats().groupCommits();
+        gate.latch.countDown();
+        await(first);
+        for (CompletableFuture<WriteOutcome> f : rest) {
+            assertInstanceOf(WriteOutcome.Applied.class, await(f));
+        }
+        long syncs = s.stats().groupCommits() - before;
+        assertTrue(syncs <= 2, "101 writes took " + syncs + " log syncs");
+    }
+
+    @Test
+    void laterWritesInABatchSeeEarlierOnes() throws Exception {
+        MapDbStore s = open(dir);
+        Ballot v1 = ((WriteOutcome.Applied) await(s.submit(put("cas", "v1")))).version();
+        gate.latch = new CountDownLatch(1);
+        CompletableFuture<WriteOutcome> blocker = s.submit(put("other", "x"));
+        assertTrue(gate.held.tryAcquire(5, TimeUnit.SECONDS));
+        // two compare-and-sets from the same read land in the same batch: exactly one may win
+        CompletableFuture<WriteOutcome> a = s.submit(new Mutation("cas", "a".getBytes(), new Precondition.VersionIn(List.of(v1))));
+        CompletableFuture<WriteOutcome> b = s.submit(new Mutation("cas", "b".getBytes(), new Precondition.VersionIn(List.of(v1))));
+        CompletableFuture<WriteOutcome> c = s.submit(new Mutation("new", "c".getBytes(), new Precondition.Absent()));
+        CompletableFuture<WriteOutcome> d = s.submit(new Mutation("new", "d".getBytes(), new Precondition.Absent()));
+        gate.latch.countDown();
+        await(blocker);
+        WriteOutcome.Applied won = assertInstanceOf(WriteOutcome.Applied.class, await(a));
+        WriteOutcome.PreconditionFailed lost = assertInstanceOf(WriteOutcome.PreconditionFailed.class, await(b));
+        assertEquals(won.version(), lost.current());
+        assertInstanceOf(WriteOutcome.Applied.class, await(c));
+        assertInstanceOf(WriteOutcome.PreconditionFailed.class, await(d));
+        assertArrayEquals("a".getBytes(), s.read("cas").committed().value());
+        assertArrayEquals("c".getBytes(), s.read("new").committed().value());
+    }
+
+    @Test
+    void aSecondOpenOfTheSameDirectoryIsRefused() {
+        open(dir);
+        StoreOpenException e = assertThrows(StoreOpenException.class, () -> open(dir));
+        assertTrue(e.getMessage().contains("in use by another Nimbus process"), e.getMessage());
+    }
+
+    @Test
+    void refusesToStartEmptyWhenTheStoreFileIsGone() throws Exception {
+        MapDbStore s = open(dir);
+        await(s.submit(put("a", "1")));
+        s.close();
+        open.clear();
+        Files.delete(dir.resolve(MapDbStore.DB_FILE));
+        StoreOpenException e = assertThrows(StoreOpenException.class, () -> open(dir));
+        assertTrue(e.getMessage().contains("Refusing to start empty"), e.getMessage());
+    }
+
+    @Test
+    void refusesToStartOverAnOrphanedLog() throws Exception {
+        MapDbStore s = open(dir);
+        await(s.submit(put("a", "1")));
+        s.close();
+        open.clear();
+        Files.delete(dir.resolve(MapDbStore.DB_FILE));
+        Files.delete(dir.resolve(MapDbStore.MARKER_FILE));
+        StoreOpenException e = assertThrows(StoreOpenException.class, () -> open(dir));
+        assertTrue(e.getMessage().contains("wal/"), e.getMessage());
+    }
+
+    @Test
+    void aDamagedStoreFileFailsTheOpen() throws Exception {
+        MapDbStore s = open(dir);
+        await(s.submit(put("a", "1")));
+        s.close();
+        open.clear();
+        Path db = dir.resolve(MapDbStore.DB_FILE);
+        byte[] bytes = Files.readAllBytes(db);
+        for (int i = 0; i < 64; i++) {
+            bytes[i] = (byte) 0xA5;
+        }
+        Files.write(db, bytes);
+        StoreOpenException e = assertThrows(StoreOpenException.class, () -> open(dir));
+        assertTrue(e.getMessage().contains("damaged"), e.getMessage());
+    }
+
+    @Test
+    void aFailedCommitFailsItsWritesAndStopsTheStore() throws Exception {
+        MapDbStore s = open(dir);
+        await(s.submit(put("a", "1")));
+        gate.fail = new IllegalStateException("disk on fire");
+        ExecutionException e = assertThrows(ExecutionException.class, () -> await(s.submit(put("b", "2"))));
+        assertInstanceOf(StoreFailedException.class, e.getCause());
+        assertTrue(e.getCause().getMessage().contains("unknown"), e.getCause().getMessage());
+        assertFalse(s.isHealthy());
+        assertThrows(StoreFailedException.class, () -> s.read("a"));
+        ExecutionException after = assertThrows(ExecutionException.class, () -> await(s.submit(put("c", "3"))));
+        assertInstanceOf(StoreFailedException.class, after.getCause());
+    }
+
+    @Test
+    void aFullQueueRefusesAtOnce() throws Exception {
+        MapDbStore s = MapDbStore.open(new StoreSettings(dir, "n1", 2, 512, 3_600_000, 64 << 20, micros::get, gate));
+        open.add(s);
+        gate.latch = new CountDownLatch(1);
+        CompletableFuture<WriteOutcome> held = s.submit(put("h", "x"));
+        assertTrue(gate.held.tryAcquire(5, TimeUnit.SECONDS));
+        CompletableFuture<WriteOutcome> q1 = s.submit(put("q1", "x"));
+        CompletableFuture<WriteOutcome> q2 = s.submit(put("q2", "x"));
+        ExecutionException e = assertThrows(ExecutionException.class, () -> s.submit(put("over", "x")).get(1, TimeUnit.SECONDS));
+        assertInstanceOf(StoreOverloadedException.class, e.getCause());
+        gate.latch.countDown();
+        await(held);
+        await(q1);
+        await(q2);
+        assertFalse(s.read("over").exists());
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> paths = Files.walk(from)) {
+            for (Path p : paths.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target);
+                }
+            }
+        }
+    }
+}
