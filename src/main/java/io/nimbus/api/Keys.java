@@ -23,22 +23,26 @@ public final class Keys {
         for (int i = 0; i < raw.length(); i++) {
             char c = raw.charAt(i);
             if (c == '%') {
-                if (i + 2 >= raw.length() || Character.digit(raw.charAt(i + 1), 16) < 0
-                        || Character.digit(raw.charAt(i + 2), 16) < 0) {
+                if (i + 2 >= raw.length() || hex(raw.charAt(i + 1)) < 0 || hex(raw.charAt(i + 2)) < 0) {
                     throw new ProblemException.BadRequest(what + " has a bad percent-escape at position " + i
                             + ": use %XX with two hex digits (encode '%' itself as %25)");
                 }
-                bytes.write(Character.digit(raw.charAt(i + 1), 16) * 16 + Character.digit(raw.charAt(i + 2), 16));
+                bytes.write(hex(raw.charAt(i + 1)) * 16 + hex(raw.charAt(i + 2)));
                 i += 2;
             } else if (c == '+' && plusIsSpace) {
                 bytes.write(' ');
             } else {
-                byte[] utf8 = String.valueOf(c).getBytes(StandardCharsets.UTF_8);
-                if (Character.isHighSurrogate(c) && i + 1 < raw.length()) {
-                    utf8 = raw.substring(i, i + 2).getBytes(StandardCharsets.UTF_8);
+                if (Character.isSurrogate(c)) {
+                    if (!Character.isHighSurrogate(c) || i + 1 >= raw.length()
+                            || !Character.isLowSurrogate(raw.charAt(i + 1))) {
+                        throw new ProblemException.BadRequest(what + " contains a lone UTF-16 surrogate at position "
+                                + i + ": send the key as percent-encoded UTF-8");
+                    }
+                    bytes.writeBytes(raw.substring(i, i + 2).getBytes(StandardCharsets.UTF_8));
                     i++;
+                } else {
+                    bytes.writeBytes(String.valueOf(c).getBytes(StandardCharsets.UTF_8));
                 }
-                bytes.writeBytes(utf8);
             }
         }
         byte[] b = bytes.toByteArray();
@@ -55,6 +59,20 @@ public final class Keys {
             throw new ProblemException.BadRequest(what + " is not valid UTF-8 after percent-decoding: "
                     + "percent-encode the UTF-8 bytes of the key");
         }
+    }
+
+    /** The value of an ASCII hex digit (RFC 3986 HEXDIG), or -1. */
+    private static int hex(char c) {
+        if (c >= '0' && c <= '9') {
+            return c - '0';
+        }
+        if (c >= 'a' && c <= 'f') {
+            return c - 'a' + 10;
+        }
+        if (c >= 'A' && c <= 'F') {
+            return c - 'A' + 10;
+        }
+        return -1;
     }
 
     /** The first value of {@code name} in a raw (still percent-encoded) query string, or null. */

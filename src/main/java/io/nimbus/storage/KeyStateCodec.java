@@ -73,6 +73,13 @@ public final class KeyStateCodec {
                 throw new CorruptRecordException("unknown record format " + format);
             }
             int flags = in.get();
+            if ((flags & ~(PROMISED | ACCEPTED | COMMITTED | SAME | ACC_TOMB | COM_TOMB)) != 0
+                    || ((flags & SAME) != 0 && (flags & (ACCEPTED | COMMITTED)) != (ACCEPTED | COMMITTED))
+                    || ((flags & ACC_TOMB) != 0 && (flags & ACCEPTED) == 0)
+                    || ((flags & COM_TOMB) != 0 && (flags & COMMITTED) == 0)
+                    || ((flags & SAME) != 0 && ((flags & ACC_TOMB) != 0) != ((flags & COM_TOMB) != 0))) {
+                throw new CorruptRecordException("inconsistent record flags " + Integer.toBinaryString(flags));
+            }
             Ballot promised = (flags & PROMISED) != 0 ? readBallot(in) : null;
             Proposal accepted = (flags & ACCEPTED) != 0 && (flags & SAME) == 0
                     ? readProposal(in, (flags & ACC_TOMB) != 0) : null;

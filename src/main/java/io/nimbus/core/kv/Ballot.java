@@ -61,10 +61,13 @@ public record Ballot(long counter, String nodeId) implements Comparable<Ballot> 
         if (counter < 0) {
             return null;
         }
+        Ballot parsed;
         try {
-            return new Ballot(counter, token.substring(dash + 1));
+            parsed = new Ballot(counter, token.substring(dash + 1));
         } catch (IllegalArgumentException e) {
             return null;
         }
+        // only the canonical spelling we issue ("a-n", never "0A-n" or "+a-n") names a ballot
+        return parsed.token().equals(token) ? parsed : null;
     }
 }

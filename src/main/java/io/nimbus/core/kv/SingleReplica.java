@@ -16,6 +16,10 @@ public final class SingleReplica {
             throw new IllegalStateException("ballot " + ballot + " is not above promise " + current.promised()
                     + ": the ballot clock went backwards");
         }
+        if (current.committed() != null && !ballot.isNewerThan(current.committed().ballot())) {
+            throw new IllegalStateException("ballot " + ballot + " is not above committed " + current.committed().ballot()
+                    + ": versions would go backwards");
+        }
         if (!mutation.precondition().holds(current)) {
             return new WriteOutcome.PreconditionFailed(current.liveVersion());
         }
