@@ -2,6 +2,7 @@ package io.nimbus.api;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.nimbus.node.NotEnoughReplicasException;
 import io.nimbus.node.WriteTimeoutException;
 import io.nimbus.storage.StoreFailedException;
 import io.nimbus.storage.StoreOverloadedException;
@@ -41,6 +42,13 @@ public class ProblemMappers {
     public Response overloaded(StoreOverloadedException e, UriInfo uri) {
         return builder(503, "overloaded", "Overloaded", "this node has " + e.queued() + " writes waiting for disk "
                 + "(nimbus.limits.write-queue-max); the write was not applied, retry after the Retry-After delay", uri)
+                .header(HttpHeaders.RETRY_AFTER, "1").build();
+    }
+
+    @ServerExceptionMapper
+    public Response notEnoughReplicas(NotEnoughReplicasException e, UriInfo uri) {
+        return builder(503, "not-enough-replicas", "Not enough replicas", e.getMessage()
+                + ". Nothing was written; retry later or at a lower consistency level.", uri)
                 .header(HttpHeaders.RETRY_AFTER, "1").build();
     }
 

@@ -1,11 +1,16 @@
 package io.nimbus.config;
 
+import io.nimbus.core.gossip.GossipSettings;
+import io.nimbus.core.gossip.NodeRole;
 import io.nimbus.core.kv.ConsistencyLevel;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import io.smallrye.config.WithName;
 
+import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * Every {@code nimbus.*} setting (DESIGN §4). Names that arrive with later steps (cluster, gossip,
@@ -16,9 +21,9 @@ public interface NimbusConfig {
 
     Node node();
 
-    /** {@code worker} stores data; {@code proxy} (coming with gossip) only routes. */
+    /** {@code worker} stores data; {@code proxy} holds no data and only routes. */
     @WithDefault("worker")
-    Role role();
+    NodeRole role();
 
     /** Directory for the MapDB files, the write-ahead log and the lock (workers). */
     @WithName("data-dir")
@@ -35,6 +40,91 @@ public interface NimbusConfig {
     ConsistencyLevel consistency();
 
     Limits limits();
+
+    Cluster cluster();
+
+    Gossip gossip();
+
+    interface Cluster {
+        /** Internal port for gossip (and later Paxos); default: the HTTP port + 1000. */
+        OptionalInt port();
+
+        /** Address peers use to reach this node's cluster port. */
+        @WithDefault("127.0.0.1")
+        String host();
+
+        /** Address the cluster port binds to; default {@code nimbus.cluster.host}. */
+        @WithName("bind-host")
+        Optional<String> bindHost();
+
+        /** {@code host:cluster-port} list to catch up from; empty: alone. */
+        Optional<List<String>> seeds();
+
+        /** {@code seeds} or {@code multicast}. */
+        @WithDefault("seeds")
+        Discovery discovery();
+
+        /** {@code group:port} for multicast discovery. */
+        @WithName("multicast-group")
+        @WithDefault("239.192.77.77:7946")
+        String multicastGroup();
+
+        /** Network interface for multicast; default: the one holding {@code nimbus.cluster.host}. */
+        @WithName("multicast-interface")
+        Optional<String> multicastInterface();
+
+        /** Shared secret peers must prove on connect; unset: no authentication (loopback development). */
+        Optional<String> secret();
+
+        /** Largest internal frame. */
+        @WithName("frame-bytes-max")
+        @WithDefault("16777216")
+        int frameBytesMax();
+
+        /** Most requests in flight to one peer. */
+        @WithName("pending-per-peer-max")
+        @WithDefault("1024")
+        int pendingPerPeerMax();
+    }
+
+    enum Discovery {
+        SEEDS, MULTICAST
+    }
+
+    interface Gossip {
+        /** {@code random} or {@code round-robin}. */
+        @WithDefault("random")
+        GossipSettings.Strategy strategy();
+
+        /** One gossip round. */
+        @WithDefault("1s")
+        Duration interval();
+
+        /** A peer whose heartbeat has not advanced for this long is unreachable. */
+        @WithName("failure-timeout")
+        @WithDefault("5s")
+        Duration failureTimeout();
+
+        /** A peer that leaves this many spreads in a row unanswered is unreachable. */
+        @WithName("missed-acks-max")
+        @WithDefault("3")
+        int missedAcksMax();
+
+        /** Most node states in one message (the gossip fan-in bound). */
+        @WithName("states-per-message-max")
+        @WithDefault("256")
+        int statesPerMessageMax();
+
+        /** Most digests in one spread. */
+        @WithName("digests-per-message-max")
+        @WithDefault("4096")
+        int digestsPerMessageMax();
+
+        /** Longest wait between catch-up attempts while no seed answers. */
+        @WithName("seed-backoff-max")
+        @WithDefault("30s")
+        Duration seedBackoffMax();
+    }
 
     Storage storage();
 
@@ -53,10 +143,6 @@ public interface NimbusConfig {
     interface Node {
         /** Stable node name; default {@code <hostname>-<http port>}. */
         Optional<String> id();
-    }
-
-    enum Role {
-        WORKER, PROXY
     }
 
     interface Limits {

@@ -49,7 +49,11 @@ public class StorageHealth {
     }
 
     private HealthCheckResponse state(String name) {
-        HealthCheckResponseBuilder b = HealthCheckResponse.named(name).withData("dataDir", config.dataDir());
+        HealthCheckResponseBuilder b = HealthCheckResponse.named(name);
+        if (!storage.isWorker()) {
+            return b.up().withData("role", "proxy (no storage)").build();
+        }
+        b.withData("dataDir", config.dataDir());
         if (!storage.isOpen()) {
             return b.down().withData("store", "not open").build();
         }

@@ -57,10 +57,10 @@ public class LocalKv {
     }
 
     private void requireReplicas(ConsistencyLevel level) {
-        int rf = effectiveReplicationFactor();
-        int needed = level.required(rf);
-        if (needed > rf) {
-            throw new IllegalStateException("level " + level + " needs " + needed + " of " + rf + " replicas");
+        int needed = level.required(effectiveReplicationFactor());
+        if (!storage.isWorker()) {
+            throw new NotEnoughReplicasException(level, needed, 0,
+                    "this node is a proxy, and routing requests to workers arrives with replication (step 3)");
         }
     }
 }

@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.nimbus.config.NimbusConfig;
+import io.nimbus.core.gossip.NodeRole;
 import io.nimbus.storage.CommitGate;
 import io.nimbus.storage.MapDbStore;
 import io.nimbus.storage.StoreOpenException;
@@ -39,10 +40,10 @@ public class Storage {
         this.gate = gate;
     }
 
-    void onStart(@Observes StartupEvent event) {
-        if (config.role() != NimbusConfig.Role.WORKER) {
-            throw new IllegalStateException("nimbus.role=" + config.role().name().toLowerCase()
-                    + " is not available yet: this version runs workers only");
+    void onStart(@Observes @jakarta.annotation.Priority(100) StartupEvent event) {
+        if (config.role() != NodeRole.WORKER) {
+            LOG.infof("node %s is a proxy: it opens no data files", identity.id());
+            return;
         }
         Path dir = Path.of(config.dataDir());
         StoreSettings settings = new StoreSettings(dir, identity.id(), config.limits().writeQueueMax(),
@@ -73,7 +74,7 @@ public class Storage {
         LOG.infof("node %s: store open at %s", identity.id(), dir.toAbsolutePath());
     }
 
-    void onStop(@Observes ShutdownEvent event) {
+    void onStop(@Observes @jakarta.annotation.Priority(200) ShutdownEvent event) {
         MapDbStore s = store;
         if (s != null) {
             s.close();
@@ -81,7 +82,7 @@ public class Storage {
         }
     }
 
-    /** The open store; throws if start-up has not opened it. */
+    /** The open store; throws if start-up has not opened it (or this node is a proxy). */
     public MapDbStore store() {
         MapDbStore s = store;
         if (s == null) {
@@ -92,5 +93,9 @@ public class Storage {
 
     public boolean isOpen() {
         return store != null;
+    }
+
+    public boolean isWorker() {
+        return config.role() == NodeRole.WORKER;
     }
 }

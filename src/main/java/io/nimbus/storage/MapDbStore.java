@@ -66,6 +66,7 @@ public final class MapDbStore implements AutoCloseable {
     private final BlockingQueue<Pending> queue;
     private final StoreStats stats = new StoreStats();
     private final Thread writer;
+    private final long generation;
     private long lastSeq;
     private long checkpointedSeq;
     private long lastCheckpointMicros;
@@ -103,6 +104,10 @@ public final class MapDbStore implements AutoCloseable {
             LOG.infof("replayed %d write-ahead log records (up to #%d)", replayed[0], lastSeq);
         }
         checkpoint();
+        Atomic.Long persistedGeneration = db.atomicLong("generation").createOrOpen();
+        this.generation = Math.max(persistedGeneration.get() + 1, settings.nowMicros().getAsLong() / 1000);
+        persistedGeneration.set(generation);
+        db.commit();
         this.queue = new ArrayBlockingQueue<>(settings.writeQueueMax());
         this.writer = new Thread(this::writeLoop, "nimbus-group-commit");
         this.writer.start();
@@ -252,6 +257,14 @@ public final class MapDbStore implements AutoCloseable {
             result.completeExceptionally(new StoreFailedException("store stopped before this write was applied", failure));
         }
         return result;
+    }
+
+    /**
+     * This start's generation: above every earlier start's (persisted before it is returned), and at
+     * least the wall clock in milliseconds. Gossip uses it so that peers replace this node's old state.
+     */
+    public long generation() {
+        return generation;
     }
 
     public boolean isHealthy() {

@@ -29,7 +29,7 @@ class ArchitectureTest {
         ArchRule rule = classes().that().resideInAPackage("io.nimbus.core..")
                 .should().onlyDependOnClassesThat().resideInAnyPackage(
                         "io.nimbus.core..", "java.lang", "java.lang.invoke", "java.lang.runtime", "java.util",
-                        "java.util.function", "java.util.stream")
+                        "java.util.function", "java.util.stream", "java.util.random")
                 .because("protocol cores take messages and time as inputs: no framework, storage, network, "
                         + "threads, files or clocks (see docs/ARCHITECTURE.md)");
         rule.check(main);

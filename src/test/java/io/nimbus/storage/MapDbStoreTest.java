@@ -243,6 +243,22 @@ class MapDbStoreTest {
         assertFalse(s.read("over").exists());
     }
 
+    @Test
+    void everyStartHasAHigherGenerationEvenIfTheClockGoesBack() {
+        MapDbStore s = open(dir);
+        long g1 = s.generation();
+        assertEquals(1000, g1, "first start: the clock in ms");
+        s.close();
+        open.clear();
+        micros.set(5); // the wall clock went back
+        MapDbStore again = open(dir);
+        assertEquals(g1 + 1, again.generation());
+        again.close();
+        open.clear();
+        micros.set(9_000_000);
+        assertEquals(9000, open(dir).generation());
+    }
+
     private static void copyTree(Path from, Path to) throws IOException {
         try (Stream<Path> paths = Files.walk(from)) {
             for (Path p : paths.toList()) {

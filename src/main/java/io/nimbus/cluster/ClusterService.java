@@ -1,0 +1,241 @@
+package io.nimbus.cluster;
+
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.nimbus.config.NimbusConfig;
+import io.nimbus.core.gossip.Endpoint;
+import io.nimbus.core.gossip.GossipMessage;
+import io.nimbus.core.gossip.GossipSettings;
+import io.nimbus.core.gossip.Gossiper;
+import io.nimbus.core.gossip.Member;
+import io.nimbus.core.gossip.NodeInfo;
+import io.nimbus.core.gossip.NodeStatus;
+import io.nimbus.core.gossip.Outbound;
+import io.nimbus.node.NodeIdentity;
+import io.nimbus.node.Storage;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import jakarta.annotation.Priority;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+
+import java.io.IOException;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The gossip shell: owns the {@link Gossiper} core (behind one lock), the timer that drives its
+ * rounds, the {@link ClusterTransport} that carries its messages, and optional multicast discovery.
+ */
+@ApplicationScoped
+public class ClusterService {
+    private static final Logger LOG = Logger.getLogger(ClusterService.class);
+    /** Rounds between "still waiting for seeds" log lines. */
+    private static final int WAITING_LOG_EVERY = 10;
+
+    private final NimbusConfig config;
+    private final NodeIdentity identity;
+    private final Storage storage;
+    private final Vertx vertx;
+    private final MeterRegistry registry;
+    private final int httpPort;
+    private final Object lock = new Object();
+    private Gossiper gossiper;
+    private ClusterTransport transport;
+    private MulticastDiscovery discovery;
+    private long timer = -1;
+    private long requestTimeoutMs;
+    private long rounds;
+    private Set<String> lastReachable = new HashSet<>();
+
+    public ClusterService(NimbusConfig config, NodeIdentity identity, Storage storage, Vertx vertx,
+                          MeterRegistry registry, @ConfigProperty(name = "quarkus.http.port") int httpPort) {
+        this.config = config;
+        this.identity = identity;
+        this.storage = storage;
+        this.vertx = vertx;
+        this.registry = registry;
+        this.httpPort = httpPort;
+    }
+
+    void onStart(@Observes @Priority(200) StartupEvent event) throws Exception {
+        NimbusConfig.Cluster c = config.cluster();
+        long intervalMs = config.gossip().interval().toMillis();
+        requestTimeoutMs = Math.max(100, intervalMs);
+        List<Endpoint> seeds = new ArrayList<>();
+        for (String s : c.seeds().orElse(List.of())) {
+            try {
+                seeds.add(Endpoint.parse(s));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("nimbus.cluster.seeds: " + e.getMessage(), e);
+            }
+        }
+        transport = new ClusterTransport(vertx, c.secret().orElse(null), c.frameBytesMax(), c.pendingPerPeerMax(),
+                this::handle);
+        int wanted = c.port().orElse(httpPort + 1000);
+        int port = transport.listen(c.bindHost().orElse(c.host()), wanted).toCompletionStage().toCompletableFuture()
+                .get(10, TimeUnit.SECONDS);
+        long generation = storage.isWorker() ? storage.store().generation() : System.currentTimeMillis();
+        Endpoint self = new Endpoint(c.host(), port);
+        GossipSettings settings = new GossipSettings(intervalMs, config.gossip().strategy(),
+                config.gossip().failureTimeout().toMillis(), config.gossip().missedAcksMax(),
+                config.gossip().statesPerMessageMax(), config.gossip().digestsPerMessageMax(),
+                TimeUnit.DAYS.toMillis(365), config.gossip().seedBackoffMax().toMillis(), seeds);
+        synchronized (lock) {
+            gossiper = new Gossiper(identity.id(), generation,
+                    new NodeInfo(self, httpPort, config.role(), NodeStatus.JOINING, List.of()), settings,
+                    new SplittableRandom(new SecureRandom().nextLong()));
+        }
+        if (c.discovery() == NimbusConfig.Discovery.MULTICAST) {
+            discovery = new MulticastDiscovery(Endpoint.parse(c.multicastGroup()), c.multicastInterface().orElse(null),
+                    identity.id(), self, c.secret().orElse(null), intervalMs, peer -> {
+                        synchronized (lock) {
+                            gossiper.addSeed(peer);
+                        }
+                    });
+        }
+        registerMetrics();
+        timer = vertx.setPeriodic(intervalMs, id -> round());
+        LOG.infof("node %s (%s, generation %d) gossiping on %s every %d ms, strategy %s, seeds %s", identity.id(),
+                config.role().name().toLowerCase(), generation, self, intervalMs,
+                config.gossip().strategy().name().toLowerCase().replace('_', '-'), seeds);
+        round();
+    }
+
+    void onStop(@Observes @Priority(100) ShutdownEvent event) {
+        if (timer >= 0) {
+            vertx.cancelTimer(timer);
+        }
+        if (discovery != null) {
+            discovery.close();
+        }
+        if (transport != null) {
+            transport.close();
+        }
+    }
+
+    private void registerMetrics() {
+        FunctionCounter.builder("nimbus.gossip.bytes.sent", transport, t -> t.stats().bytesSent())
+                .description("bytes sent on the cluster port").register(registry);
+        FunctionCounter.builder("nimbus.gossip.bytes.received", transport, t -> t.stats().bytesReceived())
+                .description("bytes received on the cluster port").register(registry);
+        FunctionCounter.builder("nimbus.cluster.connections.rejected", transport, t -> t.stats().connectionsRejected())
+                .description("peer connections refused by the handshake").register(registry);
+        Gauge.builder("nimbus.cluster.members.reachable", this, s -> s.members().stream().filter(Member::reachable).count())
+                .description("members this node considers reachable, itself included").register(registry);
+    }
+
+    private void round() {
+        long now = System.currentTimeMillis();
+        List<Outbound> out;
+        synchronized (lock) {
+            out = gossiper.tick(now);
+            if (gossiper.joined() && gossiper.self().info().status() == NodeStatus.JOINING) {
+                gossiper.updateSelf(gossiper.self().info().withStatus(NodeStatus.NORMAL));
+                LOG.infof("joined: %d member(s) known", gossiper.size());
+            } else if (!gossiper.joined() && rounds % WAITING_LOG_EVERY == 0) {
+                LOG.warnf("no seed has answered yet (nimbus.cluster.seeds=%s); not ready until one does",
+                        config.cluster().seeds().orElse(List.of()));
+            }
+            logReachabilityChanges(now);
+        }
+        rounds++;
+        for (Outbound o : out) {
+            spread(o);
+        }
+    }
+
+    private void logReachabilityChanges(long now) {
+        Set<String> reachable = new HashSet<>();
+        for (Member m : gossiper.members(now)) {
+            if (m.reachable() && !m.self()) {
+                reachable.add(m.id());
+            }
+        }
+        for (String id : reachable) {
+            if (!lastReachable.contains(id)) {
+                LOG.infof("peer %s is reachable", id);
+            }
+        }
+        for (String id : lastReachable) {
+            if (!reachable.contains(id)) {
+                LOG.warnf("peer %s is unreachable", id);
+            }
+        }
+        lastReachable = reachable;
+    }
+
+    private void spread(Outbound o) {
+        ClusterTransport.Message syn = new ClusterTransport.Message(GossipCodec.SYN, GossipCodec.encode(o.syn()));
+        transport.request(o.endpoint(), syn, requestTimeoutMs).onComplete(ar -> {
+            if (ar.failed()) {
+                LOG.debugf("no answer from %s: %s", o.endpoint(), ar.cause().getMessage());
+                synchronized (lock) {
+                    gossiper.onNoAnswer(o.peerId());
+                }
+                return;
+            }
+            ClusterTransport.Message reply = ar.result();
+            if (reply.type() != GossipCodec.ACK) {
+                LOG.warnf("peer %s answered a spread with message type %d", o.endpoint(), reply.type());
+                return;
+            }
+            GossipMessage.Ack2 ack2;
+            synchronized (lock) {
+                ack2 = gossiper.onAck((GossipMessage.Ack) GossipCodec.decode(reply.type(), reply.body()),
+                        System.currentTimeMillis());
+            }
+            if (ack2 != null) {
+                transport.request(o.endpoint(), new ClusterTransport.Message(GossipCodec.ACK2, GossipCodec.encode(ack2)),
+                        requestTimeoutMs).onFailure(e -> LOG.debugf("ack2 to %s: %s", o.endpoint(), e.getMessage()));
+            }
+        });
+    }
+
+    private Future<ClusterTransport.Message> handle(ClusterTransport.Message request) {
+        GossipMessage m = GossipCodec.decode(request.type(), request.body());
+        long now = System.currentTimeMillis();
+        synchronized (lock) {
+            if (m instanceof GossipMessage.Syn syn) {
+                GossipMessage.Ack ack = gossiper.onSyn(syn, now);
+                return Future.succeededFuture(new ClusterTransport.Message(GossipCodec.ACK, GossipCodec.encode(ack)));
+            }
+            if (m instanceof GossipMessage.Ack2 ack2) {
+                gossiper.onAck2(ack2, now);
+                return Future.succeededFuture(ClusterTransport.Message.EMPTY);
+            }
+        }
+        throw new MalformedMessageException("a peer sent an unsolicited message of type " + request.type());
+    }
+
+    /** This node's view of the cluster. */
+    public List<Member> members() {
+        synchronized (lock) {
+            return gossiper == null ? List.of() : gossiper.members(System.currentTimeMillis());
+        }
+    }
+
+    public boolean joined() {
+        synchronized (lock) {
+            return gossiper != null && gossiper.joined();
+        }
+    }
+
+    public String selfId() {
+        return identity.id();
+    }
+
+    public ClusterTransport transport() {
+        return transport;
+    }
+}

@@ -1,0 +1,12 @@
+package io.nimbus.cluster;
+
+/** Bytes from a peer that are not a valid frame or message: the connection is closed. */
+public final class MalformedMessageException extends RuntimeException {
+    public MalformedMessageException(String message) {
+        super(message);
+    }
+
+    public MalformedMessageException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}
