@@ -1,0 +1,40 @@
+package io.nimbus.api;
+
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+/** A proxy takes part in gossip, opens no data files, and refuses KV requests it cannot route yet with a 503. */
+@QuarkusTest
+@TestProfile(ProxyRoleTest.Proxy.class)
+class ProxyRoleTest {
+    static final String DIR = "target/test-data/proxy-must-not-exist";
+
+    public static class Proxy implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return Map.of("nimbus.role", "proxy", "nimbus.data-dir", DIR);
+        }
+    }
+
+    @Test
+    void aProxyIsReadyHasNoStorageAndAnswers503ForKeys() {
+        given().get("/q/health/ready").then().statusCode(200);
+        given().get("/v1/cluster").then().statusCode(200).body("members[0].role", equalTo("proxy"));
+        given().body("x".getBytes()).put("/v1/kv/k").then().statusCode(503).header("Retry-After", "1")
+                .contentType("application/problem+json")
+                .body("detail", containsString("needs 1 replica(s), 0 reachable"));
+        given().get("/v1/kv/k").then().statusCode(503);
+        assertFalse(Files.exists(Path.of(DIR)), "a proxy opens no data files");
+    }
+}

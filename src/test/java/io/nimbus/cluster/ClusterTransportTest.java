@@ -1,0 +1,174 @@
+package io.nimbus.cluster;
+
+import io.nimbus.core.gossip.Endpoint;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.NetSocket;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The internal transport on real loopback sockets. */
+class ClusterTransportTest {
+    private Vertx vertx;
+    private final List<ClusterTransport> transports = new ArrayList<>();
+    private final AtomicInteger handled = new AtomicInteger();
+
+    @BeforeEach
+    void start() {
+        vertx = Vertx.vertx();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        transports.forEach(ClusterTransport::close);
+        vertx.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+    }
+
+    /** A server that answers type 7 with the request body reversed, after a random delay up to 20 ms. */
+    private Endpoint server(String secret) throws Exception {
+        ClusterTransport t = new ClusterTransport(vertx, secret, 1 << 20, 1024, req -> {
+            handled.incrementAndGet();
+            Promise<ClusterTransport.Message> p = Promise.promise();
+            byte[] b = req.body();
+            byte[] reversed = new byte[b.length];
+            for (int i = 0; i < b.length; i++) {
+                reversed[i] = b[b.length - 1 - i];
+            }
+            vertx.setTimer(1 + (b.length == 0 ? 0 : (b[0] & 0xff) % 20), x -> p.complete(new ClusterTransport.Message(7, reversed)));
+            return p.future();
+        });
+        transports.add(t);
+        int port = t.listen("127.0.0.1", 0).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+        return new Endpoint("127.0.0.1", port);
+    }
+
+    private ClusterTransport client(String secret) {
+        ClusterTransport t = new ClusterTransport(vertx, secret, 1 << 20, 1024,
+                req -> Future.failedFuture(new IllegalStateException("client only")));
+        transports.add(t);
+        return t;
+    }
+
+    private static <T> T await(Future<T> f) throws Exception {
+        return f.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void concurrentRequestsOnOneConnectionNeverCross() throws Exception {
+        Endpoint server = server(null);
+        ClusterTransport client = client(null);
+        List<CompletableFuture<ClusterTransport.Message>> replies = new ArrayList<>();
+        for (int i = 0; i < 500; i++) {
+            byte[] body = ByteBuffer.allocate(8).putInt(i * 7919).putInt(i).array();
+            replies.add(client.request(server, new ClusterTransport.Message(1, body), 5000).toCompletionStage().toCompletableFuture());
+        }
+        for (int i = 0; i < 500; i++) {
+            byte[] expected = ByteBuffer.allocate(8).putInt(i * 7919).putInt(i).array();
+            byte[] reversed = new byte[8];
+            for (int k = 0; k < 8; k++) {
+                reversed[k] = expected[7 - k];
+            }
+            ClusterTransport.Message m = replies.get(i).get(10, TimeUnit.SECONDS);
+            assertEquals(7, m.type());
+            assertArrayEquals(reversed, m.body(), "reply " + i);
+        }
+        assertEquals(500, handled.get());
+    }
+
+    @Test
+    void aRequestWithoutAnswerTimesOut() throws Exception {
+        ClusterTransport silent = new ClusterTransport(vertx, null, 1 << 20, 16, req -> Promise.<ClusterTransport.Message>promise().future());
+        transports.add(silent);
+        int port = await(silent.listen("127.0.0.1", 0));
+        ExecutionException e = assertThrows(ExecutionException.class, () -> client(null)
+                .request(new Endpoint("127.0.0.1", port), new ClusterTransport.Message(1, new byte[0]), 200)
+                .toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS));
+        assertInstanceOf(TimeoutException.class, e.getCause());
+    }
+
+    @Test
+    void aPeerWithTheWrongSecretIsRefusedBeforeAnyMessageIsHandled() throws Exception {
+        Endpoint server = server("s3cret");
+        assertThrows(ExecutionException.class, () -> await(client("wrong").request(server,
+                new ClusterTransport.Message(1, new byte[]{1}), 2000)));
+        assertThrows(ExecutionException.class, () -> await(client(null).request(server,
+                new ClusterTransport.Message(1, new byte[]{1}), 2000)));
+        assertEquals(0, handled.get(), "no request was handled");
+        assertEquals(2, transports.get(0).stats().connectionsRejected());
+        assertEquals(7, await(client("s3cret").request(server, new ClusterTransport.Message(1, new byte[]{1}), 2000)).type());
+    }
+
+    @Test
+    void aClientWithASecretDoesNotTrustAServerWithout() throws Exception {
+        Endpoint open = server(null);
+        assertThrows(ExecutionException.class, () -> await(client("s3cret").request(open,
+                new ClusterTransport.Message(1, new byte[]{1}), 2000)));
+    }
+
+    @Test
+    void malformedFramesCloseTheirConnectionAndTheNodeGoesOn() throws Exception {
+        Endpoint server = server(null);
+        // a length prefix far over the limit, a length too short to hold a header, and a truncated frame
+        for (Buffer junk : List.of(Buffer.buffer().appendInt(Integer.MAX_VALUE), Buffer.buffer().appendInt(3).appendInt(0),
+                Buffer.buffer().appendInt(100).appendBytes(new byte[10]), Buffer.buffer("GET / HTTP/1.1\r\n\r\n"))) {
+            NetSocket raw = await(vertx.createNetClient().connect(server.port(), server.host()));
+            CompletableFuture<Void> closed = new CompletableFuture<>();
+            raw.closeHandler(v -> closed.complete(null));
+            raw.write(junk);
+            if (junk.length() == 14) {
+                raw.close(); // the truncated frame: the client gives up mid-frame
+            }
+            closed.get(5, TimeUnit.SECONDS);
+        }
+        assertTrue(transports.get(0).stats().malformedFrames() >= 3, "malformed: " + transports.get(0).stats().malformedFrames());
+        assertEquals(0, handled.get());
+        assertEquals(7, await(client(null).request(server, new ClusterTransport.Message(1, new byte[]{5}), 2000)).type());
+    }
+
+    @Test
+    void garbageAfterAValidHandshakeClosesOnlyThatConnection() throws Exception {
+        Endpoint server = server(null);
+        ClusterTransport good = client(null);
+        assertEquals(7, await(good.request(server, new ClusterTransport.Message(1, new byte[]{1}), 2000)).type());
+        NetSocket raw = await(vertx.createNetClient().connect(server.port(), server.host()));
+        CompletableFuture<Void> closed = new CompletableFuture<>();
+        raw.closeHandler(v -> closed.complete(null));
+        // handshake with an empty proof (no secret), then a frame of an unknown kind
+        raw.write(Frames.encode(Frames.AUTH, 0, 0, new byte[PeerAuth.NONCE_BYTES]));
+        raw.write(Frames.encode(42, 1, 1, new byte[0]));
+        closed.get(5, TimeUnit.SECONDS);
+        assertEquals(7, await(good.request(server, new ClusterTransport.Message(1, new byte[]{2}), 2000)).type());
+    }
+
+    @Test
+    void aPeerThatGoesAwayFailsItsPendingRequestsAndReconnectsLater() throws Exception {
+        Endpoint server = server(null);
+        ClusterTransport client = client(null);
+        assertEquals(7, await(client.request(server, new ClusterTransport.Message(1, new byte[]{1}), 2000)).type());
+        transports.get(0).close();
+        assertThrows(ExecutionException.class, () -> await(client.request(server, new ClusterTransport.Message(1, new byte[]{1}), 1000)));
+        ClusterTransport again = new ClusterTransport(vertx, null, 1 << 20, 16,
+                req -> Future.succeededFuture(new ClusterTransport.Message(9, new byte[0])));
+        transports.add(again);
+        await(again.listen("127.0.0.1", server.port()));
+        assertEquals(9, await(client.request(server, new ClusterTransport.Message(1, new byte[]{1}), 2000)).type());
+    }
+}

@@ -1,0 +1,254 @@
+package io.nimbus.core.gossip;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class GossiperTest {
+    static final long JUMP = 1_000_000;
+
+    static GossipSettings settings(GossipSettings.Strategy strategy, Endpoint... seeds) {
+        return new GossipSettings(1000, strategy, 5000, 3, 256, 4096, JUMP, 8000, List.of(seeds));
+    }
+
+    static Endpoint ep(int i) {
+        return new Endpoint("10.0.0." + i, 7000);
+    }
+
+    static NodeInfo info(int i, NodeStatus status) {
+        return new NodeInfo(ep(i), 8000 + i, NodeRole.WORKER, status, List.of());
+    }
+
+    static Gossiper node(int i, long generation, Endpoint... seeds) {
+        return new Gossiper("n" + i, generation, info(i, NodeStatus.NORMAL), settings(GossipSettings.Strategy.RANDOM, seeds),
+                new SplittableRandom(i));
+    }
+
+    static NodeState state(int i, long gen, long hb, long iv, NodeStatus status) {
+        return new NodeState("n" + i, gen, hb, iv, info(i, status));
+    }
+
+    /** One full spread → ack → ack2 exchange from a to b. */
+    static void exchange(Gossiper a, Gossiper b, long now) {
+        GossipMessage.Ack ack = b.onSyn(new GossipMessage.Syn(a.selfId(), a.self().info().endpoint(),
+                a.members(now).stream().map(m -> a.state(m.id()).digest()).toList()), now);
+        GossipMessage.Ack2 ack2 = a.onAck(ack, now);
+        if (ack2 != null) {
+            b.onAck2(ack2, now);
+        }
+    }
+
+    @Test
+    void aHigherGenerationReplacesTheWholeEntryEvenWithLowerVersions() {
+        Gossiper g = node(1, 1);
+        assertEquals(Gossiper.MergeResult.NEW, g.merge(state(2, 5, 100, 90, NodeStatus.LEFT), 0));
+        assertEquals(Gossiper.MergeResult.UPDATED, g.merge(state(2, 6, 1, 1, NodeStatus.JOINING), 0));
+        NodeState s = g.state("n2");
+        assertEquals(6, s.generation());
+        assertEquals(1, s.heartbeat());
+        assertEquals(NodeStatus.JOINING, s.info().status());
+    }
+
+    @Test
+    void theSameGenerationTakesOnlyNewerParts() {
+        Gossiper g = node(1, 1);
+        g.merge(state(2, 5, 10, 4, NodeStatus.NORMAL), 0);
+        // newer heartbeat, older info: heartbeat taken, info kept
+        assertEquals(Gossiper.MergeResult.UPDATED, g.merge(state(2, 5, 12, 3, NodeStatus.JOINING), 0));
+        assertEquals(12, g.state("n2").heartbeat());
+        assertEquals(NodeStatus.NORMAL, g.state("n2").info().status());
+        // newer info, older heartbeat: info taken, heartbeat kept
+        assertEquals(Gossiper.MergeResult.UPDATED, g.merge(state(2, 5, 11, 13, NodeStatus.LEFT), 0));
+        assertEquals(12, g.state("n2").heartbeat());
+        assertEquals(NodeStatus.LEFT, g.state("n2").info().status());
+        // nothing newer: ignored
+        assertEquals(Gossiper.MergeResult.OLD, g.merge(state(2, 5, 12, 13, NodeStatus.NORMAL), 0));
+        assertEquals(NodeStatus.LEFT, g.state("n2").info().status());
+    }
+
+    @Test
+    void aLowerGenerationIsIgnored() {
+        Gossiper g = node(1, 1);
+        g.merge(state(2, 5, 1, 1, NodeStatus.LEFT), 0);
+        assertEquals(Gossiper.MergeResult.OLD, g.merge(state(2, 4, 999, 999, NodeStatus.NORMAL), 0));
+        assertEquals(NodeStatus.LEFT, g.state("n2").info().status());
+    }
+
+    @Test
+    void anImplausiblyLargeGenerationJumpIsRefused() {
+        Gossiper g = node(1, 1);
+        g.merge(state(2, 5, 1, 1, NodeStatus.NORMAL), 0);
+        assertEquals(Gossiper.MergeResult.IMPLAUSIBLE_GENERATION, g.merge(state(2, 5 + JUMP + 1, 1, 1, NodeStatus.LEFT), 0));
+        assertEquals(5, g.state("n2").generation());
+        assertEquals(Gossiper.MergeResult.UPDATED, g.merge(state(2, 5 + JUMP, 1, 1, NodeStatus.LEFT), 0));
+    }
+
+    @Test
+    void nothingOthersSayAboutThisNodeIsTaken() {
+        Gossiper g = node(1, 10);
+        assertEquals(Gossiper.MergeResult.SELF, g.merge(state(1, 11, 500, 500, NodeStatus.LEFT), 0));
+        assertEquals(10, g.self().generation());
+        assertEquals(NodeStatus.NORMAL, g.self().info().status());
+    }
+
+    @Test
+    void spreadAckAck2BringsBothSidesUpToDate() {
+        Gossiper a = node(1, 1);
+        Gossiper b = node(2, 1);
+        a.merge(state(3, 1, 7, 7, NodeStatus.NORMAL), 0);
+        b.merge(state(4, 1, 9, 9, NodeStatus.NORMAL), 0);
+        b.merge(state(3, 1, 2, 2, NodeStatus.JOINING), 0);
+        exchange(a, b, 0);
+        for (Gossiper g : List.of(a, b)) {
+            assertNotNull(g.state("n1"));
+            assertNotNull(g.state("n2"));
+            assertEquals(7, g.state("n3").heartbeat());
+            assertEquals(NodeStatus.NORMAL, g.state("n3").info().status());
+            assertEquals(9, g.state("n4").heartbeat());
+        }
+    }
+
+    @Test
+    void aNewNodeCatchesUpFromItsSeedAndOnlyThenHasJoined() {
+        Gossiper seed = node(1, 1);
+        for (int i = 3; i < 10; i++) {
+            seed.merge(state(i, 1, 1, 1, NodeStatus.NORMAL), 0);
+        }
+        Gossiper fresh = node(2, 1, ep(1));
+        assertFalse(fresh.joined());
+        List<Outbound> out = fresh.tick(0);
+        Outbound toSeed = out.stream().filter(o -> o.endpoint().equals(ep(1))).findFirst().orElseThrow();
+        assertNull(toSeed.peerId());
+        GossipMessage.Ack ack = seed.onSyn(toSeed.syn(), 0);
+        GossipMessage.Ack2 ack2 = fresh.onAck(ack, 0);
+        assertTrue(fresh.joined());
+        assertEquals(9, fresh.size(), "the seed's full knowledge came in one ack");
+        assertNotNull(ack2);
+        seed.onAck2(ack2, 0);
+        assertNotNull(seed.state("n2"));
+    }
+
+    @Test
+    void seedsAreRetriedWithBackoffWhileNoneAnswers() {
+        Gossiper fresh = node(2, 1, ep(1), ep(3));
+        long now = 0;
+        List<Long> attempts = new java.util.ArrayList<>();
+        for (int round = 0; round < 40; round++, now += 1000) {
+            for (Outbound o : fresh.tick(now)) {
+                if (o.peerId() == null) {
+                    attempts.add(now);
+                    fresh.onNoAnswer(null);
+                }
+            }
+        }
+        assertTrue(attempts.size() >= 5 && attempts.size() < 40, "attempts at " + attempts);
+        long lastGap = attempts.get(attempts.size() - 1) - attempts.get(attempts.size() - 2);
+        assertTrue(lastGap > 1000 && lastGap <= 8000, "backoff grows up to the cap: " + attempts);
+        assertFalse(fresh.joined());
+    }
+
+    @Test
+    void aPeerWhoseHeartbeatStopsBecomesUnreachableAndRecovers() {
+        Gossiper g = node(1, 1);
+        g.merge(state(2, 1, 1, 1, NodeStatus.NORMAL), 0);
+        assertTrue(g.isReachable("n2", 5000));
+        assertFalse(g.isReachable("n2", 5001));
+        g.merge(state(2, 1, 2, 1, NodeStatus.NORMAL), 6000);
+        assertTrue(g.isReachable("n2", 6000));
+    }
+
+    @Test
+    void aPeerThatMissesAcksBecomesUnreachableUntilItAnswers() {
+        Gossiper g = node(1, 1);
+        Gossiper peer = node(2, 1);
+        g.merge(peer.self(), 0);
+        for (int i = 0; i < 3; i++) {
+            g.onNoAnswer("n2");
+        }
+        assertFalse(g.isReachable("n2", 0), "heartbeat is fresh but 3 spreads went unanswered");
+        exchange(g, peer, 100);
+        assertTrue(g.isReachable("n2", 100));
+    }
+
+    @Test
+    void unreachableAndLeftNodesAreHandledWhenChoosingPeers() {
+        Gossiper g = new Gossiper("n1", 1, info(1, NodeStatus.NORMAL), settings(GossipSettings.Strategy.RANDOM),
+                new SplittableRandom(7));
+        g.merge(state(2, 1, 1, 1, NodeStatus.NORMAL), 0);
+        g.merge(state(3, 1, 1, 1, NodeStatus.LEFT), 0);
+        g.merge(state(4, 1, 1, 1, NodeStatus.NORMAL), 0);
+        for (int i = 0; i < 3; i++) {
+            g.onNoAnswer("n4");
+        }
+        Map<String, Integer> chosen = new HashMap<>();
+        for (int round = 0; round < 400; round++) {
+            for (Outbound o : g.tick(round)) {
+                chosen.merge(o.peerId(), 1, Integer::sum);
+            }
+            g.merge(new NodeState("n2", 1, round + 2, 1, info(2, NodeStatus.NORMAL)), round);
+        }
+        assertFalse(chosen.containsKey("n3"), "LEFT nodes are never gossiped to: " + chosen);
+        assertTrue(chosen.get("n2") > 300, "the reachable peer is chosen every round: " + chosen);
+        int probes = chosen.getOrDefault("n4", 0);
+        assertTrue(probes > 50 && probes < 350, "the unreachable peer is probed now and then: " + chosen);
+    }
+
+    @Test
+    void roundRobinVisitsEveryOtherNodeOncePerCycle() {
+        Gossiper g = new Gossiper("n0", 1, info(0, NodeStatus.NORMAL), settings(GossipSettings.Strategy.ROUND_ROBIN),
+                new SplittableRandom(3));
+        for (int i = 1; i <= 6; i++) {
+            g.merge(state(i, 1, 1, 1, i == 6 ? NodeStatus.LEFT : NodeStatus.NORMAL), 0);
+        }
+        List<String> order = new java.util.ArrayList<>();
+        for (int round = 0; round < 10; round++) {
+            for (Outbound o : g.tick(round)) {
+                order.add(o.peerId());
+            }
+        }
+        Set<String> first = new HashSet<>(order.subList(0, 5));
+        Set<String> second = new HashSet<>(order.subList(5, 10));
+        assertEquals(Set.of("n1", "n2", "n3", "n4", "n5"), first);
+        assertEquals(first, second);
+        assertFalse(order.subList(0, 5).equals(order.subList(5, 10)), "the queue is reshuffled: " + order);
+    }
+
+    @Test
+    void everyTickAdvancesTheHeartbeatAndInfoChangesGetTheirOwnVersion() {
+        Gossiper g = node(1, 1);
+        long v0 = g.self().maxVersion();
+        g.tick(0);
+        assertEquals(v0 + 1, g.self().heartbeat());
+        g.updateSelf(g.self().info().withStatus(NodeStatus.LEAVING));
+        assertEquals(v0 + 2, g.self().infoVersion());
+        g.tick(1);
+        assertEquals(v0 + 3, g.self().maxVersion());
+    }
+
+    @Test
+    void messagesAreBoundedBySettings() {
+        Gossiper seed = new Gossiper("n0", 1, info(0, NodeStatus.NORMAL),
+                new GossipSettings(1000, GossipSettings.Strategy.RANDOM, 5000, 3, 10, 20, JUMP, 8000, List.of()),
+                new SplittableRandom(1));
+        for (int i = 1; i < 100; i++) {
+            seed.merge(state(i, 1, 1, 1, NodeStatus.NORMAL), 0);
+        }
+        List<Outbound> out = seed.tick(0);
+        assertFalse(out.isEmpty());
+        assertEquals(20, out.get(0).syn().digests().size());
+        assertTrue(out.get(0).syn().digests().stream().anyMatch(d -> d.id().equals("n0")), "own digest always included");
+        GossipMessage.Ack ack = seed.onSyn(new GossipMessage.Syn("x", ep(200), List.of()), 0);
+        assertEquals(10, ack.states().size());
+    }
+}
