@@ -44,17 +44,11 @@ public final class GossipCodec {
             if (m instanceof GossipMessage.Syn s) {
                 str(out, s.from());
                 endpoint(out, s.fromEndpoint());
-                out.writeInt(s.digests().size());
-                for (Digest d : s.digests()) {
-                    digest(out, d);
-                }
+                digests(out, s.digests());
             } else if (m instanceof GossipMessage.Ack a) {
                 str(out, a.from());
                 states(out, a.states());
-                out.writeInt(a.requests().size());
-                for (Digest d : a.requests()) {
-                    digest(out, d);
-                }
+                digests(out, a.requests());
             } else if (m instanceof GossipMessage.Ack2 a) {
                 str(out, a.from());
                 states(out, a.states());
@@ -72,22 +66,12 @@ public final class GossipCodec {
                 case SYN -> {
                     String from = str(in);
                     Endpoint ep = endpoint(in);
-                    int n = count(in);
-                    List<Digest> ds = new ArrayList<>(n);
-                    for (int i = 0; i < n; i++) {
-                        ds.add(digest(in));
-                    }
-                    yield new GossipMessage.Syn(from, ep, ds);
+                    yield new GossipMessage.Syn(from, ep, digests(in));
                 }
                 case ACK -> {
                     String from = str(in);
                     List<NodeState> states = states(in);
-                    int n = count(in);
-                    List<Digest> ds = new ArrayList<>(n);
-                    for (int i = 0; i < n; i++) {
-                        ds.add(digest(in));
-                    }
-                    yield new GossipMessage.Ack(from, states, ds);
+                    yield new GossipMessage.Ack(from, states, digests(in));
                 }
                 case ACK2 -> new GossipMessage.Ack2(str(in), states(in));
                 default -> throw new MalformedMessageException("unknown gossip message type " + type);
@@ -150,6 +134,22 @@ public final class GossipCodec {
             throw new MalformedMessageException("enum ordinal " + b + " out of range");
         }
         return values[b];
+    }
+
+    private static void digests(DataOutputStream out, List<Digest> ds) throws IOException {
+        out.writeInt(ds.size());
+        for (Digest d : ds) {
+            digest(out, d);
+        }
+    }
+
+    private static List<Digest> digests(ByteBuffer in) {
+        int n = count(in);
+        List<Digest> ds = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            ds.add(digest(in));
+        }
+        return ds;
     }
 
     private static void digest(DataOutputStream out, Digest d) throws IOException {
