@@ -57,6 +57,7 @@ public class ClusterService {
     private long requestTimeoutMs;
     private long rounds;
     private Set<String> lastReachable = new HashSet<>();
+    private final Set<Endpoint> handshakeWarned = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public ClusterService(NimbusConfig config, NodeIdentity identity, Storage storage, Vertx vertx,
                           MeterRegistry registry, @ConfigProperty(name = "quarkus.http.port") int httpPort) {
@@ -144,8 +145,8 @@ public class ClusterService {
                 gossiper.updateSelf(gossiper.self().info().withStatus(NodeStatus.NORMAL));
                 LOG.infof("joined: %d member(s) known", gossiper.size());
             } else if (!gossiper.joined() && rounds % WAITING_LOG_EVERY == 0) {
-                LOG.warnf("no seed has answered yet (nimbus.cluster.seeds=%s); not ready until one does",
-                        config.cluster().seeds().orElse(List.of()));
+                LOG.warnf("no seed has answered yet (trying %s); not ready until one does. If the seeds are up, "
+                        + "check that nimbus.cluster.secret matches theirs", gossiper.seeds());
             }
             logReachabilityChanges(now);
         }
@@ -179,7 +180,12 @@ public class ClusterService {
         ClusterTransport.Message syn = new ClusterTransport.Message(GossipCodec.SYN, GossipCodec.encode(o.syn()));
         transport.request(o.endpoint(), syn, requestTimeoutMs).onComplete(ar -> {
             if (ar.failed()) {
-                LOG.debugf("no answer from %s: %s", o.endpoint(), ar.cause().getMessage());
+                String why = String.valueOf(ar.cause().getMessage());
+                if (why.contains("during the handshake") && handshakeWarned.add(o.endpoint())) {
+                    LOG.warn(why);
+                } else {
+                    LOG.debugf("no answer from %s: %s", o.endpoint(), why);
+                }
                 synchronized (lock) {
                     gossiper.onNoAnswer(o.peerId());
                 }

@@ -249,7 +249,9 @@ public final class ClusterTransport implements AutoCloseable {
                     return;
                 }
                 socket.handler(framer(socket, this::onFrame));
-                socket.closeHandler(v -> fail(new IllegalStateException("connection to " + endpoint + " closed")));
+                socket.closeHandler(v -> fail(new IllegalStateException(ready ? "connection to " + endpoint + " closed"
+                        : "peer " + endpoint + " closed the connection during the handshake: it refused this "
+                        + "node's proof of nimbus.cluster.secret, or it is not a Nimbus cluster port")));
             });
         }
 

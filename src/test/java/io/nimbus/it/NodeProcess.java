@@ -31,6 +31,7 @@ public final class NodeProcess implements AutoCloseable {
 
     private static final Set<Process> LIVE = ConcurrentHashMap.newKeySet();
     private static final AtomicInteger SEQ = new AtomicInteger();
+    private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();
 
     static {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> LIVE.forEach(Process::destroyForcibly),
@@ -132,10 +133,23 @@ public final class NodeProcess implements AutoCloseable {
     }
 
     private static int freeLoopbackPort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            s.setReuseAddress(true);
-            return s.getLocalPort();
+        return freePort();
+    }
+
+    /**
+     * A TCP port free on 127.0.0.1 right now, never one this JVM has handed out before (so two nodes
+     * of one test never get the same HTTP or cluster port).
+     */
+    public static int freePort() throws IOException {
+        for (int attempt = 0; attempt < 100; attempt++) {
+            try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+                s.setReuseAddress(true);
+                if (HANDED_OUT.add(s.getLocalPort())) {
+                    return s.getLocalPort();
+                }
+            }
         }
+        throw new IOException("no fresh free loopback port in 100 attempts");
     }
 
     /** Polls {@code GET /q/health/ready} until 200; fails (with the log tail) if the process dies or time runs out. */

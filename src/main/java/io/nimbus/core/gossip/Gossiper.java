@@ -35,6 +35,7 @@ public final class Gossiper {
     private final List<Endpoint> seeds = new ArrayList<>();
     private long version;
     private boolean heardFromPeer;
+    private final boolean expectsPeers;
     private int nextSeed;
     private long nextSeedAttemptMs;
     private long seedBackoffMs;
@@ -55,6 +56,7 @@ public final class Gossiper {
         for (Endpoint seed : settings.seeds()) {
             addSeed(seed);
         }
+        this.expectsPeers = !seeds.isEmpty();
         this.seedBackoffMs = settings.intervalMs();
     }
 
@@ -74,11 +76,17 @@ public final class Gossiper {
     }
 
     /**
-     * True once this node has caught up: it heard from a peer, or it has no one to expect (no seeds
-     * other than itself).
+     * True once this node has caught up: it heard from a peer, or it was configured with no one to
+     * expect (no seeds other than itself). Peers found later by discovery do not make a node that
+     * started alone un-join; once true, it stays true.
      */
     public boolean joined() {
-        return heardFromPeer || seeds.isEmpty();
+        return heardFromPeer || !expectsPeers;
+    }
+
+    /** The endpoints this node catches up from (configured seeds and discovered peers). */
+    public List<Endpoint> seeds() {
+        return List.copyOf(seeds);
     }
 
     /** Changes this node's announced state (status, tokens); others learn it by gossip. */

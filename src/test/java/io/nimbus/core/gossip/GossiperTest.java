@@ -251,4 +251,21 @@ class GossiperTest {
         GossipMessage.Ack ack = seed.onSyn(new GossipMessage.Syn("x", ep(200), List.of()), 0);
         assertEquals(10, ack.states().size());
     }
+
+    @Test
+    void aNodeThatStartedAloneStaysJoinedWhenDiscoveryFindsAPeer() {
+        Gossiper alone = node(1, 1);
+        assertTrue(alone.joined());
+        alone.addSeed(ep(2)); // multicast found someone who may never answer
+        assertTrue(alone.joined(), "readiness must not drop because a peer was discovered");
+        List<Outbound> out = alone.tick(0);
+        assertTrue(out.stream().anyMatch(o -> o.endpoint().equals(ep(2)) && o.peerId() == null),
+                "it still catches up from the discovered peer");
+    }
+
+    @Test
+    void aSeedListingOnlyItselfIsJoinedAtOnce() {
+        assertTrue(node(1, 1, ep(1)).joined());
+        assertFalse(node(1, 1, ep(1), ep(2)).joined());
+    }
 }

@@ -1,0 +1,62 @@
+package io.nimbus.it;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * The {@code nimbus.cluster.*} / {@code nimbus.gossip.*} system properties of one node, for
+ * {@link NodeProcess#start}. Everything is on 127.0.0.1; the cluster port is chosen by the test so
+ * that it stays the same across a restart.
+ */
+final class ClusterArgs {
+    private final List<String> props = new ArrayList<>();
+
+    private ClusterArgs(String id, int clusterPort) {
+        props.add("nimbus.node.id=" + id);
+        props.add("nimbus.cluster.host=127.0.0.1");
+        props.add("nimbus.cluster.port=" + clusterPort);
+    }
+
+    static ClusterArgs node(String id, int clusterPort) {
+        return new ClusterArgs(id, clusterPort);
+    }
+
+    /** Seeds at {@code 127.0.0.1:<port>} for each port. */
+    ClusterArgs seeds(int... clusterPorts) {
+        props.add("nimbus.cluster.seeds=" + Arrays.stream(clusterPorts).mapToObj(p -> "127.0.0.1:" + p)
+                .collect(Collectors.joining(",")));
+        return this;
+    }
+
+    ClusterArgs secret(String secret) {
+        props.add("nimbus.cluster.secret=" + secret);
+        return this;
+    }
+
+    /** Multicast discovery on the loopback interface, group 239.192.77.77:{@code groupPort}. */
+    ClusterArgs multicastOnLoopback(int groupPort) {
+        props.add("nimbus.cluster.discovery=multicast");
+        props.add("nimbus.cluster.multicast-group=239.192.77.77:" + groupPort);
+        props.add("nimbus.cluster.multicast-interface=lo");
+        return this;
+    }
+
+    /** Gossip round and failure time-out, in Quarkus duration syntax ({@code 200ms}, {@code 2s}). */
+    ClusterArgs gossip(String interval, String failureTimeout) {
+        props.add("nimbus.gossip.interval=" + interval);
+        props.add("nimbus.gossip.failure-timeout=" + failureTimeout);
+        return this;
+    }
+
+    /** Caps the back-off between seed attempts, for nodes started before their seed answers. */
+    ClusterArgs seedBackoffMax(String max) {
+        props.add("nimbus.gossip.seed-backoff-max=" + max);
+        return this;
+    }
+
+    String[] toArray() {
+        return props.toArray(String[]::new);
+    }
+}
