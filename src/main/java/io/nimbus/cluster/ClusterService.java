@@ -11,7 +11,11 @@ import io.nimbus.core.gossip.Gossiper;
 import io.nimbus.core.gossip.Member;
 import io.nimbus.core.gossip.NodeInfo;
 import io.nimbus.core.gossip.NodeStatus;
+import io.nimbus.core.gossip.NodeRole;
 import io.nimbus.core.gossip.Outbound;
+import io.nimbus.core.ring.Murmur3;
+import io.nimbus.core.ring.TokenAllocator;
+import io.nimbus.core.ring.TokenRing;
 import io.nimbus.node.NodeIdentity;
 import io.nimbus.node.Storage;
 import io.quarkus.runtime.ShutdownEvent;
@@ -24,11 +28,13 @@ import jakarta.enterprise.event.Observes;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
-import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -57,6 +63,8 @@ public class ClusterService {
     private long requestTimeoutMs;
     private long rounds;
     private Set<String> lastReachable = new HashSet<>();
+    private Map<String, List<Long>> ringTokens;
+    private TokenRing ring;
     private final Set<Endpoint> handshakeWarned = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public ClusterService(NimbusConfig config, NodeIdentity identity, Storage storage, Vertx vertx,
@@ -94,7 +102,8 @@ public class ClusterService {
                 TimeUnit.DAYS.toMillis(365), config.gossip().seedBackoffMax().toMillis(), seeds);
         synchronized (lock) {
             gossiper = new Gossiper(identity.id(), generation,
-                    new NodeInfo(self, httpPort, config.role(), NodeStatus.JOINING, List.of()), settings,
+                    new NodeInfo(self, httpPort, config.role(), NodeStatus.JOINING,
+                            storage.isWorker() ? storage.store().tokens() : List.of()), settings,
                     new SplittableRandom(new SecureRandom().nextLong()));
         }
         if (c.discovery() == NimbusConfig.Discovery.MULTICAST) {
@@ -142,7 +151,15 @@ public class ClusterService {
         synchronized (lock) {
             out = gossiper.tick(now);
             if (gossiper.joined() && gossiper.self().info().status() == NodeStatus.JOINING) {
-                gossiper.updateSelf(gossiper.self().info().withStatus(NodeStatus.NORMAL));
+                NodeInfo info = gossiper.self().info().withStatus(NodeStatus.NORMAL);
+                if (storage.isWorker() && info.tokens().isEmpty()) {
+                    List<Long> tokens = TokenAllocator.allocate(ringLocked(now), identity.id(), config.ring().tokens(),
+                            Murmur3.hash64(identity.id().getBytes(StandardCharsets.UTF_8)));
+                    storage.store().saveTokens(tokens);
+                    info = info.withTokens(tokens);
+                    LOG.infof("chose %d ring tokens", tokens.size());
+                }
+                gossiper.updateSelf(info);
                 LOG.infof("joined: %d member(s) known", gossiper.size());
             } else if (!gossiper.joined() && rounds % WAITING_LOG_EVERY == 0) {
                 LOG.warnf("no seed has answered yet (trying %s); not ready until one does. If the seeds are up, "
@@ -222,6 +239,30 @@ public class ClusterService {
             }
         }
         throw new MalformedMessageException("a peer sent an unsolicited message of type " + request.type());
+    }
+
+    /**
+     * The ring as this node sees it: workers that are not LEFT and have chosen tokens. The epoch
+     * counts the changes of that token map this node has seen.
+     */
+    public TokenRing ring() {
+        synchronized (lock) {
+            return gossiper == null ? TokenRing.of(0, Map.of()) : ringLocked(System.currentTimeMillis());
+        }
+    }
+
+    private TokenRing ringLocked(long now) {
+        Map<String, List<Long>> tokens = new TreeMap<>();
+        for (Member m : gossiper.members(now)) {
+            if (m.info().role() == NodeRole.WORKER && m.info().status() != NodeStatus.LEFT && !m.info().tokens().isEmpty()) {
+                tokens.put(m.id(), m.info().tokens());
+            }
+        }
+        if (!tokens.equals(ringTokens)) {
+            ringTokens = tokens;
+            ring = TokenRing.of(ring == null ? 1 : ring.epoch() + 1, tokens);
+        }
+        return ring;
     }
 
     /** This node's view of the cluster. */

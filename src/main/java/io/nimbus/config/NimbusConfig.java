@@ -43,6 +43,14 @@ public interface NimbusConfig {
 
     Cluster cluster();
 
+    Ring ring();
+
+    interface Ring {
+        /** Virtual nodes (tokens) per worker, chosen once when the worker first joins. */
+        @WithDefault("16")
+        int tokens();
+    }
+
     Gossip gossip();
 
     interface Cluster {

@@ -67,6 +67,9 @@ public final class MapDbStore implements AutoCloseable {
     private final StoreStats stats = new StoreStats();
     private final Thread writer;
     private final long generation;
+    /** Serialises MapDB commits between the writer's checkpoints and {@link #saveTokens}. */
+    private final Object commitLock = new Object();
+    private final Atomic.String tokens;
     private long lastSeq;
     private long checkpointedSeq;
     private long lastCheckpointMicros;
@@ -104,6 +107,7 @@ public final class MapDbStore implements AutoCloseable {
             LOG.infof("replayed %d write-ahead log records (up to #%d)", replayed[0], lastSeq);
         }
         checkpoint();
+        this.tokens = db.atomicString("ringTokens").createOrOpen();
         Atomic.Long persistedGeneration = db.atomicLong("generation").createOrOpen();
         this.generation = Math.max(persistedGeneration.get() + 1, settings.nowMicros().getAsLong() / 1000);
         persistedGeneration.set(generation);
@@ -267,6 +271,35 @@ public final class MapDbStore implements AutoCloseable {
         return generation;
     }
 
+    /** The ring tokens this worker chose when it first joined (empty until then). */
+    public List<Long> tokens() {
+        String t = tokens.get();
+        if (t == null || t.isEmpty()) {
+            return List.of();
+        }
+        List<Long> out = new ArrayList<>();
+        for (String part : t.split(",")) {
+            out.add(Long.parseLong(part));
+        }
+        return out;
+    }
+
+    /** Makes this worker's tokens durable; they never change afterwards (a restart keeps its ranges). */
+    public void saveTokens(List<Long> chosen) {
+        checkUsable();
+        if (!tokens().isEmpty()) {
+            throw new IllegalStateException("tokens are already chosen: " + tokens());
+        }
+        StringBuilder sb = new StringBuilder();
+        for (long t : chosen) {
+            sb.append(sb.length() == 0 ? "" : ",").append(t);
+        }
+        synchronized (commitLock) {
+            tokens.set(sb.toString());
+            db.commit();
+        }
+    }
+
     public boolean isHealthy() {
         return failure == null && !closing;
     }
@@ -383,9 +416,11 @@ public final class MapDbStore implements AutoCloseable {
     /** Commits MapDB with the last applied log record, then starts a new log segment and drops the old ones. */
     private void checkpoint() throws IOException {
         long start = System.nanoTime();
-        appliedSeq.set(lastSeq);
-        ballotHighWater.set(clock.highWaterMark());
-        db.commit();
+        synchronized (commitLock) {
+            appliedSeq.set(lastSeq);
+            ballotHighWater.set(clock.highWaterMark());
+            db.commit();
+        }
         wal.startSegment(lastSeq + 1);
         checkpointedSeq = lastSeq;
         lastCheckpointMicros = settings.nowMicros().getAsLong();

@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.everyItem;
 import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.hasItem;
 import static org.hamcrest.Matchers.hasSize;
@@ -27,7 +28,22 @@ class ClusterResourceTest {
                 .body("members[0].address", matchesPattern("127\\.0\\.0\\.1:\\d+"))
                 .body("members[0].generation", greaterThan(0L))
                 .body("members[0].heartbeatVersion", greaterThan(0))
-                .body("members[0].tokenCount", equalTo(0));
+                .body("members[0].tokenCount", equalTo(16));
         given().get("/q/health/ready").then().statusCode(200).body("checks.name", hasItem("cluster-joined"));
+    }
+
+    @Test
+    void theRingHasThisWorkersTokensAndLocatesKeysOnIt() {
+        given().get("/v1/cluster/ring").then().statusCode(200)
+                .body("replicationFactor", equalTo(1))
+                .body("workers", hasSize(1)).body("workers[0].id", equalTo("test-node"))
+                .body("workers[0].tokens", equalTo(16)).body("workers[0].share", equalTo(1.0f))
+                .body("ranges", hasSize(16)).body("ranges.owner", everyItem(equalTo("test-node")));
+        long token = io.nimbus.core.ring.Murmur3.hash64("café".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        given().urlEncodingEnabled(false).get("/v1/cluster/locate/caf%C3%A9").then().statusCode(200)
+                .body("key", equalTo("café")).body("token", equalTo(Long.toString(token)))
+                .body("replicas", equalTo(java.util.List.of("test-node"))).body("replicationFactor", equalTo(1));
+        given().urlEncodingEnabled(false).get("/v1/cluster/locate/%FF").then().statusCode(400)
+                .contentType("application/problem+json");
     }
 }

@@ -86,6 +86,34 @@ class GossipClusterIT {
         System.out.printf("[it] %d nodes converged %d ms after the last node was started (%d ms after it was ready)%n",
                 NODES, convergeMs, TimeUnit.NANOSECONDS.toMillis(converged - lastReadyAt[0]));
 
+        // 1b. Every worker chose its tokens at join; all nodes build the same, balanced ring from gossip.
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        Await.until("all nodes agree on a ring of " + NODES + " workers", CONVERGE, () -> {
+            String first = null;
+            for (NodeProcess n : nodes) {
+                com.fasterxml.jackson.databind.JsonNode ring = json.readTree(n.fetch("/v1/cluster/ring"));
+                if (ring.get("workers").size() != NODES) {
+                    return false;
+                }
+                String ranges = ring.get("ranges").toString();
+                if (first != null && !first.equals(ranges)) {
+                    return false;
+                }
+                first = ranges;
+            }
+            return true;
+        }, this::views);
+        com.fasterxml.jackson.databind.JsonNode ring = json.readTree(nodes[0].fetch("/v1/cluster/ring"));
+        double max = 0;
+        double min = 1;
+        for (com.fasterxml.jackson.databind.JsonNode w : ring.get("workers")) {
+            assertTrue(w.get("tokens").asInt() == 16, "16 tokens per worker: " + ring);
+            max = Math.max(max, w.get("share").asDouble());
+            min = Math.min(min, w.get("share").asDouble());
+        }
+        System.out.printf("[it] ring of %d workers: ownership max/min %.3f%n", NODES, max / min);
+        assertTrue(max / min < 1.5, "ownership is balanced: " + ring.get("workers"));
+
         // 2. Steady state: gossip bytes per node per second.
         double[] rates = gossipBytesPerSecond();
         for (int i = 0; i < NODES; i++) {

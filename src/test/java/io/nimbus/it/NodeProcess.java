@@ -263,6 +263,12 @@ public final class NodeProcess implements AutoCloseable {
                 HttpResponse.BodyHandlers.ofByteArray());
     }
 
+    /** {@code GET path} on the public port; the body as text (any status). */
+    public String fetch(String path) throws IOException, InterruptedException {
+        return http.send(HttpRequest.newBuilder(uri(path))
+                .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofString()).body();
+    }
+
     /** Everything the process has written to stdout and stderr so far. */
     public String output() {
         try {

@@ -259,6 +259,17 @@ class MapDbStoreTest {
         assertEquals(9000, open(dir).generation());
     }
 
+    @Test
+    void ringTokensAreChosenOnceAndSurviveRestarts() {
+        MapDbStore s = open(dir);
+        assertEquals(List.of(), s.tokens());
+        s.saveTokens(List.of(-5L, 7L, Long.MAX_VALUE));
+        assertThrows(IllegalStateException.class, () -> s.saveTokens(List.of(1L)));
+        s.close();
+        open.clear();
+        assertEquals(List.of(-5L, 7L, Long.MAX_VALUE), open(dir).tokens());
+    }
+
     private static void copyTree(Path from, Path to) throws IOException {
         try (Stream<Path> paths = Files.walk(from)) {
             for (Path p : paths.toList()) {
