@@ -1,0 +1,50 @@
+package io.nimbus.core.paxos;
+
+import io.nimbus.core.kv.Ballot;
+import io.nimbus.core.kv.KeyState;
+import io.nimbus.core.kv.Proposal;
+
+/** Requests a coordinator sends to a key's replicas, and their replies. */
+public sealed interface PaxosMessage {
+
+    /** Requests, each about one key. */
+    sealed interface Request extends PaxosMessage {
+        String key();
+    }
+
+    record Prepare(String key, Ballot ballot) implements Request {
+    }
+
+    record Propose(String key, Proposal proposal) implements Request {
+    }
+
+    record Commit(String key, Proposal proposal) implements Request {
+    }
+
+    /** A plain read of the committed value (consistency ONE). */
+    record ReadCommitted(String key) implements Request {
+    }
+
+    sealed interface PrepareReply extends PaxosMessage {
+    }
+
+    sealed interface AcceptReply extends PaxosMessage {
+    }
+
+    /** A promise for {@code ballot}, with what this acceptor had accepted and committed before it. */
+    record Promised(Ballot ballot, Proposal accepted, Proposal committed) implements PrepareReply {
+    }
+
+    record Accepted(Ballot ballot) implements AcceptReply {
+    }
+
+    /** Refused: a higher ballot was promised. */
+    record Rejected(Ballot promised) implements PrepareReply, AcceptReply {
+    }
+
+    record Committed() implements PaxosMessage {
+    }
+
+    record State(KeyState state) implements PaxosMessage {
+    }
+}

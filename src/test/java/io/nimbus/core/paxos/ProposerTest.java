@@ -1,0 +1,176 @@
+package io.nimbus.core.paxos;
+
+import io.nimbus.core.kv.Ballot;
+import io.nimbus.core.kv.KeyState;
+import io.nimbus.core.kv.Precondition;
+import io.nimbus.core.kv.Proposal;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The proposer against three in-memory acceptors that can be made unreachable. */
+class ProposerTest {
+    static final String K = "k";
+    final Map<String, KeyState> acceptors = new TreeMap<>(Map.of("a", KeyState.EMPTY, "b", KeyState.EMPTY, "c", KeyState.EMPTY));
+    final Set<String> down = new HashSet<>();
+    long clock = 100;
+
+    Ballot next(Ballot above) {
+        clock = Math.max(clock + 1, above == null ? 0 : above.counter() + 1);
+        return new Ballot(clock, "coord");
+    }
+
+    /** Runs an operation to completion (or until it stalls), delivering every message synchronously. */
+    Proposer.Outcome run(Proposer.Op op, int quorum) {
+        Proposer p = new Proposer(K, op, List.of("a", "b", "c"), quorum);
+        Proposer.Step step = p.start(next(null));
+        for (int attempts = 0; attempts < 20; attempts++) {
+            Deque<Proposer.Step> work = new ArrayDeque<>(List.of(step));
+            while (!work.isEmpty()) {
+                Proposer.Step s = work.poll();
+                if (s instanceof Proposer.Step.Done d) {
+                    d.repairs().forEach(e -> deliver(p, e));
+                    return d.outcome();
+                }
+                if (s instanceof Proposer.Step.Restart r) {
+                    work.clear();
+                    step = p.start(next(r.seen()));
+                    break;
+                }
+                if (s instanceof Proposer.Step.Send send) {
+                    for (Proposer.Envelope e : send.messages()) {
+                        Proposer.Step reply = deliver(p, e);
+                        if (reply != null) {
+                            work.add(reply);
+                        }
+                    }
+                }
+                if (work.isEmpty()) {
+                    return null; // stalled: not enough replicas answered
+                }
+            }
+        }
+        throw new AssertionError("no decision in 20 attempts");
+    }
+
+    Proposer.Step deliver(Proposer p, Proposer.Envelope e) {
+        if (down.contains(e.to())) {
+            return null;
+        }
+        KeyState s = acceptors.get(e.to());
+        if (e.request() instanceof PaxosMessage.Prepare pr) {
+            Acceptor.Transition<PaxosMessage.PrepareReply> t = Acceptor.prepare(s, pr.ballot());
+            acceptors.put(e.to(), t.next());
+            return p.onPrepareReply(e.to(), t.reply());
+        }
+        if (e.request() instanceof PaxosMessage.Propose pp) {
+            Acceptor.Transition<PaxosMessage.AcceptReply> t = Acceptor.accept(s, pp.proposal());
+            acceptors.put(e.to(), t.next());
+            return p.onAcceptReply(e.to(), t.reply());
+        }
+        PaxosMessage.Commit c = (PaxosMessage.Commit) e.request();
+        acceptors.put(e.to(), Acceptor.commit(s, c.proposal()));
+        return p.onCommitted(e.to());
+    }
+
+    static Proposer.Op write(String v) {
+        return new Proposer.Op.Write(v.getBytes(), Precondition.NONE);
+    }
+
+    static byte[] valueOf(Proposer.Outcome o) {
+        Proposal p = ((Proposer.Outcome.Read) o).committed();
+        return p == null ? null : p.value();
+    }
+
+    @Test
+    void aWriteIsReadBackAndItsBallotIsItsVersion() {
+        Proposer.Outcome w = run(write("v1"), 2);
+        Ballot version = assertInstanceOf(Proposer.Outcome.Written.class, w).version();
+        Proposer.Outcome r = run(new Proposer.Op.Read(), 2);
+        assertArrayEquals("v1".getBytes(), valueOf(r));
+        assertEquals(version, ((Proposer.Outcome.Read) r).committed().ballot());
+        acceptors.values().forEach(s -> assertEquals(version, s.committed().ballot(), "commit reaches every replica"));
+    }
+
+    @Test
+    void quorumToleratesOneReplicaDownButAllDoesNot() {
+        down.add("c");
+        assertInstanceOf(Proposer.Outcome.Written.class, run(write("v1"), 2));
+        assertNull(run(write("v2"), 3), "ALL cannot finish with a replica down");
+        down.clear();
+        assertArrayEquals("v1".getBytes(), valueOf(run(new Proposer.Op.Read(), 3)),
+                "the ALL attempt never reached accept, so nothing changed");
+    }
+
+    @Test
+    void compareAndSetIsJudgedAgainstTheNewestCommit() {
+        Ballot v1 = ((Proposer.Outcome.Written) run(write("v1"), 2)).version();
+        Ballot v2 = ((Proposer.Outcome.Written) run(new Proposer.Op.Write("v2".getBytes(),
+                new Precondition.VersionIn(List.of(v1))), 2)).version();
+        Proposer.Outcome stale = run(new Proposer.Op.Write("v3".getBytes(), new Precondition.VersionIn(List.of(v1))), 2);
+        assertEquals(new Proposer.Outcome.PreconditionFailed(v2), stale);
+        assertEquals(new Proposer.Outcome.PreconditionFailed(v2), run(new Proposer.Op.Write("x".getBytes(), new Precondition.Absent()), 2));
+        assertInstanceOf(Proposer.Outcome.Written.class, run(new Proposer.Op.Write(null, Precondition.NONE), 2));
+        assertEquals(new Proposer.Outcome.NotFound(), run(new Proposer.Op.Write(null, Precondition.NONE), 2));
+        assertTrue(((Proposer.Outcome.Read) run(new Proposer.Op.Read(), 2)).committed().isTombstone());
+    }
+
+    @Test
+    void aValueAcceptedByAQuorumButNeverCommittedIsChosenByTheNextProposer() {
+        // An earlier coordinator got "x" accepted by a and b under ballot 50, then died before committing.
+        Proposal x = new Proposal(new Ballot(50, "dead"), "x".getBytes());
+        acceptors.put("a", new KeyState(x.ballot(), x, null));
+        acceptors.put("b", new KeyState(x.ballot(), x, null));
+        // a is now unreachable: the next coordinator's quorum is {b, c}; b's promise must carry "x".
+        down.add("a");
+        Proposer.Outcome r = run(new Proposer.Op.Read(), 2);
+        assertArrayEquals("x".getBytes(), valueOf(r), "a value that may have been chosen is finished, never lost");
+        down.clear();
+        // and a CAS that expected "nothing there" must now fail against it
+        assertInstanceOf(Proposer.Outcome.PreconditionFailed.class,
+                run(new Proposer.Op.Write("y".getBytes(), new Precondition.Absent()), 2));
+    }
+
+    @Test
+    void aHigherPromiseMakesTheAttemptRestartAboveIt() {
+        acceptors.replaceAll((id, s) -> new KeyState(new Ballot(10_000, "rival"), null, null));
+        Proposer p = new Proposer(K, write("v"), List.of("a", "b", "c"), 2);
+        Proposer.Step s = p.start(new Ballot(200, "coord"));
+        Proposer.Step last = null;
+        for (Proposer.Envelope e : ((Proposer.Step.Send) s).messages()) {
+            Proposer.Step r = deliver(p, e);
+            if (!(r instanceof Proposer.Step.Waiting)) {
+                last = r;
+            }
+        }
+        Proposer.Step.Restart restart = assertInstanceOf(Proposer.Step.Restart.class, last);
+        assertEquals(new Ballot(10_000, "rival"), restart.seen());
+        assertInstanceOf(Proposer.Outcome.Written.class, run(write("v"), 2), "a retry above the rival succeeds");
+    }
+
+    @Test
+    void duplicateAndStrayRepliesAreIgnored() {
+        Proposer p = new Proposer(K, write("v"), List.of("a", "b", "c"), 2);
+        Ballot b = new Ballot(500, "coord");
+        p.start(b);
+        PaxosMessage.Promised promise = new PaxosMessage.Promised(b, null, null);
+        assertInstanceOf(Proposer.Step.Waiting.class, p.onPrepareReply("a", promise));
+        assertInstanceOf(Proposer.Step.Waiting.class, p.onPrepareReply("a", promise), "a duplicate is not a second promise");
+        assertInstanceOf(Proposer.Step.Waiting.class, p.onPrepareReply("zz", promise), "not a replica of this key");
+        assertInstanceOf(Proposer.Step.Waiting.class, p.onCommitted("a"), "a commit ack out of phase");
+        assertInstanceOf(Proposer.Step.Send.class, p.onPrepareReply("b", promise));
+        assertTrue(p.mayHaveWritten());
+    }
+}
