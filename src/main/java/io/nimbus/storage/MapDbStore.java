@@ -5,6 +5,7 @@ import io.nimbus.core.kv.KeyState;
 import io.nimbus.core.kv.Mutation;
 import io.nimbus.core.kv.SingleReplica;
 import io.nimbus.core.kv.WriteOutcome;
+import io.nimbus.core.paxos.Acceptor;
 import org.jboss.logging.Logger;
 import org.mapdb.Atomic;
 import org.mapdb.DB;
@@ -76,7 +77,7 @@ public final class MapDbStore implements AutoCloseable {
     private volatile boolean closing;
     private volatile Throwable failure;
 
-    private record Pending(Mutation mutation, CompletableFuture<WriteOutcome> result) {
+    private record Pending(String key, KeyUpdate<?> update, CompletableFuture<Object> result) {
     }
 
     private MapDbStore(StoreSettings settings, DataDirLock lock, DB db) throws IOException {
@@ -241,18 +242,37 @@ public final class MapDbStore implements AutoCloseable {
     }
 
     /**
-     * Queues a mutation. The future completes once the outcome is durable; it fails with
-     * {@link StoreOverloadedException} (not queued, safe to retry) or {@link StoreFailedException}.
+     * Queues a client write on a lone replica, decided by the {@link SingleReplica} rule. The future
+     * completes once the outcome is durable; it fails with {@link StoreOverloadedException} (not
+     * queued, safe to retry) or {@link StoreFailedException}.
      */
     public CompletableFuture<WriteOutcome> submit(Mutation mutation) {
-        CompletableFuture<WriteOutcome> result = new CompletableFuture<>();
+        return update(mutation.key(), (current, fresh) -> {
+            WriteOutcome o = SingleReplica.apply(current, mutation, fresh.get());
+            return new Acceptor.Transition<>(o instanceof WriteOutcome.Applied a ? a.next() : current, o);
+        });
+    }
+
+    /**
+     * Queues a change to one key's registers (an acceptor's prepare, accept or commit, or a client
+     * write). The future completes with the reply once the new state is durable; failures as for
+     * {@link #submit}.
+     */
+    @SuppressWarnings("unchecked")
+    public <R> CompletableFuture<R> update(String key, KeyUpdate<R> update) {
+        CompletableFuture<Object> result = new CompletableFuture<>();
+        enqueue(new Pending(key, update, result));
+        return (CompletableFuture<R>) result;
+    }
+
+    private void enqueue(Pending pending) {
+        CompletableFuture<Object> result = pending.result();
         Throwable failed = failure;
         if (failed != null || closing) {
             result.completeExceptionally(new StoreFailedException(
                     closing ? "store is shutting down" : "store has failed: " + failed.getMessage(), failed));
-            return result;
+            return;
         }
-        Pending pending = new Pending(mutation, result);
         if (!queue.offer(pending)) {
             stats.rejectedOverload.incrementAndGet();
             result.completeExceptionally(new StoreOverloadedException(queue.size()));
@@ -260,7 +280,6 @@ public final class MapDbStore implements AutoCloseable {
             // Raced with fail() or close(): the writer will never see it, so it was not applied.
             result.completeExceptionally(new StoreFailedException("store stopped before this write was applied", failure));
         }
-        return result;
     }
 
     /**
@@ -354,21 +373,24 @@ public final class MapDbStore implements AutoCloseable {
 
     /** Decides, logs durably, applies and answers one batch; false if the store failed. */
     private boolean commitBatch(List<Pending> batch) {
-        WriteOutcome[] outcomes = new WriteOutcome[batch.size()];
+        Object[] replies = new Object[batch.size()];
         Map<String, KeyState> decided = new HashMap<>();
         List<WriteAheadLog.Entry> entries = new ArrayList<>(batch.size());
         try {
             long now = settings.nowMicros().getAsLong();
             long seq = lastSeq;
             for (int i = 0; i < batch.size(); i++) {
-                Mutation m = batch.get(i).mutation();
-                KeyState current = decided.containsKey(m.key()) ? decided.get(m.key()) : KeyStateCodec.decode(kv.get(m.key()));
-                WriteOutcome outcome = SingleReplica.apply(current, m, clock.next(now));
-                if (outcome instanceof WriteOutcome.Applied applied) {
-                    decided.put(m.key(), applied.next());
-                    entries.add(new WriteAheadLog.Entry(++seq, m.key(), KeyStateCodec.encode(applied.next())));
+                String key = batch.get(i).key();
+                KeyState current = decided.containsKey(key) ? decided.get(key) : KeyStateCodec.decode(kv.get(key));
+                Acceptor.Transition<?> t = batch.get(i).update().apply(current, () -> clock.next(now));
+                if (t.changed(current)) {
+                    if (t.next().promised() != null) {
+                        clock.observe(t.next().promised());
+                    }
+                    decided.put(key, t.next());
+                    entries.add(new WriteAheadLog.Entry(++seq, key, KeyStateCodec.encode(t.next())));
                 }
-                outcomes[i] = outcome;
+                replies[i] = t.reply();
             }
             settings.gate().beforeCommit(batch.size());
             if (!entries.isEmpty()) {
@@ -390,7 +412,7 @@ public final class MapDbStore implements AutoCloseable {
             return false;
         }
         for (int i = 0; i < batch.size(); i++) {
-            batch.get(i).result().complete(outcomes[i]);
+            batch.get(i).result().complete(replies[i]);
         }
         return true;
     }

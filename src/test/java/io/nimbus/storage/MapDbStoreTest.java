@@ -270,6 +270,27 @@ class MapDbStoreTest {
         assertEquals(List.of(-5L, 7L, Long.MAX_VALUE), open(dir).tokens());
     }
 
+    @Test
+    void anAcceptorPromiseIsDurableBeforeItsReplyAndRaisesTheLocalClock() throws Exception {
+        MapDbStore s = open(dir);
+        Ballot rival = new Ballot(9_000_000_000L, "rival");
+        io.nimbus.core.paxos.PaxosMessage.PrepareReply reply = s.<io.nimbus.core.paxos.PaxosMessage.PrepareReply>update("k",
+                (current, fresh) -> io.nimbus.core.paxos.Acceptor.prepare(current, rival)).get(10, TimeUnit.SECONDS);
+        assertInstanceOf(io.nimbus.core.paxos.PaxosMessage.Promised.class, reply);
+        // the files as they are now (no checkpoint for an hour) are what a crash would leave
+        Path image = Files.createDirectory(dir.resolveSibling(dir.getFileName() + "-promise"));
+        copyTree(dir, image);
+        assertEquals(rival, open(image).read("k").promised(), "the promise survives a crash");
+        // a write issued here after seeing the rival's ballot gets a version above it
+        Ballot mine = ((WriteOutcome.Applied) await(s.submit(put("other", "v")))).version();
+        assertTrue(mine.compareTo(rival) > 0, mine + " > " + rival);
+        // a transition that changes nothing writes nothing
+        long syncs = s.stats().groupCommits();
+        s.update("k", (current, fresh) -> io.nimbus.core.paxos.Acceptor.prepare(current, new Ballot(1, "low")))
+                .get(10, TimeUnit.SECONDS);
+        assertEquals(syncs, s.stats().groupCommits());
+    }
+
     private static void copyTree(Path from, Path to) throws IOException {
         try (Stream<Path> paths = Files.walk(from)) {
             for (Path p : paths.toList()) {
