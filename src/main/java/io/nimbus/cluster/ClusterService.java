@@ -13,6 +13,7 @@ import io.nimbus.core.gossip.NodeInfo;
 import io.nimbus.core.gossip.NodeStatus;
 import io.nimbus.core.gossip.NodeRole;
 import io.nimbus.core.gossip.Outbound;
+import io.nimbus.core.paxos.PaxosMessage;
 import io.nimbus.core.ring.Murmur3;
 import io.nimbus.core.ring.TokenAllocator;
 import io.nimbus.core.ring.TokenRing;
@@ -56,6 +57,7 @@ public class ClusterService {
     private final MeterRegistry registry;
     private final int httpPort;
     private final Object lock = new Object();
+    private final ReplicaService replicas;
     private Gossiper gossiper;
     private ClusterTransport transport;
     private MulticastDiscovery discovery;
@@ -68,7 +70,9 @@ public class ClusterService {
     private final Set<Endpoint> handshakeWarned = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public ClusterService(NimbusConfig config, NodeIdentity identity, Storage storage, Vertx vertx,
-                          MeterRegistry registry, @ConfigProperty(name = "quarkus.http.port") int httpPort) {
+                          MeterRegistry registry, ReplicaService replicas,
+                          @ConfigProperty(name = "quarkus.http.port") int httpPort) {
+        this.replicas = replicas;
         this.config = config;
         this.identity = identity;
         this.storage = storage;
@@ -226,6 +230,13 @@ public class ClusterService {
     }
 
     private Future<ClusterTransport.Message> handle(ClusterTransport.Message request) {
+        if (PaxosCodec.isPaxos(request.type())) {
+            if (!(PaxosCodec.decode(request.type(), request.body()) instanceof PaxosMessage.Request r)) {
+                throw new MalformedMessageException("a peer sent a Paxos reply as a request");
+            }
+            return Future.fromCompletionStage(replicas.handle(r)
+                    .thenApply(reply -> new ClusterTransport.Message(PaxosCodec.type(reply), PaxosCodec.encode(reply))));
+        }
         GossipMessage m = GossipCodec.decode(request.type(), request.body());
         long now = System.currentTimeMillis();
         synchronized (lock) {

@@ -126,7 +126,8 @@ public final class ClusterTransport implements AutoCloseable {
     public void close() {
         Promise<Void> done = Promise.promise();
         context.runOnContext(v -> {
-            connections.values().forEach(ClientConnection::close);
+            // close() removes each connection from the map, so walk a copy
+            new java.util.ArrayList<>(connections.values()).forEach(ClientConnection::close);
             connections.clear();
             Future<Void> s = server == null ? Future.succeededFuture() : server.close();
             s.eventually(() -> client.close()).onComplete(done);

@@ -1,0 +1,172 @@
+package io.nimbus.cluster;
+
+import io.nimbus.core.kv.Ballot;
+import io.nimbus.core.kv.Proposal;
+import io.nimbus.core.paxos.PaxosMessage;
+import io.nimbus.storage.KeyStateCodec;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+
+/** The binary form of Paxos requests and replies on the cluster port; exact decoding, like {@link GossipCodec}. */
+public final class PaxosCodec {
+    public static final int PREPARE = 16, PROPOSE = 17, COMMIT = 18, READ = 19;
+    public static final int PROMISED = 32, ACCEPTED = 33, REJECTED = 34, COMMITTED = 35, STATE = 36;
+
+    private PaxosCodec() {
+    }
+
+    public static boolean isPaxos(int type) {
+        return type >= PREPARE && type <= STATE;
+    }
+
+    public static int type(PaxosMessage m) {
+        if (m instanceof PaxosMessage.Prepare) {
+            return PREPARE;
+        } else if (m instanceof PaxosMessage.Propose) {
+            return PROPOSE;
+        } else if (m instanceof PaxosMessage.Commit) {
+            return COMMIT;
+        } else if (m instanceof PaxosMessage.ReadCommitted) {
+            return READ;
+        } else if (m instanceof PaxosMessage.Promised) {
+            return PROMISED;
+        } else if (m instanceof PaxosMessage.Accepted) {
+            return ACCEPTED;
+        } else if (m instanceof PaxosMessage.Rejected) {
+            return REJECTED;
+        } else if (m instanceof PaxosMessage.Committed) {
+            return COMMITTED;
+        }
+        return STATE;
+    }
+
+    public static byte[] encode(PaxosMessage m) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(64);
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            if (m instanceof PaxosMessage.Prepare p) {
+                str(out, p.key());
+                ballot(out, p.ballot());
+            } else if (m instanceof PaxosMessage.Propose p) {
+                str(out, p.key());
+                proposal(out, p.proposal());
+            } else if (m instanceof PaxosMessage.Commit c) {
+                str(out, c.key());
+                proposal(out, c.proposal());
+            } else if (m instanceof PaxosMessage.ReadCommitted r) {
+                str(out, r.key());
+            } else if (m instanceof PaxosMessage.Promised p) {
+                ballot(out, p.ballot());
+                optionalProposal(out, p.accepted());
+                optionalProposal(out, p.committed());
+            } else if (m instanceof PaxosMessage.Accepted a) {
+                ballot(out, a.ballot());
+            } else if (m instanceof PaxosMessage.Rejected r) {
+                ballot(out, r.promised());
+            } else if (m instanceof PaxosMessage.State s) {
+                out.write(KeyStateCodec.encode(s.state()));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot happen: writing to memory", e);
+        }
+        return bytes.toByteArray();
+    }
+
+    public static PaxosMessage decode(int type, byte[] body) {
+        ByteBuffer in = ByteBuffer.wrap(body);
+        try {
+            PaxosMessage m = switch (type) {
+                case PREPARE -> new PaxosMessage.Prepare(str(in), ballot(in));
+                case PROPOSE -> new PaxosMessage.Propose(str(in), proposal(in));
+                case COMMIT -> new PaxosMessage.Commit(str(in), proposal(in));
+                case READ -> new PaxosMessage.ReadCommitted(str(in));
+                case PROMISED -> new PaxosMessage.Promised(ballot(in), optionalProposal(in), optionalProposal(in));
+                case ACCEPTED -> new PaxosMessage.Accepted(ballot(in));
+                case REJECTED -> new PaxosMessage.Rejected(ballot(in));
+                case COMMITTED -> new PaxosMessage.Committed();
+                case STATE -> {
+                    byte[] rest = new byte[in.remaining()];
+                    in.get(rest);
+                    yield new PaxosMessage.State(KeyStateCodec.decode(rest));
+                }
+                default -> throw new MalformedMessageException("unknown Paxos message type " + type);
+            };
+            if (in.hasRemaining()) {
+                throw new MalformedMessageException(in.remaining() + " trailing bytes");
+            }
+            return m;
+        } catch (BufferUnderflowException | IllegalArgumentException | NullPointerException
+                 | KeyStateCodec.CorruptRecordException e) {
+            throw new MalformedMessageException("Paxos message does not decode: " + e, e);
+        }
+    }
+
+    private static void ballot(DataOutputStream out, Ballot b) throws IOException {
+        out.writeLong(b.counter());
+        str(out, b.nodeId());
+    }
+
+    private static Ballot ballot(ByteBuffer in) {
+        return new Ballot(in.getLong(), str(in));
+    }
+
+    private static void proposal(DataOutputStream out, Proposal p) throws IOException {
+        ballot(out, p.ballot());
+        out.writeBoolean(p.isTombstone());
+        if (!p.isTombstone()) {
+            out.writeInt(p.value().length);
+            out.write(p.value());
+        }
+    }
+
+    private static Proposal proposal(ByteBuffer in) {
+        Ballot b = ballot(in);
+        byte tomb = in.get();
+        if (tomb == 1) {
+            return Proposal.tombstone(b);
+        }
+        if (tomb != 0) {
+            throw new MalformedMessageException("bad tombstone flag " + tomb);
+        }
+        int len = in.getInt();
+        if (len < 0 || len > in.remaining()) {
+            throw new MalformedMessageException("value length " + len + " exceeds the message");
+        }
+        byte[] v = new byte[len];
+        in.get(v);
+        return new Proposal(b, v);
+    }
+
+    private static void optionalProposal(DataOutputStream out, Proposal p) throws IOException {
+        out.writeBoolean(p != null);
+        if (p != null) {
+            proposal(out, p);
+        }
+    }
+
+    private static Proposal optionalProposal(ByteBuffer in) {
+        byte present = in.get();
+        if (present != 0 && present != 1) {
+            throw new MalformedMessageException("bad presence flag " + present);
+        }
+        return present == 1 ? proposal(in) : null;
+    }
+
+    private static void str(DataOutputStream out, String s) throws IOException {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        out.writeShort(b.length);
+        out.write(b);
+    }
+
+    private static String str(ByteBuffer in) {
+        int len = Short.toUnsignedInt(in.getShort());
+        byte[] b = new byte[len];
+        in.get(b);
+        return new String(b, StandardCharsets.UTF_8);
+    }
+}
