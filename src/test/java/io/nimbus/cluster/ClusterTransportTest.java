@@ -171,4 +171,15 @@ class ClusterTransportTest {
         await(again.listen("127.0.0.1", server.port()));
         assertEquals(9, await(client.request(server, new ClusterTransport.Message(1, new byte[]{1}), 2000)).type());
     }
+
+    @Test
+    void closingATransportWithOpenConnectionsFinishesAndFailsNothingLater() throws Exception {
+        Endpoint server = server(null);
+        ClusterTransport client = client(null);
+        assertEquals(7, await(client.request(server, new ClusterTransport.Message(1, new byte[]{1}), 2000)).type());
+        long start = System.nanoTime();
+        client.close(); // waits at most 5 s for the close to complete, and logs if it did not
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertTrue(ms < 4000, "close completed instead of timing out (took " + ms + " ms)");
+    }
 }
