@@ -198,10 +198,11 @@ class GossiperTest {
             }
             g.merge(new NodeState("n2", 1, round + 2, 1, info(2, NodeStatus.NORMAL)), round);
         }
-        assertFalse(chosen.containsKey("n3"), "LEFT nodes are never gossiped to: " + chosen);
         assertTrue(chosen.get("n2") > 300, "the reachable peer is chosen every round: " + chosen);
         int probes = chosen.getOrDefault("n4", 0);
         assertTrue(probes > 50 && probes < 350, "the unreachable peer is probed now and then: " + chosen);
+        int leftProbes = chosen.getOrDefault("n3", 0);
+        assertTrue(leftProbes > 10 && leftProbes < probes / 2, "a LEFT node is probed, but rarely: " + chosen);
     }
 
     @Test
@@ -267,5 +268,30 @@ class GossiperTest {
     void aSeedListingOnlyItselfIsJoinedAtOnce() {
         assertTrue(node(1, 1, ep(1)).joined());
         assertFalse(node(1, 1, ep(1), ep(2)).joined());
+    }
+
+    @Test
+    void theHeartbeatTimeoutGrowsWithTheClusterSoLargeClustersDoNotSuspectHealthyPeers() {
+        Gossiper g = node(0, 1);
+        assertEquals(5000, g.heartbeatTimeoutMs(), "small cluster: the configured time-out");
+        for (int i = 1; i < 100; i++) {
+            g.merge(state(i, 1, 1, 1, NodeStatus.NORMAL), 0);
+        }
+        assertEquals(21_000, g.heartbeatTimeoutMs(), "100 nodes: 3 x ceil(log2 99) = 21 rounds");
+        assertTrue(g.isReachable("n5", 20_000));
+        assertFalse(g.isReachable("n5", 21_001));
+    }
+
+    @Test
+    void aSpreadAloneDoesNotCountAsHavingJoined() {
+        Gossiper fresh = node(2, 1, ep(1));
+        Gossiper peer = node(3, 1);
+        fresh.onSyn(new GossipMessage.Syn("n3", ep(3), List.of(peer.self().digest())), 0);
+        assertFalse(fresh.joined(), "a syn teaches nothing; keep trying the seeds");
+        GossipMessage.Ack ack = fresh.onSyn(new GossipMessage.Syn("n3", ep(3), List.of(peer.self().digest())), 0);
+        GossipMessage.Ack2 ack2 = peer.onAck(ack, 0);
+        fresh.onAck2(ack2, 0);
+        assertTrue(fresh.joined(), "states arrived in the ack2");
+        assertNotNull(fresh.state("n3"));
     }
 }
