@@ -172,19 +172,11 @@ public final class GossipCodec {
     }
 
     private static void str(DataOutputStream out, String s) throws IOException {
-        byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        if (b.length > 0xffff) {
-            throw new IllegalArgumentException("string of " + b.length + " bytes is too long");
-        }
-        out.writeShort(b.length);
-        out.write(b);
+        WireStrings.write(out, s);
     }
 
     private static String str(ByteBuffer in) {
-        int len = Short.toUnsignedInt(in.getShort());
-        byte[] b = new byte[len];
-        in.get(b);
-        return new String(b, StandardCharsets.UTF_8);
+        return WireStrings.read(in);
     }
 
     private static int count(ByteBuffer in) {

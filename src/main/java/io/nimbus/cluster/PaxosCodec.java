@@ -158,15 +158,10 @@ public final class PaxosCodec {
     }
 
     private static void str(DataOutputStream out, String s) throws IOException {
-        byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        out.writeShort(b.length);
-        out.write(b);
+        WireStrings.write(out, s);
     }
 
     private static String str(ByteBuffer in) {
-        int len = Short.toUnsignedInt(in.getShort());
-        byte[] b = new byte[len];
-        in.get(b);
-        return new String(b, StandardCharsets.UTF_8);
+        return WireStrings.read(in);
     }
 }
