@@ -11,7 +11,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 
 /** The binary form of Paxos requests and replies on the cluster port; exact decoding, like {@link GossipCodec}. */
 public final class PaxosCodec {
