@@ -66,8 +66,7 @@ public class CompatResource {
         if (rawValue == null) {
             throw new ProblemException.BadRequest("query parameter 'value' is missing: /set?key=K&value=V");
         }
-        byte[] value = rawValue.isEmpty() ? new byte[0]
-                : Keys.decode(rawValue, Integer.MAX_VALUE, true, "query parameter 'value'").getBytes(StandardCharsets.UTF_8);
+        byte[] value = Keys.percentDecode(rawValue, true, "query parameter 'value'");
         if (value.length > config.limits().maxValueBytes()) {
             throw new ProblemException.ValueTooLarge(value.length, config.limits().maxValueBytes());
         }

@@ -19,6 +19,27 @@ public final class Keys {
         if (raw == null || raw.isEmpty()) {
             throw new ProblemException.BadRequest(what + " is missing or empty: keys are 1.." + maxBytes + " bytes of UTF-8");
         }
+        byte[] b = percentDecode(raw, plusIsSpace, what);
+        if (b.length > maxBytes) {
+            throw new ProblemException.BadRequest(what + " is " + b.length + " bytes; keys are at most " + maxBytes
+                    + " bytes of UTF-8 (nimbus.limits.max-key-bytes)");
+        }
+        try {
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(b)).toString();
+        } catch (CharacterCodingException e) {
+            throw new ProblemException.BadRequest(what + " is not valid UTF-8 after percent-decoding: "
+                    + "percent-encode the UTF-8 bytes of the key");
+        }
+    }
+
+    /**
+     * The bytes a percent-encoded text stands for (strict: %XX with ASCII hex digits, no lone
+     * surrogates); {@code plusIsSpace} for query strings. Used as is for values.
+     */
+    public static byte[] percentDecode(String raw, boolean plusIsSpace, String what) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(raw.length());
         for (int i = 0; i < raw.length(); i++) {
             char c = raw.charAt(i);
@@ -36,7 +57,7 @@ public final class Keys {
                     if (!Character.isHighSurrogate(c) || i + 1 >= raw.length()
                             || !Character.isLowSurrogate(raw.charAt(i + 1))) {
                         throw new ProblemException.BadRequest(what + " contains a lone UTF-16 surrogate at position "
-                                + i + ": send the key as percent-encoded UTF-8");
+                                + i + ": send it as percent-encoded UTF-8");
                     }
                     bytes.writeBytes(raw.substring(i, i + 2).getBytes(StandardCharsets.UTF_8));
                     i++;
@@ -45,20 +66,7 @@ public final class Keys {
                 }
             }
         }
-        byte[] b = bytes.toByteArray();
-        if (b.length > maxBytes) {
-            throw new ProblemException.BadRequest(what + " is " + b.length + " bytes; keys are at most " + maxBytes
-                    + " bytes of UTF-8 (nimbus.limits.max-key-bytes)");
-        }
-        try {
-            return StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(b)).toString();
-        } catch (CharacterCodingException e) {
-            throw new ProblemException.BadRequest(what + " is not valid UTF-8 after percent-decoding: "
-                    + "percent-encode the UTF-8 bytes of the key");
-        }
+        return bytes.toByteArray();
     }
 
     /** The value of an ASCII hex digit (RFC 3986 HEXDIG), or -1. */
