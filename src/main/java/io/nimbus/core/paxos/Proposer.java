@@ -9,13 +9,14 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * One coordinator's attempt to run an operation on one key through single-decree Paxos rounds
  * (prepare → accept → commit), in the style of CASPaxos and Cassandra's lightweight transactions.
- * Pure: the shell sends what {@link Step.Send} lists, feeds replies back, and on
- * {@link Step.Restart} starts again with a higher ballot (after a randomized backoff when the
- * restart was caused by a competing ballot).
+ * Pure: the shell sends what {@link Step.Send} lists, feeds every reply back with the request it
+ * answers ({@link #onReply}), reports requests that got no answer ({@link #onNoReply}), and on
+ * {@link Step.Restart} starts again with a higher ballot after a randomized backoff.
  *
  * <p>After a quorum of promises: if some acceptor reports an accepted proposal newer than the newest
  * commit any of them knows, that proposal may have been chosen, so it is re-proposed under this
@@ -23,6 +24,13 @@ import java.util.Set;
  * the current value: a read returns it; a write evaluates its precondition against it and, if it
  * holds, proposes the new value with this ballot (which becomes its version) and commits it.
  * Replicas whose commit was older get the newest one as a repair.
+ *
+ * <p>Replies are matched to the phase by the request they answer (its ballot), so a late, duplicated
+ * or stray reply from an earlier phase or attempt is ignored. Once this operation's own value has
+ * been proposed, the attempt is never restarted unless every replica asked refused it: a value
+ * accepted by a minority can still be chosen later (a rival finishes it), so a retry could apply the
+ * write twice or judge a compare-and-set against its own effect. Such an ending is
+ * {@link Step.Failed} with {@code outcomeUnknown}.
  */
 public final class Proposer {
 
@@ -58,15 +66,26 @@ public final class Proposer {
 
     /** What the shell should do next. */
     public sealed interface Step {
-        record Send(List<Envelope> messages) implements Step {
+        /** Send {@code messages} and feed their replies back; {@code repairs} are fire-and-forget commits. */
+        record Send(List<Envelope> messages, List<Envelope> repairs) implements Step {
         }
 
         /** Finished; {@code repairs} are fire-and-forget commits to lagging replicas. */
         record Done(Outcome outcome, List<Envelope> repairs) implements Step {
         }
 
-        /** Start again with a ballot above {@code seen} (null: no competitor, an in-flight proposal was finished). */
+        /**
+         * Start again with a ballot above {@code seen} (null: no competitor, an in-flight proposal was
+         * finished). Nothing of this operation was written.
+         */
         record Restart(Ballot seen) implements Step {
+        }
+
+        /**
+         * Cannot finish: too few replicas answered, or the operation's own proposal lost to a rival after
+         * some replica may have accepted it. {@code outcomeUnknown}: the write may yet take effect.
+         */
+        record Failed(boolean outcomeUnknown, String why) implements Step {
         }
 
         record Waiting() implements Step {
@@ -87,13 +106,21 @@ public final class Proposer {
     private final Set<String> replied = new HashSet<>();
     private final List<PaxosMessage.Promised> promises = new ArrayList<>();
     private final List<String> promisers = new ArrayList<>();
-    private int accepted;
+    private int positive;
     private int rejected;
+    private int silent;
     private Ballot highestRejection;
 
+    /**
+     * @param replicas the replicas that will be asked (the reachable ones)
+     * @param quorum   how many must answer each phase (the level's count for the key's replication factor)
+     */
     public Proposer(String key, Op op, List<String> replicas, int quorum) {
         if (quorum < 1 || quorum > replicas.size()) {
             throw new IllegalArgumentException("quorum " + quorum + " of " + replicas.size() + " replicas");
+        }
+        if (new HashSet<>(replicas).size() != replicas.size()) {
+            throw new IllegalArgumentException("replicas repeat: " + replicas);
         }
         this.key = key;
         this.op = op;
@@ -105,10 +132,9 @@ public final class Proposer {
         return ballot;
     }
 
-    /** True once the accept phase of this attempt has begun: from then on a failure leaves the outcome unknown. */
+    /** True while this operation's own value is proposed or being committed: a failure now leaves the outcome unknown. */
     public boolean mayHaveWritten() {
-        return phase == Phase.ACCEPT || phase == Phase.COMMIT || phase == Phase.REPAIR_ACCEPT
-                || phase == Phase.REPAIR_COMMIT;
+        return phase == Phase.ACCEPT || phase == Phase.COMMIT;
     }
 
     /** Begins an attempt with {@code b} (above any ballot seen): prepare to every replica. */
@@ -116,32 +142,118 @@ public final class Proposer {
         if (ballot != null && b.compareTo(ballot) <= 0) {
             throw new IllegalArgumentException("a new attempt needs a higher ballot than " + ballot + ", got " + b);
         }
+        if (phase != Phase.IDLE) {
+            throw new IllegalStateException("an attempt is under way (" + phase + "); start only after Restart");
+        }
         ballot = b;
-        phase = Phase.PREPARE;
         proposal = null;
-        replied.clear();
         promises.clear();
         promisers.clear();
-        accepted = 0;
-        rejected = 0;
-        highestRejection = null;
-        return toAll(r -> new PaxosMessage.Prepare(key, b));
+        beginPhase(Phase.PREPARE);
+        return new Step.Send(toAll(r -> new PaxosMessage.Prepare(key, b)), List.of());
     }
 
-    public Step onPrepareReply(String from, PaxosMessage.PrepareReply reply) {
-        if (phase != Phase.PREPARE || !replicas.contains(from) || !replied.add(from)) {
+    /** A reply to {@code request}, one of the messages of a {@link Step.Send}. */
+    public Step onReply(Envelope request, PaxosMessage reply) {
+        if (!current(request) || !replied.add(request.to())) {
             return WAITING;
         }
         if (reply instanceof PaxosMessage.Rejected r) {
-            return rejectedBy(r.promised());
+            rejected++;
+            if (highestRejection == null || r.promised().compareTo(highestRejection) > 0) {
+                highestRejection = r.promised();
+            }
+            return settle();
         }
-        PaxosMessage.Promised p = (PaxosMessage.Promised) reply;
-        if (!p.ballot().equals(ballot)) {
-            throw new IllegalStateException("promise for " + p.ballot() + " in an attempt with " + ballot);
+        switch (phase) {
+            case PREPARE -> {
+                if (!(reply instanceof PaxosMessage.Promised p) || !p.ballot().equals(ballot)) {
+                    throw new IllegalStateException("replica " + request.to() + " answered prepare " + ballot + " with " + reply);
+                }
+                promises.add(p);
+                promisers.add(request.to());
+                positive++;
+                return positive == quorum ? decide() : WAITING;
+            }
+            case ACCEPT, REPAIR_ACCEPT -> {
+                if (!(reply instanceof PaxosMessage.Accepted a) || !a.ballot().equals(ballot)) {
+                    throw new IllegalStateException("replica " + request.to() + " answered accept " + ballot + " with " + reply);
+                }
+                if (++positive < quorum) {
+                    return WAITING;
+                }
+                beginPhase(phase == Phase.ACCEPT ? Phase.COMMIT : Phase.REPAIR_COMMIT);
+                return new Step.Send(toAll(r -> new PaxosMessage.Commit(key, proposal)), List.of());
+            }
+            case COMMIT, REPAIR_COMMIT -> {
+                if (!(reply instanceof PaxosMessage.Committed)) {
+                    throw new IllegalStateException("replica " + request.to() + " answered commit " + ballot + " with " + reply);
+                }
+                if (++positive < quorum) {
+                    return WAITING;
+                }
+                if (phase == Phase.REPAIR_COMMIT) {
+                    phase = Phase.IDLE;
+                    return new Step.Restart(null);
+                }
+                phase = Phase.DONE;
+                return new Step.Done(new Outcome.Written(ballot), List.of());
+            }
+            default -> throw new IllegalStateException("reply in phase " + phase);
         }
-        promises.add(p);
-        promisers.add(from);
-        return promises.size() == quorum ? decide() : WAITING;
+    }
+
+    /** {@code request} got no answer in time (or could not be sent). */
+    public Step onNoReply(Envelope request) {
+        if (!current(request) || !replied.add(request.to())) {
+            return WAITING;
+        }
+        silent++;
+        return settle();
+    }
+
+    /** Is {@code request} one of the messages of the phase now running? */
+    private boolean current(Envelope request) {
+        if (!replicas.contains(request.to())) {
+            return false;
+        }
+        PaxosMessage.Request r = request.request();
+        return switch (phase) {
+            case PREPARE -> r instanceof PaxosMessage.Prepare p && p.ballot().equals(ballot);
+            case ACCEPT, REPAIR_ACCEPT -> r instanceof PaxosMessage.Propose p && p.proposal().ballot().equals(ballot);
+            case COMMIT, REPAIR_COMMIT -> r instanceof PaxosMessage.Commit c && c.proposal().ballot().equals(ballot);
+            default -> false;
+        };
+    }
+
+    /** After a refusal or a silence: can the phase still reach a quorum? If not, how does it end? */
+    private Step settle() {
+        int outstanding = replicas.size() - replied.size();
+        if (positive + outstanding >= quorum) {
+            return WAITING;
+        }
+        if (phase == Phase.ACCEPT && positive == 0 && silent == 0 && outstanding > 0) {
+            return WAITING; // so far only refusals: if the rest refuse too, nothing was written and a retry is safe
+        }
+        Phase was = phase;
+        phase = Phase.IDLE;
+        if (was == Phase.ACCEPT || was == Phase.COMMIT) {
+            if (was == Phase.ACCEPT && rejected == replicas.size()) {
+                return new Step.Restart(highestRejection); // every replica refused it: nothing was written
+            }
+            phase = Phase.DONE;
+            return new Step.Failed(true, was == Phase.COMMIT
+                    ? "the write was accepted by a quorum but only " + positive + " of " + quorum
+                            + " replica(s) confirmed applying it in time"
+                    : "the write was proposed but " + (rejected > 0 ? "a competing write took over" : "too few replicas answered")
+                            + " before a quorum accepted it (" + positive + " of " + quorum + ")");
+        }
+        if (rejected > 0) {
+            return new Step.Restart(highestRejection);
+        }
+        phase = Phase.DONE;
+        return new Step.Failed(false, "only " + positive + " of " + replicas.size() + " replica(s) answered "
+                + was.name().toLowerCase().replace('_', ' ') + " in time; " + quorum + " needed");
     }
 
     private Step decide() {
@@ -191,63 +303,24 @@ public final class Proposer {
     }
 
     private Step beginAccept(Phase next, List<Envelope> repairs) {
+        beginPhase(next);
+        return new Step.Send(toAll(r -> new PaxosMessage.Propose(key, proposal)), List.copyOf(repairs));
+    }
+
+    private void beginPhase(Phase next) {
         phase = next;
         replied.clear();
+        positive = 0;
         rejected = 0;
-        List<Envelope> out = new ArrayList<>(repairs);
-        for (String r : replicas) {
-            out.add(new Envelope(r, new PaxosMessage.Propose(key, proposal)));
-        }
-        return new Step.Send(out);
+        silent = 0;
+        highestRejection = null;
     }
 
-    public Step onAcceptReply(String from, PaxosMessage.AcceptReply reply) {
-        if ((phase != Phase.ACCEPT && phase != Phase.REPAIR_ACCEPT) || !replicas.contains(from) || !replied.add(from)) {
-            return WAITING;
-        }
-        if (reply instanceof PaxosMessage.Rejected r) {
-            return rejectedBy(r.promised());
-        }
-        if (++accepted < quorum) {
-            return WAITING;
-        }
-        phase = phase == Phase.ACCEPT ? Phase.COMMIT : Phase.REPAIR_COMMIT;
-        replied.clear();
-        accepted = 0;
-        return toAll(r -> new PaxosMessage.Commit(key, proposal));
-    }
-
-    public Step onCommitted(String from) {
-        if ((phase != Phase.COMMIT && phase != Phase.REPAIR_COMMIT) || !replicas.contains(from) || !replied.add(from)) {
-            return WAITING;
-        }
-        if (++accepted < quorum) {
-            return WAITING;
-        }
-        if (phase == Phase.REPAIR_COMMIT) {
-            phase = Phase.IDLE;
-            return new Step.Restart(null);
-        }
-        phase = Phase.DONE;
-        return new Step.Done(new Outcome.Written(ballot), List.of());
-    }
-
-    private Step rejectedBy(Ballot promised) {
-        if (highestRejection == null || promised.compareTo(highestRejection) > 0) {
-            highestRejection = promised;
-        }
-        if (++rejected > replicas.size() - quorum) {
-            phase = Phase.IDLE;
-            return new Step.Restart(highestRejection);
-        }
-        return WAITING;
-    }
-
-    private Step toAll(java.util.function.Function<String, PaxosMessage.Request> make) {
+    private List<Envelope> toAll(Function<String, PaxosMessage.Request> make) {
         List<Envelope> out = new ArrayList<>(replicas.size());
         for (String r : replicas) {
             out.add(new Envelope(r, make.apply(r)));
         }
-        return new Step.Send(out);
+        return List.copyOf(out);
     }
 }

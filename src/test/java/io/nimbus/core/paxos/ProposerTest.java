@@ -16,6 +16,7 @@ import java.util.TreeMap;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -49,7 +50,11 @@ class ProposerTest {
                     step = p.start(next(r.seen()));
                     break;
                 }
+                if (s instanceof Proposer.Step.Failed) {
+                    return null;
+                }
                 if (s instanceof Proposer.Step.Send send) {
+                    send.repairs().forEach(e -> deliver(p, e));
                     for (Proposer.Envelope e : send.messages()) {
                         Proposer.Step reply = deliver(p, e);
                         if (reply != null) {
@@ -58,7 +63,7 @@ class ProposerTest {
                     }
                 }
                 if (work.isEmpty()) {
-                    return null; // stalled: not enough replicas answered
+                    throw new AssertionError("stalled: every reply delivered and no decision");
                 }
             }
         }
@@ -67,22 +72,22 @@ class ProposerTest {
 
     Proposer.Step deliver(Proposer p, Proposer.Envelope e) {
         if (down.contains(e.to())) {
-            return null;
+            return p.onNoReply(e);
         }
         KeyState s = acceptors.get(e.to());
         if (e.request() instanceof PaxosMessage.Prepare pr) {
             Acceptor.Transition<PaxosMessage.PrepareReply> t = Acceptor.prepare(s, pr.ballot());
             acceptors.put(e.to(), t.next());
-            return p.onPrepareReply(e.to(), t.reply());
+            return p.onReply(e, t.reply());
         }
         if (e.request() instanceof PaxosMessage.Propose pp) {
             Acceptor.Transition<PaxosMessage.AcceptReply> t = Acceptor.accept(s, pp.proposal());
             acceptors.put(e.to(), t.next());
-            return p.onAcceptReply(e.to(), t.reply());
+            return p.onReply(e, t.reply());
         }
         PaxosMessage.Commit c = (PaxosMessage.Commit) e.request();
         acceptors.put(e.to(), Acceptor.commit(s, c.proposal()));
-        return p.onCommitted(e.to());
+        return p.onReply(e, new PaxosMessage.Committed());
     }
 
     static Proposer.Op write(String v) {
@@ -161,16 +166,76 @@ class ProposerTest {
     }
 
     @Test
-    void duplicateAndStrayRepliesAreIgnored() {
+    void duplicateStaleAndStrayRepliesAreIgnored() {
         Proposer p = new Proposer(K, write("v"), List.of("a", "b", "c"), 2);
         Ballot b = new Ballot(500, "coord");
-        p.start(b);
+        List<Proposer.Envelope> prepares = ((Proposer.Step.Send) p.start(b)).messages();
         PaxosMessage.Promised promise = new PaxosMessage.Promised(b, null, null);
-        assertInstanceOf(Proposer.Step.Waiting.class, p.onPrepareReply("a", promise));
-        assertInstanceOf(Proposer.Step.Waiting.class, p.onPrepareReply("a", promise), "a duplicate is not a second promise");
-        assertInstanceOf(Proposer.Step.Waiting.class, p.onPrepareReply("zz", promise), "not a replica of this key");
-        assertInstanceOf(Proposer.Step.Waiting.class, p.onCommitted("a"), "a commit ack out of phase");
-        assertInstanceOf(Proposer.Step.Send.class, p.onPrepareReply("b", promise));
+        assertInstanceOf(Proposer.Step.Waiting.class, p.onReply(prepares.get(0), promise));
+        assertInstanceOf(Proposer.Step.Waiting.class, p.onReply(prepares.get(0), promise), "a duplicate is not a second promise");
+        assertInstanceOf(Proposer.Step.Waiting.class, p.onReply(new Proposer.Envelope("zz", prepares.get(1).request()), promise),
+                "not a replica of this key");
+        Proposal stale = new Proposal(new Ballot(400, "coord"), "old".getBytes());
+        assertInstanceOf(Proposer.Step.Waiting.class, p.onReply(new Proposer.Envelope("b", new PaxosMessage.Commit(K, stale)),
+                new PaxosMessage.Committed()), "a commit ack for another proposal");
+        assertInstanceOf(Proposer.Step.Waiting.class, p.onReply(new Proposer.Envelope("b", new PaxosMessage.Prepare(K, stale.ballot())),
+                new PaxosMessage.Promised(stale.ballot(), null, null)), "a promise for an earlier attempt's ballot");
+        Proposer.Step.Send accepts = assertInstanceOf(Proposer.Step.Send.class, p.onReply(prepares.get(1), promise));
         assertTrue(p.mayHaveWritten());
+        assertInstanceOf(Proposer.Step.Waiting.class, p.onReply(prepares.get(2), promise), "a promise after the phase moved on");
+        Proposer.Step.Send commits = assertInstanceOf(Proposer.Step.Send.class,
+                p.onReply(accepts.messages().get(0), new PaxosMessage.Accepted(b)) instanceof Proposer.Step.Waiting
+                        ? p.onReply(accepts.messages().get(1), new PaxosMessage.Accepted(b)) : null);
+        assertInstanceOf(Proposer.Step.Waiting.class, p.onReply(accepts.messages().get(2), new PaxosMessage.Accepted(b)),
+                "a late accept is not a commit ack");
+        assertInstanceOf(Proposer.Step.Waiting.class, p.onReply(commits.messages().get(0), new PaxosMessage.Committed()));
+        assertEquals(new Proposer.Outcome.Written(b), assertInstanceOf(Proposer.Step.Done.class,
+                p.onReply(commits.messages().get(2), new PaxosMessage.Committed())).outcome());
+    }
+
+    @Test
+    void tooFewAnswersInPrepareFailsWithNothingWritten() {
+        down.add("b");
+        down.add("c");
+        Proposer p = new Proposer(K, write("v"), List.of("a", "b", "c"), 2);
+        List<Proposer.Envelope> prepares = ((Proposer.Step.Send) p.start(new Ballot(500, "coord"))).messages();
+        deliver(p, prepares.get(0));
+        assertInstanceOf(Proposer.Step.Waiting.class, deliver(p, prepares.get(1)), "one silence: c may still answer");
+        Proposer.Step.Failed f = assertInstanceOf(Proposer.Step.Failed.class, deliver(p, prepares.get(2)));
+        assertFalse(f.outcomeUnknown(), "no value was proposed");
+        assertTrue(f.why().contains("1 of 3"), f.why());
+    }
+
+    @Test
+    void losingTheAcceptPhaseAfterSomeReplicaAcceptedIsOutcomeUnknownNotARetry() {
+        Proposer p = new Proposer(K, write("mine"), List.of("a", "b", "c"), 2);
+        Ballot b = new Ballot(500, "coord");
+        List<Proposer.Envelope> prepares = ((Proposer.Step.Send) p.start(b)).messages();
+        deliver(p, prepares.get(0));
+        Proposer.Step.Send accepts = (Proposer.Step.Send) deliver(p, prepares.get(1));
+        // a rival prepares b and c above us after a accepted "mine"
+        assertInstanceOf(Proposer.Step.Waiting.class, deliver(p, accepts.messages().get(0)));
+        Ballot rival = new Ballot(900, "rival");
+        acceptors.put("b", Acceptor.prepare(acceptors.get("b"), rival).next());
+        acceptors.put("c", Acceptor.prepare(acceptors.get("c"), rival).next());
+        deliver(p, accepts.messages().get(1));
+        Proposer.Step.Failed f = assertInstanceOf(Proposer.Step.Failed.class, deliver(p, accepts.messages().get(2)));
+        assertTrue(f.outcomeUnknown(), "a holds 'mine' as accepted: the rival may finish it");
+        assertArrayEquals("mine".getBytes(), acceptors.get("a").accepted().value());
+    }
+
+    @Test
+    void anAcceptRefusedByEveryReplicaIsRetriedSafely() {
+        Proposer p = new Proposer(K, write("mine"), List.of("a", "b", "c"), 2);
+        List<Proposer.Envelope> prepares = ((Proposer.Step.Send) p.start(new Ballot(500, "coord"))).messages();
+        deliver(p, prepares.get(0));
+        Proposer.Step.Send accepts = (Proposer.Step.Send) deliver(p, prepares.get(1));
+        Ballot rival = new Ballot(900, "rival");
+        acceptors.replaceAll((id, s) -> Acceptor.prepare(s, rival).next());
+        assertInstanceOf(Proposer.Step.Waiting.class, deliver(p, accepts.messages().get(0)));
+        assertInstanceOf(Proposer.Step.Waiting.class, deliver(p, accepts.messages().get(1)),
+                "two refusals but c has not answered: wait, it may refuse too");
+        assertEquals(new Proposer.Step.Restart(rival), deliver(p, accepts.messages().get(2)));
+        acceptors.values().forEach(s -> assertNull(s.accepted(), "nothing was accepted anywhere"));
     }
 }
