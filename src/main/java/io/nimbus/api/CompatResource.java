@@ -2,11 +2,9 @@ package io.nimbus.api;
 
 import io.nimbus.config.NimbusConfig;
 import io.nimbus.core.kv.ConsistencyLevel;
-import io.nimbus.core.kv.KeyState;
 import io.nimbus.core.kv.Mutation;
 import io.nimbus.core.kv.Precondition;
-import io.nimbus.node.LocalKv;
-import io.smallrye.common.annotation.Blocking;
+import io.nimbus.cluster.Coordinator;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
@@ -35,10 +33,10 @@ import java.util.concurrent.CompletionStage;
 @Path("/")
 @Tag(name = "Compatibility", description = "Hash Nimbus client endpoints (text values)")
 public class CompatResource {
-    private final LocalKv kv;
+    private final Coordinator kv;
     private final NimbusConfig config;
 
-    public CompatResource(LocalKv kv, NimbusConfig config) {
+    public CompatResource(Coordinator kv, NimbusConfig config) {
         this.kv = kv;
         this.config = config;
     }
@@ -79,7 +77,6 @@ public class CompatResource {
 
     @GET
     @Path("get")
-    @Blocking
     @Produces(MediaType.TEXT_PLAIN)
     @Operation(summary = "Read a key (Hash Nimbus)", description = "Same as GET /v1/kv/{key}, the value as UTF-8 text.")
     @APIResponse(responseCode = "200", description = "The value", content = @Content(mediaType = MediaType.TEXT_PLAIN,
@@ -89,16 +86,17 @@ public class CompatResource {
     @APIResponse(responseCode = "404", description = "No such key", content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     @Parameter(name = "key", in = ParameterIn.QUERY, required = true, description = "The key", example = "greeting")
-    public Response get(
+    public CompletionStage<Response> get(
             @Parameter(description = "ONE, QUORUM or ALL") @QueryParam("consistency") String consistency,
             @Context UriInfo uri) {
         String rawKey = Keys.rawQueryParam(uri.getRequestUri().getRawQuery(), "key");
         String key = Keys.decode(rawKey, config.limits().maxKeyBytes(), true, "query parameter 'key'");
-        KeyState state = kv.read(key, Requests.level(consistency, kv.defaultLevel()));
-        if (!state.exists()) {
-            throw new ProblemException.KeyNotFound(key);
-        }
-        return Response.ok(new String(state.committed().value(), StandardCharsets.UTF_8), MediaType.TEXT_PLAIN_TYPE)
-                .header(HttpHeaders.ETAG, EntityTags.format(state.committed().ballot())).build();
+        return kv.read(key, Requests.level(consistency, kv.defaultLevel())).thenApply(committed -> {
+            if (committed == null || committed.isTombstone()) {
+                throw new ProblemException.KeyNotFound(key);
+            }
+            return Response.ok(new String(committed.value(), StandardCharsets.UTF_8), MediaType.TEXT_PLAIN_TYPE)
+                    .header(HttpHeaders.ETAG, EntityTags.format(committed.ballot())).build();
+        });
     }
 }

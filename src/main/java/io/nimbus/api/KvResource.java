@@ -3,12 +3,10 @@ package io.nimbus.api;
 import io.nimbus.config.NimbusConfig;
 import io.nimbus.core.kv.Ballot;
 import io.nimbus.core.kv.ConsistencyLevel;
-import io.nimbus.core.kv.KeyState;
 import io.nimbus.core.kv.Mutation;
 import io.nimbus.core.kv.Precondition;
 import io.nimbus.core.kv.WriteOutcome;
-import io.nimbus.node.LocalKv;
-import io.smallrye.common.annotation.Blocking;
+import io.nimbus.cluster.Coordinator;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.Encoded;
@@ -41,17 +39,16 @@ public class KvResource {
     private static final String KEY_DOC = "The key: one path segment, percent-encoded, 1..1024 bytes of UTF-8";
     private static final String LEVEL_DOC = "ONE, QUORUM or ALL (case-insensitive); default nimbus.consistency";
 
-    private final LocalKv kv;
+    private final Coordinator kv;
     private final NimbusConfig config;
 
-    public KvResource(LocalKv kv, NimbusConfig config) {
+    public KvResource(Coordinator kv, NimbusConfig config) {
         this.kv = kv;
         this.config = config;
     }
 
     @GET
     @Path("{key}")
-    @Blocking
     @Produces(MediaType.APPLICATION_OCTET_STREAM)
     @Operation(summary = "Read a key", description = "Returns the value's bytes and its version in the ETag header. "
             + "With If-None-Match and a matching ETag, answers 304 without a body.")
@@ -63,7 +60,7 @@ public class KvResource {
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     @APIResponse(responseCode = "404", description = "No such key (never written, or deleted)", content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
-    public Response get(
+    public CompletionStage<Response> get(
             @Parameter(description = KEY_DOC, example = "user%3A42") @PathParam("key") @Encoded String rawKey,
             @Parameter(description = LEVEL_DOC, example = "QUORUM") @QueryParam("consistency") String consistency,
             @Parameter(in = ParameterIn.HEADER, description = "Answer 304 if the current version is one of these ETags",
@@ -71,16 +68,17 @@ public class KvResource {
         String key = key(rawKey);
         ConsistencyLevel level = level(consistency);
         EntityTags.Condition notModified = ifNoneMatch == null ? null : EntityTags.parse(ifNoneMatch, "If-None-Match");
-        KeyState state = kv.read(key, level);
-        if (!state.exists()) {
-            throw new ProblemException.KeyNotFound(key);
-        }
-        Ballot version = state.committed().ballot();
-        if (notModified != null && EntityTags.weakMatches(notModified, version)) {
-            return Response.notModified().header(HttpHeaders.ETAG, EntityTags.format(version)).build();
-        }
-        return Response.ok(state.committed().value(), MediaType.APPLICATION_OCTET_STREAM_TYPE)
-                .header(HttpHeaders.ETAG, EntityTags.format(version)).build();
+        return kv.read(key, level).thenApply(committed -> {
+            if (committed == null || committed.isTombstone()) {
+                throw new ProblemException.KeyNotFound(key);
+            }
+            Ballot version = committed.ballot();
+            if (notModified != null && EntityTags.weakMatches(notModified, version)) {
+                return Response.notModified().header(HttpHeaders.ETAG, EntityTags.format(version)).build();
+            }
+            return Response.ok(committed.value(), MediaType.APPLICATION_OCTET_STREAM_TYPE)
+                    .header(HttpHeaders.ETAG, EntityTags.format(version)).build();
+        });
     }
 
     @PUT

@@ -2,6 +2,7 @@ package io.nimbus.api;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.nimbus.node.NotAppliedException;
 import io.nimbus.node.NotEnoughReplicasException;
 import io.nimbus.node.WriteTimeoutException;
 import io.nimbus.storage.StoreFailedException;
@@ -58,6 +59,14 @@ public class ProblemMappers {
                 + ". The node stops serving after a storage fault; restart it (the write-ahead log replays "
                 + "every acknowledged write)", uri)
                 .header(HttpHeaders.RETRY_AFTER, "10").build();
+    }
+
+    @ServerExceptionMapper
+    public Response notApplied(NotAppliedException e, UriInfo uri) {
+        Response.ResponseBuilder b = builder(e.status(), e.status() == 503 ? "replicas-unavailable" : "timed-out",
+                e.status() == 503 ? "Replicas unavailable" : "Timed out", e.getMessage()
+                        + ". It is safe to retry.", uri);
+        return (e.status() == 503 ? b.header(HttpHeaders.RETRY_AFTER, "1") : b).build();
     }
 
     @ServerExceptionMapper

@@ -1,6 +1,7 @@
 package io.nimbus.api;
 
 import io.nimbus.cluster.ClusterService;
+import io.nimbus.cluster.Coordinator;
 import io.nimbus.config.NimbusConfig;
 import io.nimbus.core.ring.Murmur3;
 import io.nimbus.core.ring.TokenRing;
@@ -30,10 +31,12 @@ import java.util.TreeMap;
 public class RingResource {
     private final ClusterService cluster;
     private final NimbusConfig config;
+    private final Coordinator coordinator;
 
-    public RingResource(ClusterService cluster, NimbusConfig config) {
+    public RingResource(ClusterService cluster, NimbusConfig config, Coordinator coordinator) {
         this.cluster = cluster;
         this.config = config;
+        this.coordinator = coordinator;
     }
 
     public record Range(String start, String end, String owner) {
@@ -50,7 +53,7 @@ public class RingResource {
 
     /** Effective replication factor: the configured one, capped at the workers on the ring. */
     private int rf(TokenRing ring) {
-        return Math.max(1, Math.min(config.replicationFactor(), ring.nodes().size()));
+        return coordinator.replicationFactor(ring);
     }
 
     @GET

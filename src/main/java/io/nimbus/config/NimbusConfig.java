@@ -53,6 +53,35 @@ public interface NimbusConfig {
 
     Gossip gossip();
 
+    Paxos paxos();
+
+    /** The coordinator's rounds (DESIGN §2). */
+    interface Paxos {
+        /** How long one replica has to answer one phase (prepare, accept, commit) before it counts as silent. */
+        @WithName("phase-timeout-ms")
+        @WithDefault("1000")
+        long phaseTimeoutMs();
+
+        /** Attempts per request when rival ballots pre-empt it; then 504 (nothing was written). */
+        @WithName("attempts-max")
+        @WithDefault("10")
+        int attemptsMax();
+
+        /** Randomized backoff before a retry: uniform in [0, min(backoff-max-ms, backoff-base-ms * 2^attempt)]. */
+        @WithName("backoff-base-ms")
+        @WithDefault("2")
+        long backoffBaseMs();
+
+        @WithName("backoff-max-ms")
+        @WithDefault("200")
+        long backoffMaxMs();
+
+        /** Requests this node coordinates at once; beyond this a request gets 503 at once. */
+        @WithName("in-flight-max")
+        @WithDefault("4096")
+        int inFlightMax();
+    }
+
     interface Cluster {
         /** Internal port for gossip (and later Paxos); default: the HTTP port + 1000. */
         OptionalInt port();
@@ -174,7 +203,10 @@ public interface NimbusConfig {
         @WithDefault("512")
         int writeBatchMax();
 
-        /** How long a request waits for its write to be durable before answering 504 (outcome unknown). */
+        /**
+         * How long a request may take to reach its consistency level before answering 504 (for a write
+         * whose value may have been accepted: outcome unknown).
+         */
         @WithName("write-timeout-ms")
         @WithDefault("5000")
         long writeTimeoutMs();

@@ -290,6 +290,14 @@ public final class MapDbStore implements AutoCloseable {
         return generation;
     }
 
+    /**
+     * The highest ballot counter this store has issued or seen promised, as of the last checkpoint:
+     * a coordinator on this node starts its own ballots above it.
+     */
+    public long ballotHighWaterMark() {
+        return ballotHighWater.get();
+    }
+
     /** The ring tokens this worker chose when it first joined (empty until then). */
     public List<Long> tokens() {
         String t = tokens.get();

@@ -48,7 +48,10 @@ class AcceptorOverTheWireTest {
             assertEquals(new PaxosMessage.Rejected(b), ask(peer, node, new PaxosMessage.Prepare(key, lower)));
             Proposal p = new Proposal(b, "over the wire".getBytes());
             assertEquals(new PaxosMessage.Accepted(b), ask(peer, node, new PaxosMessage.Propose(key, p)));
-            given().get("/v1/kv/{k}", key).then().statusCode(404); // accepted is not committed
+            // this node is the key's only replica: a quorum of one accepted it, so it is chosen and reads see it
+            given().get("/v1/kv/{k}", key).then().statusCode(200).body(equalTo("over the wire"));
+            assertEquals(null, ((PaxosMessage.State) ask(peer, node, new PaxosMessage.ReadCommitted(key))).state().committed(),
+                    "but the replica has not been told it is committed");
             assertInstanceOf(PaxosMessage.Committed.class, ask(peer, node, new PaxosMessage.Commit(key, p)));
             given().get("/v1/kv/{k}", key).then().statusCode(200).body(equalTo("over the wire"))
                     .header("ETag", "\"" + b.token() + "\"");

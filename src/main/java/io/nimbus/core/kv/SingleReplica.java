@@ -20,6 +20,7 @@ public final class SingleReplica {
             throw new IllegalStateException("ballot " + ballot + " is not above committed " + current.committed().ballot()
                     + ": versions would go backwards");
         }
+        current = settled(current);
         if (!mutation.precondition().holds(current)) {
             return new WriteOutcome.PreconditionFailed(current.liveVersion());
         }
@@ -27,6 +28,20 @@ public final class SingleReplica {
             return new WriteOutcome.NotFound();
         }
         Proposal proposal = new Proposal(ballot, mutation.value());
+        // (an in-flight proposal folded in by settled() is superseded by this one)
         return new WriteOutcome.Applied(new KeyState(ballot, proposal, proposal), ballot);
+    }
+
+    /**
+     * The registers as a lone replica must read them: with one acceptor, an accepted proposal newer
+     * than the commit is already chosen (a quorum of one accepted it), even if its coordinator has
+     * not sent the commit yet, so it counts as committed.
+     */
+    public static KeyState settled(KeyState s) {
+        Proposal a = s.accepted();
+        if (a != null && (s.committed() == null || a.ballot().isNewerThan(s.committed().ballot()))) {
+            return new KeyState(s.promised(), a, a);
+        }
+        return s;
     }
 }

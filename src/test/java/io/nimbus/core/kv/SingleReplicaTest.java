@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -261,5 +262,17 @@ class SingleReplicaTest {
         assertThrows(IllegalStateException.class, () -> SingleReplica.apply(committedOnly, put("w", NONE), b(9)));
         assertThrows(IllegalStateException.class, () -> SingleReplica.apply(committedOnly, put("w", NONE), b(10)));
         assertInstanceOf(WriteOutcome.Applied.class, SingleReplica.apply(committedOnly, put("w", NONE), b(11)));
+    }
+
+    @Test
+    void anAcceptedButUncommittedProposalIsChosenForALoneReplica() {
+        // A coordinator elsewhere got its proposal accepted by this, the key's only replica, then died.
+        Proposal inFlight = new Proposal(b(20), bytes("in-flight"));
+        KeyState s = new KeyState(b(20), inFlight, new Proposal(b(10), bytes("old")));
+        assertEquals(inFlight, SingleReplica.settled(s).committed(), "a quorum of one accepted it: it is chosen");
+        assertEquals(new WriteOutcome.PreconditionFailed(b(20)),
+                SingleReplica.apply(s, put("x", new Precondition.VersionIn(List.of(b(10)))), b(21)),
+                "a compare-and-set is judged against the chosen proposal, not the stale commit");
+        assertSame(s.committed(), SingleReplica.settled(new KeyState(b(20), s.committed(), s.committed())).committed());
     }
 }
