@@ -49,6 +49,8 @@ public class ClusterService {
     private static final Logger LOG = Logger.getLogger(ClusterService.class);
     /** Rounds between "still waiting for seeds" log lines. */
     private static final int WAITING_LOG_EVERY = 10;
+    /** Gossip rounds a new worker listens after joining before it chooses its ring tokens. */
+    private static final int JOIN_SETTLE_ROUNDS = 3;
 
     private final NimbusConfig config;
     private final NodeIdentity identity;
@@ -64,6 +66,7 @@ public class ClusterService {
     private long timer = -1;
     private long requestTimeoutMs;
     private long rounds;
+    private long joinedAtRound = -1;
     private Set<String> lastReachable = new HashSet<>();
     private Map<String, List<Long>> ringTokens;
     private TokenRing ring;
@@ -154,7 +157,10 @@ public class ClusterService {
         List<Outbound> out;
         synchronized (lock) {
             out = gossiper.tick(now);
-            if (gossiper.joined() && gossiper.self().info().status() == NodeStatus.JOINING) {
+            if (gossiper.joined() && joinedAtRound < 0) {
+                joinedAtRound = rounds;
+            }
+            if (gossiper.joined() && gossiper.self().info().status() == NodeStatus.JOINING && mayChooseTokens(now)) {
                 NodeInfo info = gossiper.self().info().withStatus(NodeStatus.NORMAL);
                 if (storage.isWorker() && info.tokens().isEmpty()) {
                     List<Long> tokens = TokenAllocator.allocate(ringLocked(now), identity.id(), config.ring().tokens(),
@@ -175,6 +181,32 @@ public class ClusterService {
         for (Outbound o : out) {
             spread(o);
         }
+    }
+
+    /**
+     * A new worker chooses its tokens only once it has heard the cluster for a few rounds and no
+     * other reachable worker with a smaller id is still choosing: two workers that choose at the same
+     * time from the same ring would split the same ranges (and could pick the same tokens), so
+     * concurrent joins are serialized by id. Members that already have tokens (restarts, proxies)
+     * never wait.
+     */
+    private boolean mayChooseTokens(long now) {
+        if (!storage.isWorker() || !gossiper.self().info().tokens().isEmpty() || gossiper.seeds().isEmpty()) {
+            return true;
+        }
+        if (rounds - joinedAtRound < JOIN_SETTLE_ROUNDS) {
+            return false;
+        }
+        for (Member m : gossiper.members(now)) {
+            if (!m.self() && m.reachable() && m.info().role() == NodeRole.WORKER && m.info().status() == NodeStatus.JOINING
+                    && m.info().tokens().isEmpty() && m.id().compareTo(identity.id()) < 0) {
+                if (rounds % WAITING_LOG_EVERY == 0) {
+                    LOG.infof("waiting for %s to choose its ring tokens before choosing ours", m.id());
+                }
+                return false;
+            }
+        }
+        return true;
     }
 
     private void logReachabilityChanges(long now) {

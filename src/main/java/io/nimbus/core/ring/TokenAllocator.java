@@ -10,7 +10,8 @@ import java.util.Map;
  * node) leave some nodes owning far more than others. Instead the newcomer aims at an equal share,
  * 1/(n+1) of the ring, and takes it token by token from whichever node is most above that share:
  * each new token is placed inside that node's widest range so that exactly the wanted slice moves.
- * The first node spreads its tokens evenly from an offset.
+ * The first node spreads its tokens evenly from an offset. {@code offset} (a hash of the node id)
+ * also nudges every token a little, so that nodes choosing from the same ring differ.
  */
 public final class TokenAllocator {
     private static final double RING = Math.pow(2, 64);
@@ -56,6 +57,9 @@ public final class TokenAllocator {
             double excess = share.get(heaviest) - target;
             double take = Math.min(excess > 0 ? Math.min(want, excess) : want, current.width(widest) / RING * 0.999);
             long slice = (long) Math.min(take * RING, (double) Long.MAX_VALUE);
+            // a per-node nudge (under 1/256 of the slice): two workers that chose from the same ring at
+            // the same time (which the shell tries to prevent) still get distinct tokens
+            slice -= Long.remainderUnsigned(mix(offset + k), Math.max(1, slice / 256));
             long token = current.previous(widest) + slice;
             if (slice <= 0 || tokens.values().stream().anyMatch(l -> l.contains(token))) {
                 break; // ranges this small cannot be split further
@@ -64,5 +68,12 @@ public final class TokenAllocator {
             quotaLeft -= take;
         }
         return chosen;
+    }
+
+    /** SplitMix64's finalizer: spreads a counter over 64 bits. */
+    private static long mix(long z) {
+        z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
+        z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
+        return z ^ (z >>> 31);
     }
 }

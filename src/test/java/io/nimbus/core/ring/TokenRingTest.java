@@ -92,4 +92,26 @@ class TokenRingTest {
         assertEquals(160, ring.size());
         assertEquals(10, ring.nodes().size());
     }
+
+    @Test
+    void twoWorkersChoosingFromTheSameRingGetDistinctTokens() {
+        TokenRing one = allocated(1, 16);
+        List<Long> a = TokenAllocator.allocate(one, "w1", 16, Murmur3.hash64("w1".getBytes()));
+        List<Long> b = TokenAllocator.allocate(one, "w2", 16, Murmur3.hash64("w2".getBytes()));
+        assertEquals(16, a.size());
+        assertEquals(16, b.size());
+        TokenRing both = TokenRing.of(2, Map.of("w0", tokensOf(one, "w0"), "w1", a, "w2", b));
+        assertEquals(48, both.size(), "no token is claimed twice");
+        both.ownership().forEach((node, share) -> assertTrue(share > 0.05, node + " owns " + share));
+    }
+
+    private static List<Long> tokensOf(TokenRing ring, String node) {
+        List<Long> out = new ArrayList<>();
+        for (int i = 0; i < ring.size(); i++) {
+            if (ring.owner(i).equals(node)) {
+                out.add(ring.token(i));
+            }
+        }
+        return out;
+    }
 }
