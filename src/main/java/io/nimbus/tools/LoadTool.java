@@ -24,7 +24,8 @@ public final class LoadTool {
 
     static final String USAGE = """
             Usage: java -jar target/quarkus-app/quarkus-run.jar load [options]
-              --url URL            base URL of a node (http://127.0.0.1:8080)
+              --url URL[,URL...]   base URL of a node, or of several: connection i uses URL i mod n
+                                   (http://127.0.0.1:8080)
               --connections N      concurrent connections, one request in flight each (16)
               --duration-s S       measured seconds, after warm-up (10)
               --warmup-s S         unmeasured seconds first (2)
@@ -44,7 +45,7 @@ public final class LoadTool {
     private LoadTool() {
     }
 
-    record Options(URI url, int connections, int durationS, int warmupS, long maxOps, int keys, int valueBytes,
+    record Options(List<URI> urls, int connections, int durationS, int warmupS, long maxOps, int keys, int valueBytes,
                    Map<Op, Integer> mix, String consistency, String prefix, long seed) {
     }
 
@@ -90,7 +91,11 @@ public final class LoadTool {
                 throw new IllegalArgumentException("bad --mix part '" + part + "': use put:W,get:W,cas:W");
             }
         }
-        Options o = new Options(URI.create(a.getOrDefault("url", "http://127.0.0.1:8080").replaceAll("/+$", "")),
+        List<URI> urls = new ArrayList<>();
+        for (String u : a.getOrDefault("url", "http://127.0.0.1:8080").split(",")) {
+            urls.add(URI.create(u.trim().replaceAll("/+$", "")));
+        }
+        Options o = new Options(List.copyOf(urls),
                 positive(a, "connections", 16), positive(a, "duration-s", 10), nonNegative(a, "warmup-s", 2),
                 Long.parseLong(a.getOrDefault("max-ops", "10000000")), positive(a, "keys", 1000),
                 nonNegative(a, "value-bytes", 100), mix, a.get("consistency"), a.getOrDefault("prefix", "load-"),
@@ -139,7 +144,7 @@ public final class LoadTool {
 
         int run() throws InterruptedException {
             out.printf("target %s  connections=%d  warmup=%ds  duration=%ds  keys=%d  value=%dB  mix=%s  consistency=%s%n",
-                    o.url(), o.connections(), o.warmupS(), o.durationS(), o.keys(), o.valueBytes(), o.mix(),
+                    o.urls(), o.connections(), o.warmupS(), o.durationS(), o.keys(), o.valueBytes(), o.mix(),
                     o.consistency() == null ? "(node default)" : o.consistency());
             if (o.mix().getOrDefault(Op.GET, 0) > 0 || o.mix().getOrDefault(Op.CAS, 0) > 0) {
                 preload();
@@ -171,7 +176,7 @@ public final class LoadTool {
             for (int c = 0; c < o.connections(); c++) {
                 int first = c;
                 Thread t = new Thread(() -> {
-                    Client client = new Client(o);
+                    Client client = new Client(o, first);
                     for (int k = first; k < o.keys(); k += o.connections()) {
                         int status = client.put(k, null, null).status;
                         if (status != 204) {
@@ -236,7 +241,7 @@ public final class LoadTool {
 
             @Override
             public void run() {
-                Client client = new Client(o);
+                Client client = new Client(o, id);
                 SplittableRandom random = new SplittableRandom(o.seed() * 1_000_003L + id);
                 int total = o.mix().values().stream().mapToInt(Integer::intValue).sum();
                 while (true) {
@@ -317,10 +322,12 @@ public final class LoadTool {
         private final String base;
         private final byte[] value;
 
-        Client(Options o) {
+        /** A connection to URL {@code index mod n} of the options. */
+        Client(Options o, int index) {
             this.o = o;
-            this.http = new HttpConnection(o.url(), 30_000);
-            String path = o.url().getRawPath() == null ? "" : o.url().getRawPath();
+            URI url = o.urls().get(index % o.urls().size());
+            this.http = new HttpConnection(url, 30_000);
+            String path = url.getRawPath() == null ? "" : url.getRawPath();
             this.base = path + "/v1/kv/" + o.prefix();
             this.value = new byte[o.valueBytes()];
             for (int i = 0; i < value.length; i++) {

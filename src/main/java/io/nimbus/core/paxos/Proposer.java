@@ -173,14 +173,14 @@ public final class Proposer {
                 promises.add(p);
                 promisers.add(request.to());
                 positive++;
-                return positive == quorum ? decide() : WAITING;
+                return positive == quorum ? decide() : settle();
             }
             case ACCEPT, REPAIR_ACCEPT -> {
                 if (!(reply instanceof PaxosMessage.Accepted a) || !a.ballot().equals(ballot)) {
                     throw new IllegalStateException("replica " + request.to() + " answered accept " + ballot + " with " + reply);
                 }
                 if (++positive < quorum) {
-                    return WAITING;
+                    return settle(); // after refusals this may have been the last answer
                 }
                 beginPhase(phase == Phase.ACCEPT ? Phase.COMMIT : Phase.REPAIR_COMMIT);
                 return new Step.Send(toAll(r -> new PaxosMessage.Commit(key, proposal)), List.of());
@@ -190,7 +190,7 @@ public final class Proposer {
                     throw new IllegalStateException("replica " + request.to() + " answered commit " + ballot + " with " + reply);
                 }
                 if (++positive < quorum) {
-                    return WAITING;
+                    return settle();
                 }
                 if (phase == Phase.REPAIR_COMMIT) {
                     phase = Phase.IDLE;

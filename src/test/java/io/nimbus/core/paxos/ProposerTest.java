@@ -238,4 +238,20 @@ class ProposerTest {
         assertEquals(new Proposer.Step.Restart(rival), deliver(p, accepts.messages().get(2)));
         acceptors.values().forEach(s -> assertNull(s.accepted(), "nothing was accepted anywhere"));
     }
+
+    @Test
+    void anAcceptAfterTwoRefusalsEndsTheAttemptInsteadOfWaitingForever() {
+        Proposer p = new Proposer(K, write("mine"), List.of("a", "b", "c"), 2);
+        List<Proposer.Envelope> prepares = ((Proposer.Step.Send) p.start(new Ballot(500, "coord"))).messages();
+        deliver(p, prepares.get(0));
+        Proposer.Step.Send accepts = (Proposer.Step.Send) deliver(p, prepares.get(1));
+        Ballot rival = new Ballot(900, "rival");
+        acceptors.put("a", Acceptor.prepare(acceptors.get("a"), rival).next());
+        acceptors.put("b", Acceptor.prepare(acceptors.get("b"), rival).next());
+        assertInstanceOf(Proposer.Step.Waiting.class, deliver(p, accepts.messages().get(0)));
+        assertInstanceOf(Proposer.Step.Waiting.class, deliver(p, accepts.messages().get(1)));
+        Proposer.Step.Failed f = assertInstanceOf(Proposer.Step.Failed.class, deliver(p, accepts.messages().get(2)),
+                "the last answer was an acceptance: no quorum is possible, and c holds the value");
+        assertTrue(f.outcomeUnknown());
+    }
 }
