@@ -286,9 +286,11 @@ public class Coordinator {
         private final CompletableFuture<Proposer.Outcome> result = new CompletableFuture<>();
         private final long deadlineTimer;
         private final boolean isWrite;
+        private final String key;
         private int attempt;
 
         Round(String key, Proposer.Op op, Placement placement, ConsistencyLevel level) {
+            this.key = key;
             this.placement = placement;
             this.isWrite = op instanceof Proposer.Op.Write;
             this.proposer = new Proposer(key, op, placement.reachable(), level.required(placement.replicationFactor()));
@@ -297,10 +299,30 @@ public class Coordinator {
         }
 
         CompletableFuture<Proposer.Outcome> begin() {
-            synchronized (this) {
-                handle(proposer.start(nextBallot(null)));
-            }
+            advance(() -> proposer.start(nextBallot(null)));
             return result;
+        }
+
+        /**
+         * Runs one transition of the core under this round's lock. A core that throws has met a broken
+         * invariant (e.g. a replica's reply that contradicts its request): the request fails with it,
+         * loudly, instead of the exception vanishing in a callback and the request hanging.
+         */
+        private void advance(java.util.function.Supplier<Proposer.Step> transition) {
+            synchronized (this) {
+                try {
+                    Proposer.Step step = transition.get();
+                    if (step != null) {
+                        handle(step);
+                    }
+                } catch (RuntimeException e) {
+                    LOG.errorf(e, "coordinating a request on key %s failed", key);
+                    if (!result.isDone()) {
+                        vertx.cancelTimer(deadlineTimer);
+                        result.completeExceptionally(e);
+                    }
+                }
+            }
         }
 
         private void timedOut(long ms) {
@@ -326,13 +348,11 @@ public class Coordinator {
                 s.repairs().forEach(this::repair);
                 for (Proposer.Envelope e : s.messages()) {
                     send(e, placement).whenComplete((reply, err) -> {
-                        synchronized (this) {
-                            if (err != null) {
-                                LOG.debugf("no answer from %s to %s: %s", e.to(), e.request().getClass().getSimpleName(),
-                                        err.getMessage());
-                            }
-                            handle(err == null ? proposer.onReply(e, reply) : proposer.onNoReply(e));
+                        if (err != null) {
+                            LOG.debugf("no answer from %s to %s: %s", e.to(), e.request().getClass().getSimpleName(),
+                                    err.getMessage());
                         }
+                        advance(() -> err == null ? proposer.onReply(e, reply) : proposer.onNoReply(e));
                     });
                 }
             } else if (step instanceof Proposer.Step.Done d) {
@@ -349,13 +369,8 @@ public class Coordinator {
                 Ballot seen = r.seen();
                 long capMs = Math.min(config.paxos().backoffMaxMs(), config.paxos().backoffBaseMs() << Math.min(attempt, 20));
                 long delayMs = seen == null ? 0 : ThreadLocalRandom.current().nextLong(capMs + 1);
-                Runnable again = () -> {
-                    synchronized (this) {
-                        if (!result.isDone()) {
-                            handle(proposer.start(nextBallot(maxOf(seen, proposer.ballot()))));
-                        }
-                    }
-                };
+                Runnable again = () -> advance(() -> result.isDone() ? null
+                        : proposer.start(nextBallot(maxOf(seen, proposer.ballot()))));
                 if (delayMs == 0) {
                     again.run();
                 } else {
