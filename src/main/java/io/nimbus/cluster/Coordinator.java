@@ -61,6 +61,9 @@ public class Coordinator {
     private final Storage storage;
     private final Vertx vertx;
     private final AtomicInteger inFlight = new AtomicInteger();
+    /** Per key, the last Paxos request queued on this node (see {@link #serialized}). */
+    private final java.util.concurrent.ConcurrentHashMap<String, CompletableFuture<Void>> keyTails =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private final BallotClock clock;
     private final Counter restarts;
     private final Counter outcomeUnknown;
@@ -139,7 +142,8 @@ public class Coordinator {
             if (level == ConsistencyLevel.ONE) {
                 return readOne(key, p, 0, deadline());
             }
-            return new Round(key, new Proposer.Op.Read(), p, level).begin()
+            long deadline = deadline();
+            return serialized(key, () -> new Round(key, new Proposer.Op.Read(), p, level, deadline).begin())
                     .thenApply(o -> ((Proposer.Outcome.Read) o).committed());
         });
     }
@@ -154,8 +158,9 @@ public class Coordinator {
             if (level == ConsistencyLevel.ONE) {
                 return writeOne(m, p);
             }
-            return new Round(m.key(), new Proposer.Op.Write(m.value(), m.precondition()), p, level).begin()
-                    .thenApply(Coordinator::toWriteOutcome);
+            long deadline = deadline();
+            return serialized(m.key(), () -> new Round(m.key(), new Proposer.Op.Write(m.value(), m.precondition()), p, level,
+                    deadline).begin()).thenApply(Coordinator::toWriteOutcome);
         });
     }
 
@@ -205,6 +210,23 @@ public class Coordinator {
             throw e;
         }
         return f.whenComplete((v, e) -> inFlight.decrementAndGet());
+    }
+
+    /**
+     * Runs the Paxos rounds this node coordinates on one key one after another: concurrent rounds on
+     * the same key from the same coordinator would only pre-empt each other's ballots.
+     */
+    private <T> CompletableFuture<T> serialized(String key, java.util.function.Supplier<CompletableFuture<T>> run) {
+        CompletableFuture<Void> mine = new CompletableFuture<>();
+        CompletableFuture<Void> before = keyTails.put(key, mine);
+        // (thenCompose also turns an exception thrown by run into a failed result, so the queue never jams)
+        CompletableFuture<T> result = (before == null ? CompletableFuture.<Void>completedFuture(null) : before)
+                .thenCompose(v -> run.get());
+        result.whenComplete((v, e) -> {
+            keyTails.remove(key, mine);
+            mine.complete(null);
+        });
+        return result;
     }
 
     private long deadline() {
@@ -289,13 +311,14 @@ public class Coordinator {
         private final String key;
         private int attempt;
 
-        Round(String key, Proposer.Op op, Placement placement, ConsistencyLevel level) {
+        Round(String key, Proposer.Op op, Placement placement, ConsistencyLevel level, long deadlineNanos) {
             this.key = key;
             this.placement = placement;
             this.isWrite = op instanceof Proposer.Op.Write;
             this.proposer = new Proposer(key, op, placement.reachable(), level.required(placement.replicationFactor()));
             long ms = config.limits().writeTimeoutMs();
-            this.deadlineTimer = vertx.setTimer(ms, id -> timedOut(ms));
+            long leftMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime()));
+            this.deadlineTimer = vertx.setTimer(leftMs, id -> timedOut(ms));
         }
 
         CompletableFuture<Proposer.Outcome> begin() {
