@@ -371,6 +371,12 @@ public class Coordinator {
                 s.repairs().forEach(this::repair);
                 for (Proposer.Envelope e : s.messages()) {
                     send(e, placement).whenComplete((reply, err) -> {
+                        if (err == null && result.isDone()) {
+                            synchronized (this) {
+                                proposer.lateRepairs(e, reply).forEach(this::repair);
+                            }
+                            return;
+                        }
                         if (err != null) {
                             LOG.debugf("no answer from %s to %s: %s", e.to(), e.request().getClass().getSimpleName(),
                                     err.getMessage());

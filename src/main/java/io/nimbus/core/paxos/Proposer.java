@@ -110,6 +110,8 @@ public final class Proposer {
     private int rejected;
     private int silent;
     private Ballot highestRejection;
+    /** Once done: the commit this request settled on (null if the key was never written or it did not finish). */
+    private Proposal settled;
 
     /**
      * @param replicas the replicas that will be asked (the reachable ones)
@@ -197,10 +199,28 @@ public final class Proposer {
                     return new Step.Restart(null);
                 }
                 phase = Phase.DONE;
+                settled = proposal;
                 return new Step.Done(new Outcome.Written(ballot), List.of());
             }
             default -> throw new IllegalStateException("reply in phase " + phase);
         }
+    }
+
+    /**
+     * After {@link Step.Done}: a promise that arrived too late to count, from a replica whose commit is
+     * older than the one this request settled on, earns that replica a repair, so that every replica
+     * that answers a read is brought up to date, not only the first quorum.
+     */
+    public List<Envelope> lateRepairs(Envelope request, PaxosMessage reply) {
+        if (phase != Phase.DONE || settled == null || !replicas.contains(request.to())
+                || !(request.request() instanceof PaxosMessage.Prepare pr) || !pr.ballot().equals(ballot)
+                || !(reply instanceof PaxosMessage.Promised p)) {
+            return List.of();
+        }
+        if (p.committed() != null && p.committed().ballot().compareTo(settled.ballot()) >= 0) {
+            return List.of();
+        }
+        return List.of(new Envelope(request.to(), new PaxosMessage.Commit(key, settled)));
     }
 
     /** {@code request} got no answer in time (or could not be sent). */
@@ -284,6 +304,7 @@ public final class Proposer {
             proposal = new Proposal(ballot, inFlight.value());
             return beginAccept(Phase.REPAIR_ACCEPT, repairs);
         }
+        settled = newestCommit;
         if (op instanceof Op.Read) {
             phase = Phase.DONE;
             return new Step.Done(new Outcome.Read(newestCommit), repairs);

@@ -254,4 +254,20 @@ class ProposerTest {
                 "the last answer was an acceptance: no quorum is possible, and c holds the value");
         assertTrue(f.outcomeUnknown());
     }
+
+    @Test
+    void aLaggingReplicaThatAnswersAReadLateIsRepairedToo() {
+        Ballot v1 = ((Proposer.Outcome.Written) run(write("v1"), 2)).version();
+        acceptors.put("c", KeyState.EMPTY); // c lost everything (a replaced disk) or missed the write
+        Proposer p = new Proposer(K, new Proposer.Op.Read(), List.of("a", "b", "c"), 2);
+        List<Proposer.Envelope> prepares = ((Proposer.Step.Send) p.start(new Ballot(v1.counter() + 10, "coord"))).messages();
+        deliver(p, prepares.get(0));
+        Proposer.Step.Done done = assertInstanceOf(Proposer.Step.Done.class, deliver(p, prepares.get(1)));
+        assertTrue(done.repairs().isEmpty(), "a and b were up to date");
+        Acceptor.Transition<PaxosMessage.PrepareReply> late = Acceptor.prepare(acceptors.get("c"), new Ballot(v1.counter() + 10, "coord"));
+        List<Proposer.Envelope> repairs = p.lateRepairs(prepares.get(2), late.reply());
+        assertEquals(List.of(new Proposer.Envelope("c", new PaxosMessage.Commit(K, acceptors.get("a").committed()))), repairs);
+        assertTrue(p.lateRepairs(prepares.get(0), new PaxosMessage.Promised(prepares.get(0).request() instanceof PaxosMessage.Prepare pr
+                ? pr.ballot() : null, null, acceptors.get("a").committed())).isEmpty(), "an up-to-date replica needs nothing");
+    }
 }
