@@ -21,7 +21,7 @@ public class NimbusMain {
               Settings (system properties, env vars, or application.properties):
                 quarkus.http.port                 public HTTP port (8080)
                 nimbus.node.id                    node name (<hostname>-<http port>)
-                nimbus.role                       worker (proxy arrives with gossip)
+                nimbus.role                       worker (stores data) or proxy (routes only) (worker)
                 nimbus.data-dir                   MapDB files and write-ahead log (./data)
                 nimbus.replication-factor         replicas per key, capped at the workers (3)
                 nimbus.consistency                default level: ONE, QUORUM, ALL (QUORUM)
@@ -29,7 +29,16 @@ public class NimbusMain {
                 nimbus.limits.max-value-bytes     (1048576)
                 nimbus.limits.write-queue-max     writes waiting for disk before 503 (10000)
                 nimbus.limits.write-batch-max     writes per group commit (512)
-                nimbus.limits.write-timeout-ms    wait for durability before 504 (5000)
+                nimbus.limits.write-timeout-ms    time for a request to reach its level, else 504 (5000)
+                nimbus.paxos.phase-timeout-ms     time for a replica to answer one phase (1000)
+                nimbus.paxos.attempts-max         attempts when rival ballots pre-empt a request (10)
+                nimbus.paxos.backoff-base-ms      randomized backoff before a retry (2) ...
+                nimbus.paxos.backoff-max-ms       ... doubling up to this (200)
+                nimbus.paxos.in-flight-max        requests coordinated at once before 503 (4096)
+                nimbus.ring.tokens                virtual nodes per worker (16)
+                nimbus.cluster.seeds              host:cluster-port list to join through (none: alone)
+                nimbus.cluster.*, nimbus.gossip.* the cluster port, discovery, secret, gossip timing:
+                                                  see README.md
 
             Drive load against a node:
               java -jar target/quarkus-app/quarkus-run.jar load --help
