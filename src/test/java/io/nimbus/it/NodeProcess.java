@@ -83,7 +83,15 @@ public final class NodeProcess implements AutoCloseable {
 
     /** Starts a node and returns without waiting for it; see {@link #awaitReady} and {@link #runToExit}. */
     public static NodeProcess start(String name, Path dataDir, String... extraSystemProperties) throws IOException {
-        int port = freeLoopbackPort();
+        return startOnPort(name, dataDir, freeLoopbackPort(), extraSystemProperties);
+    }
+
+    /**
+     * Like {@link #start}, on a given HTTP port (e.g. {@link #port()} of the process this one replaces,
+     * so a restarted node keeps its address).
+     */
+    public static NodeProcess startOnPort(String name, Path dataDir, int port, String... extraSystemProperties)
+            throws IOException {
         Path logs = targetDir().resolve("it-logs");
         Files.createDirectories(logs);
         Path log = logs.resolve(name + "-" + System.currentTimeMillis() + "-" + SEQ.incrementAndGet() + ".log");
