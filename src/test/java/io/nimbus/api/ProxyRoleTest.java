@@ -14,7 +14,7 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
-/** A proxy takes part in gossip, opens no data files, and refuses KV requests it cannot route yet with a 503. */
+/** A proxy takes part in gossip, opens no data files, and with no worker on the ring refuses KV requests with a 503. */
 @QuarkusTest
 @TestProfile(ProxyRoleTest.Proxy.class)
 class ProxyRoleTest {
@@ -33,7 +33,8 @@ class ProxyRoleTest {
         given().get("/v1/cluster").then().statusCode(200).body("members[0].role", equalTo("proxy"));
         given().body("x".getBytes()).put("/v1/kv/k").then().statusCode(503).header("Retry-After", "1")
                 .contentType("application/problem+json")
-                .body("detail", containsString("needs 1 replica(s), 0 reachable"));
+                .body("detail", containsString("needs 1 replica(s), 0 reachable"))
+                .body("detail", containsString("no worker has joined the ring yet"));
         given().get("/v1/kv/k").then().statusCode(503);
         assertFalse(Files.exists(Path.of(DIR)), "a proxy opens no data files");
     }

@@ -1,0 +1,103 @@
+package io.nimbus.it;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+/**
+ * A proxy (no data files) coordinates requests for two workers (replication factor 2): a write through
+ * the proxy lands on both workers' own replicas (each read back at ONE from the worker itself, which
+ * asks its own replica), a QUORUM read through the proxy sees it, and a compare-and-set through the
+ * proxy with a stale ETag is refused with 412 and the current version.
+ */
+class ProxyRoutingIT {
+    private final List<NodeProcess> all = new ArrayList<>();
+
+    @AfterEach
+    void stop() {
+        NodeProcess.closeAll(all);
+    }
+
+    @Test
+    void aProxyRoutesWritesReadsAndCompareAndSetToTheWorkers() throws Exception {
+        int[] cluster = {NodeProcess.freePort(), NodeProcess.freePort(), NodeProcess.freePort()};
+        String[] gossip = {"nimbus.gossip.interval=200ms", "nimbus.gossip.failure-timeout=2s", "nimbus.replication-factor=2"};
+        NodeProcess w1 = start("pw1", cluster[0], gossip);
+        NodeProcess w2 = start("pw2", cluster[1], gossip, "nimbus.cluster.seeds=127.0.0.1:" + cluster[0]);
+        Path proxyDir = NodeProcess.newDataDir("proxy");
+        Files.deleteIfExists(proxyDir);
+        NodeProcess proxy = start("proxy", proxyDir, cluster[2], gossip, "nimbus.role=proxy",
+                "nimbus.cluster.seeds=127.0.0.1:" + cluster[0]);
+        Await.until("the proxy sees both workers on the ring", Duration.ofSeconds(60),
+                () -> proxy.fetch("/v1/cluster/ring").contains("\"replicationFactor\":2"), () -> safeFetch(proxy, "/v1/cluster/ring"));
+        Await.until("both workers see the ring of two", Duration.ofSeconds(60),
+                () -> w1.fetch("/v1/cluster/ring").contains("\"replicationFactor\":2")
+                        && w2.fetch("/v1/cluster/ring").contains("\"replicationFactor\":2"), () -> safeFetch(w2, "/v1/cluster/ring"));
+
+        HttpResponse<String> put = send(proxy, "PUT", "/v1/kv/routed?consistency=ALL", "through the proxy", null);
+        assertEquals(204, put.statusCode(), put.body());
+        String etag = put.headers().firstValue("ETag").orElseThrow();
+        for (NodeProcess w : List.of(w1, w2)) {
+            HttpResponse<String> local = send(w, "GET", "/v1/kv/routed?consistency=ONE", null, null);
+            assertEquals(200, local.statusCode(), w.uri("") + ": " + local.body());
+            assertEquals("through the proxy", local.body(), "the value is on " + w.uri("") + "'s own replica");
+            assertEquals(etag, local.headers().firstValue("ETag").orElseThrow());
+        }
+        HttpResponse<String> read = send(proxy, "GET", "/v1/kv/routed", null, null);
+        assertEquals(200, read.statusCode(), read.body());
+        assertEquals("through the proxy", read.body());
+
+        HttpResponse<String> cas = send(w1, "PUT", "/v1/kv/routed", "second", etag);
+        assertEquals(204, cas.statusCode(), cas.body());
+        String current = cas.headers().firstValue("ETag").orElseThrow();
+        HttpResponse<String> stale = send(proxy, "PUT", "/v1/kv/routed", "lost race", etag);
+        assertEquals(412, stale.statusCode(), stale.body());
+        assertEquals(current, stale.headers().firstValue("ETag").orElseThrow());
+        assertEquals("second", send(proxy, "GET", "/v1/kv/routed", null, null).body());
+        assertFalse(Files.exists(proxyDir), "the proxy opened no data directory");
+        System.out.printf("[it] proxy routed PUT/GET/CAS to %s and %s%n", w1.uri(""), w2.uri(""));
+    }
+
+    private NodeProcess start(String name, int clusterPort, String[] common, String... more) throws Exception {
+        return start(name, NodeProcess.newDataDir(name), clusterPort, common, more);
+    }
+
+    private NodeProcess start(String name, Path dir, int clusterPort, String[] common, String... more) throws Exception {
+        List<String> props = new ArrayList<>(List.of(ClusterArgs.node(name, clusterPort).toArray()));
+        props.addAll(List.of(common));
+        props.addAll(List.of(more));
+        NodeProcess n = NodeProcess.startReady(name, dir, props.toArray(String[]::new));
+        all.add(n);
+        return n;
+    }
+
+    private static HttpResponse<String> send(NodeProcess n, String method, String path, String body, String ifMatch)
+            throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(n.uri(path)).timeout(Duration.ofSeconds(10))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
+        if (ifMatch != null) {
+            b.header("If-Match", ifMatch);
+        }
+        return n.http().send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static String safeFetch(NodeProcess n, String path) {
+        try {
+            return n.fetch(path);
+        } catch (Exception e) {
+            return e.toString();
+        }
+    }
+}
