@@ -1,0 +1,290 @@
+package io.nimbus.sim.paxos;
+
+import io.nimbus.core.kv.Ballot;
+import io.nimbus.core.kv.KeyState;
+import io.nimbus.core.kv.Proposal;
+import io.nimbus.core.paxos.PaxosMessage;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Supplier;
+
+/**
+ * Per-step safety checks on ghost state: what the simulator knows that no node does (every proposal's
+ * origin and base, every acknowledgement sent).
+ *
+ * <p>Every proposal has an <em>origin</em> (the client operation whose value it carries; a re-proposal of
+ * an in-flight value keeps the origin of the value it finishes) and a <em>base</em> (the committed ballot
+ * its proposer judged the operation against; a re-proposal keeps the base of what it finishes). Its
+ * <em>ancestry</em> is its origin plus its base's ancestry: the writes it was decided on top of. A proposal
+ * is <em>chosen</em> once a majority of the key's replicas acknowledged accepting it (that is what a
+ * proposer counts, and every later prepare at QUORUM or ALL meets one of them).
+ *
+ * <p>Checked on every event: no two values under one ballot; each acceptor's promise and committed ballot
+ * never go down within an incarnation, and after a restart it still holds what it acknowledged; only
+ * chosen proposals are committed; of any two chosen proposals, the higher one's ancestry contains the
+ * lower one's origin (no chosen write is lost or forked around; note that a lower ballot can still become
+ * chosen after a higher one, when the higher one re-proposes its value); a proposal of an attempt the proposer
+ * restarted, or of an operation reported as failed, is never chosen. Violations are recorded (first per
+ * {@link Check}) and the run goes on, so one run reports everything it found.
+ */
+final class PaxosSafety {
+    /** One proposal as sent: who it carries, what it was based on, and the origins of its whole chain. */
+    record Info(Ballot ballot, int origin, Ballot base, byte[] value, Set<Integer> ancestry) {
+    }
+
+    /** The highest registers an acceptor revealed in replies it sent, per key. */
+    private static final class Revealed {
+        Ballot promised;
+        Ballot accepted;
+        Ballot committed;
+    }
+
+    private final Supplier<String> where;
+    private final Map<Check, String> first = new EnumMap<>(Check.class);
+    private final Map<Check, Integer> counts = new EnumMap<>(Check.class);
+    private final Map<String, Map<Ballot, Info>> proposals = new HashMap<>();
+    private final Map<String, Map<Ballot, Set<String>>> accepts = new HashMap<>();
+    private final Map<String, List<Info>> chosen = new HashMap<>();
+    private final Map<String, Set<Ballot>> chosenBallots = new HashMap<>();
+    private final Map<String, Revealed> revealed = new HashMap<>();
+    private final Map<String, Integer> majority = new HashMap<>();
+    private final Set<Integer> failedOps = new HashSet<>();
+    private final Map<String, Set<Ballot>> abandoned = new HashMap<>();
+
+    PaxosSafety(Supplier<String> where) {
+        this.where = where;
+    }
+
+    void key(String key, int replicationFactor) {
+        majority.put(key, replicationFactor / 2 + 1);
+    }
+
+    // ---- results -------------------------------------------------------------------------------------
+
+    void violation(Check check, String message) {
+        counts.merge(check, 1, Integer::sum);
+        first.putIfAbsent(check, where.get() + ": " + message);
+    }
+
+    Map<Check, String> violations() {
+        return first;
+    }
+
+    Map<Check, Integer> counts() {
+        return counts;
+    }
+
+    int chosenCount() {
+        return chosen.values().stream().mapToInt(List::size).sum();
+    }
+
+    /** The client operation whose value proposal {@code b} on {@code key} carries, or -1 if unknown. */
+    int originOf(String key, Ballot b) {
+        Info i = info(key, b);
+        return i == null ? -1 : i.origin();
+    }
+
+    /** Writes whose value was chosen under more than one ballot (a re-proposal gave it a second version). */
+    List<String> reversioned() {
+        List<String> out = new ArrayList<>();
+        for (Map.Entry<String, List<Info>> e : new TreeMap<>(chosen).entrySet()) {
+            Map<Integer, List<String>> byOrigin = new TreeMap<>();
+            for (Info i : e.getValue()) {
+                byOrigin.computeIfAbsent(i.origin(), o -> new ArrayList<>()).add(i.ballot().token());
+            }
+            byOrigin.forEach((origin, ballots) -> {
+                if (ballots.size() > 1) {
+                    out.add(e.getKey() + ": op #" + origin + " chosen as " + ballots);
+                }
+            });
+        }
+        return out;
+    }
+
+    // ---- proposals -----------------------------------------------------------------------------------
+
+    /** A proposer sends its operation's own value, judged against the commit {@code base} (null: none). */
+    void proposed(String key, Proposal p, int origin, Ballot base) {
+        Set<Integer> ancestry = new HashSet<>();
+        ancestry.add(origin);
+        if (base != null) {
+            Info b = info(key, base);
+            if (b == null) {
+                violation(Check.EXCEPTION, "harness: proposal " + p.ballot().token() + " is based on unknown " + base.token());
+            } else {
+                ancestry.addAll(b.ancestry());
+            }
+        }
+        register(key, new Info(p.ballot(), origin, base, p.value(), ancestry));
+    }
+
+    /** A proposer re-proposes the in-flight proposal {@code inFlight} under its own ballot. */
+    void reproposed(String key, Proposal p, Ballot inFlight) {
+        Info src = info(key, inFlight);
+        if (src == null) {
+            violation(Check.EXCEPTION, "harness: re-proposal " + p.ballot().token() + " of unknown " + inFlight.token());
+            return;
+        }
+        register(key, new Info(p.ballot(), src.origin(), src.base(), p.value(), src.ancestry()));
+    }
+
+    private void register(String key, Info info) {
+        Info before = proposals.computeIfAbsent(key, k -> new HashMap<>()).putIfAbsent(info.ballot(), info);
+        if (before != null) {
+            violation(Check.AGREEMENT, "ballot " + info.ballot().token() + " on " + key + " proposed twice (ops #"
+                    + before.origin() + " and #" + info.origin() + ")");
+        }
+    }
+
+    private Info info(String key, Ballot b) {
+        return proposals.getOrDefault(key, Map.of()).get(b);
+    }
+
+    // ---- acceptor events ------------------------------------------------------------------------------
+
+    /** Replica {@code replica} moved {@code key} from {@code before} to {@code after} (not yet durable). */
+    void transition(String replica, String key, KeyState before, KeyState after) {
+        if (before.promised() != null && (after.promised() == null || after.promised().compareTo(before.promised()) < 0)) {
+            violation(Check.REGISTERS, replica + " " + key + ": promise went down from " + before.promised().token());
+        }
+        Ballot c0 = before.committed() == null ? null : before.committed().ballot();
+        Ballot c1 = after.committed() == null ? null : after.committed().ballot();
+        if (c0 != null && (c1 == null || c1.compareTo(c0) < 0)) {
+            violation(Check.REGISTERS, replica + " " + key + ": committed went down from " + c0.token());
+        }
+        if (after.committed() != null && !after.committed().equals(before.committed())) {
+            sameValue(key, after.committed(), replica + " committed");
+            if (!chosenBallots.getOrDefault(key, Set.of()).contains(c1)) {
+                violation(Check.AGREEMENT, replica + " " + key + ": committed " + c1.token() + " which was never chosen");
+            }
+        }
+        if (after.accepted() != null && !after.accepted().equals(before.accepted())) {
+            sameValue(key, after.accepted(), replica + " accepted");
+        }
+    }
+
+    private void sameValue(String key, Proposal p, String what) {
+        Info i = info(key, p.ballot());
+        if (i == null) {
+            violation(Check.AGREEMENT, what + " " + p.ballot().token() + " on " + key + " that nobody proposed");
+        } else if (!Arrays.equals(i.value(), p.value())) {
+            violation(Check.AGREEMENT, what + " " + p.ballot().token() + " on " + key + " with another value than proposed");
+        }
+    }
+
+    /** Replica {@code replica} sent {@code reply} to {@code request} (the proposer may count it from now on). */
+    void replied(String replica, PaxosMessage.Request request, PaxosMessage reply) {
+        String key = request.key();
+        Revealed r = revealed.computeIfAbsent(replica + "/" + key, x -> new Revealed());
+        if (reply instanceof PaxosMessage.Promised p) {
+            r.promised = max(r.promised, p.ballot());
+            r.accepted = max(r.accepted, p.accepted() == null ? null : p.accepted().ballot());
+            r.committed = max(r.committed, p.committed() == null ? null : p.committed().ballot());
+        } else if (reply instanceof PaxosMessage.Rejected rj) {
+            r.promised = max(r.promised, rj.promised());
+        } else if (reply instanceof PaxosMessage.Accepted a && request instanceof PaxosMessage.Propose pr) {
+            r.promised = max(r.promised, a.ballot());
+            r.accepted = max(r.accepted, a.ballot());
+            accepted(key, pr.proposal(), replica);
+        } else if (reply instanceof PaxosMessage.Committed && request instanceof PaxosMessage.Commit c) {
+            r.committed = max(r.committed, c.proposal().ballot());
+        }
+    }
+
+    private void accepted(String key, Proposal p, String replica) {
+        Set<String> who = accepts.computeIfAbsent(key, k -> new HashMap<>()).computeIfAbsent(p.ballot(), b -> new TreeSet<>());
+        if (abandoned.getOrDefault(key, Set.of()).contains(p.ballot())) {
+            violation(Check.PROPOSER, replica + " accepted " + p.ballot().token() + " on " + key
+                    + " after its proposer restarted that attempt as 'nothing written'");
+        }
+        if (who.add(replica) && who.size() == majority.get(key)) {
+            chosen(key, p.ballot());
+        }
+    }
+
+    private void chosen(String key, Ballot b) {
+        Info ib = info(key, b);
+        if (ib == null) {
+            violation(Check.AGREEMENT, key + ": chosen " + b.token() + " that nobody proposed");
+            return;
+        }
+        for (Info ic : chosen.getOrDefault(key, List.of())) {
+            Info lo = ic.ballot().compareTo(b) < 0 ? ic : ib;
+            Info hi = lo == ic ? ib : ic;
+            if (lo.origin() != hi.origin() && !hi.ancestry().contains(lo.origin())) {
+                violation(Check.AGREEMENT, key + ": op #" + lo.origin() + "'s value was chosen at " + lo.ballot().token()
+                        + ", yet op #" + hi.origin() + "'s value was chosen at the higher " + hi.ballot().token()
+                        + " on top of " + (hi.base() == null ? "nothing" : hi.base().token())
+                        + " without it (a chosen write was lost)");
+            }
+        }
+        if (failedOps.contains(ib.origin())) {
+            violation(Check.PROPOSER, key + ": op #" + ib.origin() + " was reported failed (not applied) but its value was chosen at "
+                    + b.token());
+        }
+        chosen.computeIfAbsent(key, k -> new ArrayList<>()).add(ib);
+        chosenBallots.computeIfAbsent(key, k -> new HashSet<>()).add(b);
+    }
+
+    /** After a restart: the acceptor must still hold everything it acknowledged before the crash. */
+    void restarted(String replica, Map<String, KeyState> restored) {
+        for (Map.Entry<String, Revealed> e : revealed.entrySet()) {
+            if (!e.getKey().startsWith(replica + "/")) {
+                continue;
+            }
+            String key = e.getKey().substring(replica.length() + 1);
+            KeyState s = restored.getOrDefault(key, KeyState.EMPTY);
+            Revealed r = e.getValue();
+            if (below(s.promised(), r.promised)) {
+                violation(Check.DURABILITY, replica + " " + key + " restarted with promise "
+                        + (s.promised() == null ? "none" : s.promised().token()) + " after promising " + r.promised.token());
+            }
+            if (below(s.accepted() == null ? null : s.accepted().ballot(), r.accepted)) {
+                violation(Check.DURABILITY, replica + " " + key + " restarted without its acknowledged accept " + r.accepted.token());
+            }
+            if (below(s.committed() == null ? null : s.committed().ballot(), r.committed)) {
+                violation(Check.DURABILITY, replica + " " + key + " restarted without its acknowledged commit " + r.committed.token());
+            }
+        }
+    }
+
+    // ---- proposer and client events -------------------------------------------------------------------
+
+    /** The proposer restarted the attempt that proposed {@code ballot}: it says nothing was written. */
+    void abandoned(String key, Ballot ballot) {
+        abandoned.computeIfAbsent(key, k -> new HashSet<>()).add(ballot);
+        Set<String> who = accepts.getOrDefault(key, Map.of()).get(ballot);
+        if (who != null && !who.isEmpty()) {
+            violation(Check.PROPOSER, key + ": attempt " + ballot.token() + " restarted as 'nothing written' but "
+                    + who + " accepted it");
+        }
+    }
+
+    /** Operation {@code op} (a write) was reported to its client as failed: it must never take effect. */
+    void failed(String key, int op) {
+        failedOps.add(op);
+        for (Info i : chosen.getOrDefault(key, List.of())) {
+            if (i.origin() == op) {
+                violation(Check.PROPOSER, key + ": op #" + op + " reported failed (not applied) but its value was chosen at "
+                        + i.ballot().token());
+            }
+        }
+    }
+
+    private static Ballot max(Ballot a, Ballot b) {
+        return a == null ? b : b == null ? a : a.compareTo(b) >= 0 ? a : b;
+    }
+
+    private static boolean below(Ballot have, Ballot needed) {
+        return needed != null && (have == null || have.compareTo(needed) < 0);
+    }
+}

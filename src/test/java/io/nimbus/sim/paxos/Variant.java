@@ -1,0 +1,26 @@
+package io.nimbus.sim.paxos;
+
+/**
+ * What runs in the simulated cluster: the real core, or a deliberately broken variant used to show that
+ * the checks bite. A variant changes only the behaviour named here; every random draw of a seed (cluster
+ * shape, faults, client operations) is the same for all variants.
+ */
+enum Variant {
+    /** The real {@code Acceptor} and {@code Proposer}; every transition is durable before its reply leaves. */
+    CORRECT,
+    /**
+     * The acceptor does not persist its promise: after a restart it reconstructs it as the highest ballot
+     * it accepted or committed, so it may accept a proposal below a ballot it promised before the crash.
+     */
+    FORGETS_PROMISE_ON_RESTART,
+    /**
+     * The acceptor replies as soon as it has decided and persists afterwards: a crash in between loses a
+     * promise or an accept that the proposer already counted.
+     */
+    REPLIES_BEFORE_DURABLE,
+    /**
+     * A proposer shim that drops the accepted proposal from every promise it receives: in-flight values
+     * that may have been chosen are never finished, the next write is based on the last commit only.
+     */
+    PROPOSER_IGNORES_ACCEPTED
+}
