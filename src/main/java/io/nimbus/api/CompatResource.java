@@ -96,7 +96,7 @@ public class CompatResource {
                 throw new ProblemException.KeyNotFound(key);
             }
             return Response.ok(new String(committed.value(), StandardCharsets.UTF_8), MediaType.TEXT_PLAIN_TYPE)
-                    .header(HttpHeaders.ETAG, EntityTags.format(committed.ballot())).build();
+                    .header(HttpHeaders.ETAG, EntityTags.format(committed.version())).build();
         });
     }
 }

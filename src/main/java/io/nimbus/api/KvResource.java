@@ -72,7 +72,7 @@ public class KvResource {
             if (committed == null || committed.isTombstone()) {
                 throw new ProblemException.KeyNotFound(key);
             }
-            Ballot version = committed.ballot();
+            Ballot version = committed.version();
             if (notModified != null && EntityTags.weakMatches(notModified, version)) {
                 return Response.notModified().header(HttpHeaders.ETAG, EntityTags.format(version)).build();
             }

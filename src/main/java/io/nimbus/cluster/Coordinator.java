@@ -397,7 +397,8 @@ public class Coordinator {
                 }
                 Ballot seen = r.seen();
                 long capMs = Math.min(config.paxos().backoffMaxMs(), config.paxos().backoffBaseMs() << Math.min(attempt, 20));
-                long delayMs = seen == null ? 0 : ThreadLocalRandom.current().nextLong(capMs + 1);
+                // also after finishing another's proposal: two coordinators finishing each other's could tie forever
+                long delayMs = ThreadLocalRandom.current().nextLong(capMs + 1);
                 Runnable again = () -> advance(() -> result.isDone() ? null
                         : proposer.start(nextBallot(maxOf(seen, proposer.ballot()))));
                 if (delayMs == 0) {

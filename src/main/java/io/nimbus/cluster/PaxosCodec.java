@@ -116,6 +116,7 @@ public final class PaxosCodec {
 
     private static void proposal(DataOutputStream out, Proposal p) throws IOException {
         ballot(out, p.ballot());
+        ballot(out, p.version());
         out.writeBoolean(p.isTombstone());
         if (!p.isTombstone()) {
             out.writeInt(p.value().length);
@@ -125,9 +126,13 @@ public final class PaxosCodec {
 
     private static Proposal proposal(ByteBuffer in) {
         Ballot b = ballot(in);
+        Ballot version = ballot(in);
+        if (version.compareTo(b) > 0) {
+            throw new MalformedMessageException("proposal version " + version + " is above its ballot " + b);
+        }
         byte tomb = in.get();
         if (tomb == 1) {
-            return Proposal.tombstone(b);
+            return new Proposal(b, version, null);
         }
         if (tomb != 0) {
             throw new MalformedMessageException("bad tombstone flag " + tomb);
@@ -138,7 +143,7 @@ public final class PaxosCodec {
         }
         byte[] v = new byte[len];
         in.get(v);
-        return new Proposal(b, v);
+        return new Proposal(b, version, v);
     }
 
     private static void optionalProposal(DataOutputStream out, Proposal p) throws IOException {

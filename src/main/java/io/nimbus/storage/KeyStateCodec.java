@@ -17,16 +17,18 @@ import java.nio.charset.StandardCharsets;
  * <pre>
  *   u8  format (=1)
  *   u8  flags: 1 promised, 2 accepted, 4 committed, 8 accepted==committed (value stored once),
- *              16 accepted is a tombstone, 32 committed is a tombstone
+ *              16 accepted is a tombstone, 32 committed is a tombstone,
+ *              64 accepted's version differs from its ballot, 128 committed's version differs
  *   [ballot promised] [proposal accepted, unless flag 8] [proposal committed]
  *   ballot   = i64 counter, u8 node-id length, node-id ASCII
- *   proposal = ballot, then (unless tombstone) i32 length, bytes
+ *   proposal = ballot, [version ballot, if its flag], then (unless tombstone) i32 length, bytes
  * </pre>
  * A record that does not parse exactly is corruption and is reported as such, never guessed at.
  */
 public final class KeyStateCodec {
     static final byte FORMAT = 1;
-    private static final int PROMISED = 1, ACCEPTED = 2, COMMITTED = 4, SAME = 8, ACC_TOMB = 16, COM_TOMB = 32;
+    private static final int PROMISED = 1, ACCEPTED = 2, COMMITTED = 4, SAME = 8, ACC_TOMB = 16, COM_TOMB = 32,
+            ACC_VERSION = 64, COM_VERSION = 128;
 
     private KeyStateCodec() {
     }
@@ -40,8 +42,10 @@ public final class KeyStateCodec {
                 | (com != null ? COMMITTED : 0)
                 | (same ? SAME : 0)
                 | (acc != null && acc.isTombstone() ? ACC_TOMB : 0)
-                | (com != null && com.isTombstone() ? COM_TOMB : 0);
-        int size = 2 + 64 * 3 + (com != null && com.value() != null ? com.value().length : 0)
+                | (com != null && com.isTombstone() ? COM_TOMB : 0)
+                | (!same && acc != null && !acc.version().equals(acc.ballot()) ? ACC_VERSION : 0)
+                | (com != null && !com.version().equals(com.ballot()) ? COM_VERSION : 0);
+        int size = 2 + 64 * 5 + (com != null && com.value() != null ? com.value().length : 0)
                 + (!same && acc != null && acc.value() != null ? acc.value().length : 0);
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(size);
         try (DataOutputStream out = new DataOutputStream(bytes)) {
@@ -72,8 +76,10 @@ public final class KeyStateCodec {
             if (format != FORMAT) {
                 throw new CorruptRecordException("unknown record format " + format);
             }
-            int flags = in.get();
-            if ((flags & ~(PROMISED | ACCEPTED | COMMITTED | SAME | ACC_TOMB | COM_TOMB)) != 0
+            int flags = Byte.toUnsignedInt(in.get());
+            if ((flags & ~(PROMISED | ACCEPTED | COMMITTED | SAME | ACC_TOMB | COM_TOMB | ACC_VERSION | COM_VERSION)) != 0
+                    || ((flags & ACC_VERSION) != 0 && ((flags & ACCEPTED) == 0 || (flags & SAME) != 0))
+                    || ((flags & COM_VERSION) != 0 && (flags & COMMITTED) == 0)
                     || ((flags & SAME) != 0 && (flags & (ACCEPTED | COMMITTED)) != (ACCEPTED | COMMITTED))
                     || ((flags & ACC_TOMB) != 0 && (flags & ACCEPTED) == 0)
                     || ((flags & COM_TOMB) != 0 && (flags & COMMITTED) == 0)
@@ -82,8 +88,9 @@ public final class KeyStateCodec {
             }
             Ballot promised = (flags & PROMISED) != 0 ? readBallot(in) : null;
             Proposal accepted = (flags & ACCEPTED) != 0 && (flags & SAME) == 0
-                    ? readProposal(in, (flags & ACC_TOMB) != 0) : null;
-            Proposal committed = (flags & COMMITTED) != 0 ? readProposal(in, (flags & COM_TOMB) != 0) : null;
+                    ? readProposal(in, (flags & ACC_TOMB) != 0, (flags & ACC_VERSION) != 0) : null;
+            Proposal committed = (flags & COMMITTED) != 0
+                    ? readProposal(in, (flags & COM_TOMB) != 0, (flags & COM_VERSION) != 0) : null;
             if ((flags & SAME) != 0) {
                 accepted = committed;
             }
@@ -105,6 +112,9 @@ public final class KeyStateCodec {
 
     private static void writeProposal(DataOutputStream out, Proposal p) throws IOException {
         writeBallot(out, p.ballot());
+        if (!p.version().equals(p.ballot())) {
+            writeBallot(out, p.version());
+        }
         if (!p.isTombstone()) {
             out.writeInt(p.value().length);
             out.write(p.value());
@@ -119,10 +129,14 @@ public final class KeyStateCodec {
         return new Ballot(counter, new String(id, StandardCharsets.US_ASCII));
     }
 
-    private static Proposal readProposal(ByteBuffer in, boolean tombstone) {
+    private static Proposal readProposal(ByteBuffer in, boolean tombstone, boolean ownVersion) {
         Ballot ballot = readBallot(in);
+        Ballot version = ownVersion ? readBallot(in) : ballot;
+        if (ownVersion && version.equals(ballot)) {
+            throw new CorruptRecordException("a version flagged as distinct equals its ballot");
+        }
         if (tombstone) {
-            return Proposal.tombstone(ballot);
+            return new Proposal(ballot, version, null);
         }
         int len = in.getInt();
         if (len < 0 || len > in.remaining()) {
@@ -130,7 +144,7 @@ public final class KeyStateCodec {
         }
         byte[] value = new byte[len];
         in.get(value);
-        return new Proposal(ballot, value);
+        return new Proposal(ballot, version, value);
     }
 
     /** A stored record that cannot be read back: the store is damaged. */

@@ -22,6 +22,8 @@ class PaxosCodecTest {
             new PaxosMessage.Propose("k", P),
             new PaxosMessage.Propose("k", new Proposal(B, new byte[0])),
             new PaxosMessage.Commit("k", T),
+            new PaxosMessage.Propose("k", P.reproposed(new Ballot(B.counter() + 5, "n3"))),
+            new PaxosMessage.Commit("k", T.reproposed(new Ballot(9, "n3"))),
             new PaxosMessage.ReadCommitted("k"),
             new PaxosMessage.Promised(B, P, T),
             new PaxosMessage.Promised(B, null, null),

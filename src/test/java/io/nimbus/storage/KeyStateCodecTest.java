@@ -58,6 +58,13 @@ class KeyStateCodecTest {
                 new KeyState(b(6, "n1"), tomb(6), v4),                        // tombstone accepted, live committed
                 new KeyState(b(6, "n1"), v5, tomb(3)),                        // live accepted, tombstone committed
                 new KeyState(b(6, "n1"), tomb(6), tomb(2)),                   // two different tombstones
+                // re-proposals keep their write's version: accepted, committed, both, and the same one twice
+                new KeyState(b(9, "n2"), p(3, "v").reproposed(b(9, "n2")), null),
+                new KeyState(b(9, "n2"), null, tomb(3).reproposed(b(9, "n2"))),
+                new KeyState(b(12, "n3"), p(10, "w").reproposed(b(12, "n3")),
+                        p(3, "v").reproposed(b(9, "n2"))),
+                new KeyState(b(9, "n2"), p(3, "v").reproposed(b(9, "n2")),
+                        p(3, "v").reproposed(b(9, "n2"))),
                 new KeyState(b(Long.MAX_VALUE, "x".repeat(Ballot.NODE_ID_CHARS_MAX)), null,
                         new Proposal(b(Long.MAX_VALUE - 1, "~!#"), new byte[]{0, -1, 127, -128})));
     }
@@ -280,5 +287,19 @@ class KeyStateCodecTest {
         byte[] committedOnly = KeyStateCodec.encode(new KeyState(null, null, p(2, "v")));
         committedOnly[1] |= 8;
         assertThrows(CorruptRecordException.class, () -> KeyStateCodec.decode(committedOnly));
+    }
+
+    @Test
+    void aVersionFlaggedAsDistinctThatEqualsItsBallotIsCorrupt() {
+        // committed proposal (flag 4) with flag 128, whose version repeats its ballot
+        byte[] ok = KeyStateCodec.encode(new KeyState(b(5, "n"), null, new Proposal(b(5, "n"), "v".getBytes(StandardCharsets.UTF_8))));
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        out.write(ok[0]);
+        out.write(ok[1] | 128);
+        int ballotBytes = 8 + 1 + 1; // counter, id length, "n"
+        out.write(ok, 2, ballotBytes * 2);               // promised, committed ballot
+        out.write(ok, 2 + ballotBytes, ballotBytes);     // the "distinct" version: the same ballot again
+        out.write(ok, 2 + ballotBytes * 2, ok.length - 2 - ballotBytes * 2);
+        assertThrows(CorruptRecordException.class, () -> KeyStateCodec.decode(out.toByteArray()));
     }
 }

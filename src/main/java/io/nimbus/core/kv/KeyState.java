@@ -26,8 +26,8 @@ public record KeyState(Ballot promised, Proposal accepted, Proposal committed) {
         return committed != null && !committed.isTombstone();
     }
 
-    /** The version a client sees: the committed ballot of a live value, else null. */
+    /** The version a client sees: the committed write's version (see {@link Proposal}) if live, else null. */
     public Ballot liveVersion() {
-        return exists() ? committed.ballot() : null;
+        return exists() ? committed.version() : null;
     }
 }

@@ -301,7 +301,7 @@ public final class Proposer {
             }
         }
         if (inFlight != null) {
-            proposal = new Proposal(ballot, inFlight.value());
+            proposal = inFlight.reproposed(ballot); // the write keeps its version
             return beginAccept(Phase.REPAIR_ACCEPT, repairs);
         }
         settled = newestCommit;

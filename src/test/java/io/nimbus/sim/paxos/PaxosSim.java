@@ -800,9 +800,9 @@ final class PaxosSim {
                     client.known.remove(key);
                 } else {
                     String value = new String(p.value(), StandardCharsets.UTF_8);
-                    history.okFound(name, value, p.ballot().token(), now);
-                    byWrite.okFound(name, value, writeOf(key, p.ballot()), now);
-                    client.known.put(key, p.ballot());
+                    history.okFound(name, value, p.version().token(), now);
+                    byWrite.okFound(name, value, writeOf(key, p.version()), now);
+                    client.known.put(key, p.version());
                 }
                 stats.ok++;
             } else if (outcome instanceof Proposer.Outcome.Written w) {
