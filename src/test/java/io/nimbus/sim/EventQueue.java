@@ -4,9 +4,9 @@ import java.util.PriorityQueue;
 
 /**
  * The virtual clock: events ordered by time, then by the order they were scheduled in, so two events
- * at the same millisecond always run in the same order.
+ * at the same millisecond always run in the same order. Shared by the gossip and the Paxos simulators.
  */
-final class EventQueue {
+public final class EventQueue {
     private record Event(long time, long seq, Runnable action) implements Comparable<Event> {
         @Override
         public int compareTo(Event o) {
@@ -18,30 +18,40 @@ final class EventQueue {
     private final PriorityQueue<Event> queue = new PriorityQueue<>();
     private long seq;
     private long now;
+    private long executed;
 
-    long now() {
+    public long now() {
         return now;
     }
 
-    void at(long time, Runnable action) {
+    public long executed() {
+        return executed;
+    }
+
+    public void at(long time, Runnable action) {
         if (time < now) {
             throw new IllegalArgumentException("event in the past: " + time + " < " + now);
         }
         queue.add(new Event(time, seq++, action));
     }
 
-    boolean isEmpty() {
+    public void after(long delay, Runnable action) {
+        at(now + delay, action);
+    }
+
+    public boolean isEmpty() {
         return queue.isEmpty();
     }
 
-    long nextTime() {
+    public long nextTime() {
         return queue.isEmpty() ? Long.MAX_VALUE : queue.peek().time();
     }
 
     /** Advances the clock to the next event and runs it. */
-    void runNext() {
+    public void runNext() {
         Event e = queue.poll();
         now = e.time();
+        executed++;
         e.action().run();
     }
 

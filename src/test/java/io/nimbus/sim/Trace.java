@@ -8,15 +8,15 @@ import io.nimbus.core.gossip.NodeState;
  * A running hash over everything that happened: each delivered or dropped message (with a hash of its
  * content) and each state change. Two runs with the same seed must end with the same hash. Only
  * JVM-independent values go in (no identity or enum hash codes), so the hash also replays across runs.
- * With {@code -Dsim.verbose=true} every entry is also printed.
+ * With {@code -Dsim.verbose=true} every entry is also printed. Shared by the gossip and the Paxos simulators.
  */
-final class Trace {
+public final class Trace {
     private final boolean verbose = Boolean.getBoolean("sim.verbose");
     private long hash = 0x9E3779B97F4A7C15L;
     private long entries;
 
     /** One entry: a short tag and numbers. */
-    void add(String tag, long... values) {
+    public void add(String tag, long... values) {
         long h = mix(hash, tag.hashCode());
         for (long v : values) {
             h = mix(h, v);
@@ -28,15 +28,15 @@ final class Trace {
         }
     }
 
-    long hash() {
+    public long hash() {
         return hash;
     }
 
-    long entries() {
+    public long entries() {
         return entries;
     }
 
-    static long mix(long h, long v) {
+    public static long mix(long h, long v) {
         long x = (h ^ v) * 0xBF58476D1CE4E5B9L;
         x ^= x >>> 31;
         x *= 0x94D049BB133111EBL;

@@ -1,5 +1,8 @@
 package io.nimbus.sim.paxos;
 
+import io.nimbus.sim.Trace;
+import io.nimbus.sim.EventQueue;
+
 import io.nimbus.core.kv.Ballot;
 import io.nimbus.core.kv.ConsistencyLevel;
 import io.nimbus.core.kv.KeyState;
@@ -63,8 +66,8 @@ final class PaxosSim {
     final PaxosSimConfig cfg;
     final Variant variant;
     private final Set<Check> enabled;
-    private final EventLoop loop = new EventLoop();
-    private final TraceHash trace = new TraceHash();
+    private final EventQueue loop = new EventQueue();
+    private final Trace trace = new Trace();
     private final SplittableRandom net;
     private final SplittableRandom scenario;
     /** Decides the crash points (crashes right after an acceptor transition). */
@@ -377,15 +380,15 @@ final class PaxosSim {
     private static long hash(PaxosMessage m) {
         long h = m.getClass().getSimpleName().hashCode();
         if (m instanceof PaxosMessage.Prepare p) {
-            h = TraceHash.mix(h, p.ballot().counter());
+            h = Trace.mix(h, p.ballot().counter());
         } else if (m instanceof PaxosMessage.Propose p) {
-            h = TraceHash.mix(TraceHash.mix(h, p.proposal().ballot().counter()), Arrays.hashCode(p.proposal().value()));
+            h = Trace.mix(Trace.mix(h, p.proposal().ballot().counter()), Arrays.hashCode(p.proposal().value()));
         } else if (m instanceof PaxosMessage.Commit c) {
-            h = TraceHash.mix(h, c.proposal().ballot().counter());
+            h = Trace.mix(h, c.proposal().ballot().counter());
         } else if (m instanceof PaxosMessage.Promised p) {
-            h = TraceHash.mix(TraceHash.mix(h, p.ballot().counter()), p.accepted() == null ? 0 : p.accepted().ballot().counter());
+            h = Trace.mix(Trace.mix(h, p.ballot().counter()), p.accepted() == null ? 0 : p.accepted().ballot().counter());
         } else if (m instanceof PaxosMessage.Rejected r) {
-            h = TraceHash.mix(h, r.promised().counter());
+            h = Trace.mix(h, r.promised().counter());
         }
         return h;
     }
@@ -562,7 +565,7 @@ final class PaxosSim {
             default -> linOp;
         };
         byWrite.invoke(client.name, byWriteOp, loop.now());
-        trace.add("invoke", opId, client.node.index, kind.ordinal(), TraceHash.of(value));
+        trace.add("invoke", opId, client.node.index, kind.ordinal(), (value == null ? 0 : value.hashCode()));
         c.arrive();
         return c;
     }

@@ -1,5 +1,7 @@
 package io.nimbus.sim.paxos;
 
+import io.nimbus.sim.Trace;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -41,7 +43,7 @@ record PaxosSimConfig(long seed, int nodes, List<List<String>> replicasPerKey, i
                       long backoffBaseMs, double crashPoint, long chaosMs, long faultEveryMs, int postHealOps) {
 
     static PaxosSimConfig forSeed(long seed) {
-        SplittableRandom p = new SplittableRandom(TraceHash.mix(seed, 0x9A705L));
+        SplittableRandom p = new SplittableRandom(Trace.mix(seed, 0x9A705L));
         int nodes = 3 + p.nextInt(3);
         int keys = 1 + p.nextInt(3);
         boolean allNodes = nodes == 3 || p.nextBoolean();
