@@ -18,6 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -269,5 +270,43 @@ class ProposerTest {
         assertEquals(List.of(new Proposer.Envelope("c", new PaxosMessage.Commit(K, acceptors.get("a").committed()))), repairs);
         assertTrue(p.lateRepairs(prepares.get(0), new PaxosMessage.Promised(prepares.get(0).request() instanceof PaxosMessage.Prepare pr
                 ? pr.ballot() : null, null, acceptors.get("a").committed())).isEmpty(), "an up-to-date replica needs nothing");
+    }
+
+    /**
+     * Found by the Paxos simulator (see docs/PAXOS.md): a rival that finishes an already chosen write
+     * under its own ballot must not give it a second version, or the version its writer acknowledged
+     * vanishes and a compare-and-set on it fails although nothing else was written.
+     */
+    @Test
+    void aRivalsReproposalKeepsTheAcknowledgedVersion() {
+        Proposer writer = new Proposer(K, write("x"), List.of("a", "b", "c"), 2);
+        Ballot b1 = next(null);
+        List<Proposer.Envelope> prepares = ((Proposer.Step.Send) writer.start(b1)).messages();
+        deliver(writer, prepares.get(0));
+        List<Proposer.Envelope> accepts = ((Proposer.Step.Send) deliver(writer, prepares.get(1))).messages();
+        deliver(writer, accepts.get(0));
+        List<Proposer.Envelope> commits = ((Proposer.Step.Send) deliver(writer, accepts.get(1))).messages();
+        // "x" is chosen under b1 (a and b accepted it); before the writer's commits land, a rival read
+        // prepares b and c: b reports "x" accepted but not committed, so the rival re-proposes it under b2
+        down.add("a");
+        Proposal seenByRival = ((Proposer.Outcome.Read) run(new Proposer.Op.Read(), 2)).committed();
+        down.clear();
+        assertArrayEquals("x".getBytes(), seenByRival.value());
+        assertNotEquals(b1, seenByRival.ballot(), "the rival finished it under its own ballot");
+        assertEquals(b1, seenByRival.version(), "but the write keeps its version");
+        Proposer.Step last = null;
+        for (Proposer.Envelope e : commits) {
+            Proposer.Step s = deliver(writer, e);
+            last = s instanceof Proposer.Step.Waiting ? last : s;
+        }
+        Proposer.Outcome.Written written = assertInstanceOf(Proposer.Outcome.Written.class,
+                assertInstanceOf(Proposer.Step.Done.class, last).outcome());
+        assertEquals(b1, written.version(), "the writer's client is told version b1");
+        Proposal now = ((Proposer.Outcome.Read) run(new Proposer.Op.Read(), 2)).committed();
+        assertArrayEquals("x".getBytes(), now.value());
+        assertEquals(b1, now.version(), "the acknowledged version is the current one");
+        assertInstanceOf(Proposer.Outcome.Written.class,
+                run(new Proposer.Op.Write("y".getBytes(), new Precondition.VersionIn(List.of(b1))), 2),
+                "nothing else was written, so a compare-and-set on the acknowledged version succeeds");
     }
 }
