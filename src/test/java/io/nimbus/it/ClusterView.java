@@ -31,6 +31,23 @@ record ClusterView(String self, boolean joined, int reachable, List<Member> memb
         return JSON.readValue(r.body(), ClusterView.class);
     }
 
+    /** Every node's current view, best effort, for failure messages (null entries are skipped). */
+    static String views(Iterable<NodeProcess> nodes) {
+        StringBuilder b = new StringBuilder("views:");
+        for (NodeProcess n : nodes) {
+            if (n == null) {
+                continue;
+            }
+            b.append("\n  ").append(n).append(": ");
+            try {
+                b.append(n.isAlive() ? of(n).toString() : "(not running)");
+            } catch (Exception e) {
+                b.append("no view: ").append(e);
+            }
+        }
+        return b.toString();
+    }
+
     Set<String> ids() {
         TreeSet<String> ids = new TreeSet<>();
         members.forEach(m -> ids.add(m.id()));

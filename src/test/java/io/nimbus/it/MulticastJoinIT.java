@@ -71,15 +71,6 @@ class MulticastJoinIT {
     }
 
     private String views() {
-        StringBuilder b = new StringBuilder("views:");
-        for (NodeProcess n : nodes) {
-            b.append("\n  ").append(n).append(": ");
-            try {
-                b.append(ClusterView.of(n));
-            } catch (Exception e) {
-                b.append("no view: ").append(e);
-            }
-        }
-        return b.toString();
+        return ClusterView.views(nodes);
     }
 }

@@ -783,19 +783,7 @@ class ReplicationIT {
     }
 
     private String views() {
-        StringBuilder b = new StringBuilder("views:");
-        for (NodeProcess n : nodes) {
-            if (n == null) {
-                continue;
-            }
-            b.append("\n  ").append(n).append(": ");
-            try {
-                b.append(n.isAlive() ? ClusterView.of(n).toString() : "(not running)");
-            } catch (Exception e) {
-                b.append("no view: ").append(e);
-            }
-        }
-        return b.toString();
+        return ClusterView.views(java.util.Arrays.asList(nodes));
     }
 
     private static long number(String value) {
