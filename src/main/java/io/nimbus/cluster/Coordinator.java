@@ -12,6 +12,7 @@ import io.nimbus.core.kv.BallotClock;
 import io.nimbus.core.kv.ConsistencyLevel;
 import io.nimbus.core.kv.KeyState;
 import io.nimbus.core.kv.Mutation;
+import io.nimbus.core.kv.Precondition;
 import io.nimbus.core.kv.Proposal;
 import io.nimbus.core.kv.SingleReplica;
 import io.nimbus.core.kv.WriteOutcome;
@@ -33,12 +34,14 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 
 /**
  * The coordinator shell (DESIGN §2), on every node: finds a key's replicas on the ring, keeps the
@@ -62,8 +65,8 @@ public class Coordinator {
     private final Vertx vertx;
     private final AtomicInteger inFlight = new AtomicInteger();
     /** Per key, the last Paxos request queued on this node (see {@link #serialized}). */
-    private final java.util.concurrent.ConcurrentHashMap<String, CompletableFuture<Void>> keyTails =
-            new java.util.concurrent.ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, CompletableFuture<Void>> keyTails =
+            new ConcurrentHashMap<>();
     private final BallotClock clock;
     private final Counter restarts;
     private final Counter outcomeUnknown;
@@ -100,15 +103,14 @@ public class Coordinator {
     }
 
     /** Where a key lives right now, as this node sees it. */
-    public record Placement(long ringEpoch, int replicationFactor, List<String> replicas, List<String> reachable,
+    public record Placement(int replicationFactor, List<String> replicas, List<String> reachable,
                             Map<String, Endpoint> endpoints) {
     }
 
     public Placement place(String key) {
         TokenRing ring = cluster.ring();
         if (ring.isEmpty()) {
-            return new Placement(ring.epoch(), Math.max(1, Math.min(config.replicationFactor(), 1)), List.of(), List.of(),
-                    Map.of());
+            return new Placement(1, List.of(), List.of(), Map.of());
         }
         int rf = replicationFactor(ring);
         List<String> replicas = ring.replicas(Murmur3.hash64(key.getBytes(StandardCharsets.UTF_8)), rf);
@@ -129,7 +131,7 @@ public class Coordinator {
         }
         // ask this node's own replica first: it answers without the network
         reachable.sort((a, b) -> Boolean.compare(!a.equals(cluster.selfId()), !b.equals(cluster.selfId())));
-        return new Placement(ring.epoch(), rf, replicas, List.copyOf(reachable), Map.copyOf(endpoints));
+        return new Placement(rf, replicas, List.copyOf(reachable), Map.copyOf(endpoints));
     }
 
     /** Reads a key at {@code level}: the committed proposal (null if never written; a tombstone if deleted). */
@@ -140,7 +142,7 @@ public class Coordinator {
         }
         return guarded(() -> {
             if (level == ConsistencyLevel.ONE) {
-                return readOne(key, p, 0, deadline());
+                return stateOf(key, p, 0, deadline()).thenApply(KeyState::committed);
             }
             long deadline = deadline();
             return serialized(key, () -> new Round(key, new Proposer.Op.Read(), p, level, deadline).begin())
@@ -196,7 +198,7 @@ public class Coordinator {
         });
     }
 
-    private <T> CompletionStage<T> guarded(java.util.function.Supplier<CompletableFuture<T>> run) {
+    private <T> CompletionStage<T> guarded(Supplier<CompletableFuture<T>> run) {
         if (inFlight.incrementAndGet() > config.paxos().inFlightMax()) {
             inFlight.decrementAndGet();
             throw new NotAppliedException(503, "this node is coordinating " + config.paxos().inFlightMax()
@@ -216,7 +218,7 @@ public class Coordinator {
      * Runs the Paxos rounds this node coordinates on one key one after another: concurrent rounds on
      * the same key from the same coordinator would only pre-empt each other's ballots.
      */
-    private <T> CompletableFuture<T> serialized(String key, java.util.function.Supplier<CompletableFuture<T>> run) {
+    private <T> CompletableFuture<T> serialized(String key, Supplier<CompletableFuture<T>> run) {
         CompletableFuture<Void> mine = new CompletableFuture<>();
         CompletableFuture<Void> before = keyTails.put(key, mine);
         // (thenCompose also turns an exception thrown by run into a failed result, so the queue never jams)
@@ -245,10 +247,6 @@ public class Coordinator {
     // ---- ONE: no Paxos -------------------------------------------------------------------------
 
     /** Asks the reachable replicas one at a time until one answers with its state. */
-    private CompletableFuture<Proposal> readOne(String key, Placement p, int i, long deadlineNanos) {
-        return stateOf(key, p, i, deadlineNanos).thenApply(KeyState::committed);
-    }
-
     private CompletableFuture<KeyState> stateOf(String key, Placement p, int i, long deadlineNanos) {
         String to = p.reachable().get(i);
         return send(new Proposer.Envelope(to, new PaxosMessage.ReadCommitted(key)), p).handle((reply, e) -> {
@@ -269,18 +267,15 @@ public class Coordinator {
      * delete), then committed under a fresh ballot to every reachable replica; done when one applied it.
      */
     private CompletableFuture<WriteOutcome> writeOne(Mutation m, Placement p) {
-        boolean needsState = m.isDelete() || !m.precondition().equals(io.nimbus.core.kv.Precondition.NONE);
+        boolean needsState = m.isDelete() || !m.precondition().equals(Precondition.NONE);
         CompletableFuture<KeyState> state = needsState ? stateOf(m.key(), p, 0, deadline())
                 : CompletableFuture.completedFuture(KeyState.EMPTY);
         return state.thenCompose(s -> {
+            WriteOutcome refused = m.refusal(new KeyState(null, null, s.committed()));
+            if (refused != null) {
+                return CompletableFuture.completedFuture(refused);
+            }
             Ballot ballot = nextBallot(s.committed() == null ? null : s.committed().ballot());
-            KeyState current = new KeyState(null, null, s.committed());
-            if (!m.precondition().holds(current)) {
-                return CompletableFuture.completedFuture(new WriteOutcome.PreconditionFailed(current.liveVersion()));
-            }
-            if (m.isDelete() && !current.exists()) {
-                return CompletableFuture.completedFuture(new WriteOutcome.NotFound());
-            }
             Proposal proposal = new Proposal(ballot, m.value());
             CompletableFuture<WriteOutcome> done = new CompletableFuture<>();
             AtomicInteger failures = new AtomicInteger();
@@ -331,7 +326,7 @@ public class Coordinator {
          * invariant (e.g. a replica's reply that contradicts its request): the request fails with it,
          * loudly, instead of the exception vanishing in a callback and the request hanging.
          */
-        private void advance(java.util.function.Supplier<Proposer.Step> transition) {
+        private void advance(Supplier<Proposer.Step> transition) {
             synchronized (this) {
                 try {
                     Proposer.Step step = transition.get();

@@ -21,11 +21,9 @@ public final class SingleReplica {
                     + ": versions would go backwards");
         }
         current = settled(current);
-        if (!mutation.precondition().holds(current)) {
-            return new WriteOutcome.PreconditionFailed(current.liveVersion());
-        }
-        if (mutation.isDelete() && !current.exists()) {
-            return new WriteOutcome.NotFound();
+        WriteOutcome refused = mutation.refusal(current);
+        if (refused != null) {
+            return refused;
         }
         Proposal proposal = new Proposal(ballot, mutation.value());
         // (an in-flight proposal folded in by settled() is superseded by this one)

@@ -2,6 +2,8 @@ package io.nimbus.core.paxos;
 
 import io.nimbus.core.kv.Ballot;
 import io.nimbus.core.kv.KeyState;
+import io.nimbus.core.kv.Mutation;
+import io.nimbus.core.kv.WriteOutcome;
 import io.nimbus.core.kv.Precondition;
 import io.nimbus.core.kv.Proposal;
 
@@ -310,14 +312,11 @@ public final class Proposer {
             return new Step.Done(new Outcome.Read(newestCommit), repairs);
         }
         Op.Write w = (Op.Write) op;
-        KeyState current = new KeyState(null, null, newestCommit);
-        if (!w.precondition().holds(current)) {
+        WriteOutcome refused = new Mutation(key, w.value(), w.precondition()).refusal(new KeyState(null, null, newestCommit));
+        if (refused != null) {
             phase = Phase.DONE;
-            return new Step.Done(new Outcome.PreconditionFailed(current.liveVersion()), repairs);
-        }
-        if (w.value() == null && !current.exists()) {
-            phase = Phase.DONE;
-            return new Step.Done(new Outcome.NotFound(), repairs);
+            return new Step.Done(refused instanceof WriteOutcome.PreconditionFailed f
+                    ? new Outcome.PreconditionFailed(f.current()) : new Outcome.NotFound(), repairs);
         }
         proposal = new Proposal(ballot, w.value());
         return beginAccept(Phase.ACCEPT, repairs);
