@@ -19,7 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
  * A proxy (no data files) coordinates requests for two workers (replication factor 2): a write through
  * the proxy lands on both workers' own replicas (each read back at ONE from the worker itself, which
  * asks its own replica), a QUORUM read through the proxy sees it, and a compare-and-set through the
- * proxy with a stale ETag is refused with 412 and the current version.
+ * proxy with a stale ETag is refused with 412 and the current version. A write at ONE reaches both
+ * workers' replicas too.
  */
 class ProxyRoutingIT {
     private final List<NodeProcess> all = new ArrayList<>();
@@ -65,6 +66,20 @@ class ProxyRoutingIT {
         assertEquals(412, stale.statusCode(), stale.body());
         assertEquals(current, stale.headers().firstValue("ETag").orElseThrow());
         assertEquals("second", send(proxy, "GET", "/v1/kv/routed", null, null).body());
+
+        // ONE: last-writer-wins, committed to every reachable replica, answered after the first
+        HttpResponse<String> one = send(proxy, "PUT", "/v1/kv/lww?consistency=ONE", "at one", null);
+        assertEquals(204, one.statusCode(), one.body());
+        String oneTag = one.headers().firstValue("ETag").orElseThrow();
+        for (NodeProcess w : List.of(w1, w2)) {
+            Await.until("the ONE write reaches " + w.uri(""), Duration.ofSeconds(10), () -> {
+                HttpResponse<String> r = send(w, "GET", "/v1/kv/lww?consistency=ONE", null, null);
+                return r.statusCode() == 200 && r.body().equals("at one")
+                        && r.headers().firstValue("ETag").orElse("").equals(oneTag);
+            }, () -> "not yet on " + w.uri(""));
+        }
+        HttpResponse<String> oneCas = send(proxy, "PUT", "/v1/kv/lww?consistency=ONE", "stale", etag);
+        assertEquals(412, oneCas.statusCode(), "a conditional ONE write is judged against a replica: " + oneCas.body());
         assertFalse(Files.exists(proxyDir), "the proxy opened no data directory");
         System.out.printf("[it] proxy routed PUT/GET/CAS to %s and %s%n", w1.uri(""), w2.uri(""));
     }
