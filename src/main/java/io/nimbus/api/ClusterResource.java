@@ -1,6 +1,7 @@
 package io.nimbus.api;
 
 import io.nimbus.cluster.ClusterService;
+import io.nimbus.cluster.TopologyService;
 import io.nimbus.core.gossip.Member;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
@@ -20,9 +21,11 @@ import java.util.Locale;
 @Tag(name = "Cluster", description = "Membership as this node sees it")
 public class ClusterResource {
     private final ClusterService cluster;
+    private final TopologyService topology;
 
-    public ClusterResource(ClusterService cluster) {
+    public ClusterResource(ClusterService cluster, TopologyService topology) {
         this.cluster = cluster;
+        this.topology = topology;
     }
 
     /** One member as the API shows it. */
@@ -51,7 +54,8 @@ public class ClusterResource {
              {"id":"n2","address":"127.0.0.1:9081","httpPort":8081,"role":"worker","status":"NORMAL","reachable":true,
               "generation":1763712003000,"heartbeatVersion":40,"tokenCount":0,"self":false}]}""")))
     public ClusterView view() {
-        List<MemberView> members = cluster.members().stream().map(MemberView::of).toList();
+        // gossip's members as of its last round: the same snapshot the request path places keys with
+        List<MemberView> members = topology.view().members().stream().map(MemberView::of).toList();
         int reachable = (int) members.stream().filter(MemberView::reachable).count();
         return new ClusterView(cluster.selfId(), cluster.joined(), reachable, members);
     }

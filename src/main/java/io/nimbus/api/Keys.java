@@ -20,6 +20,10 @@ public final class Keys {
             throw new ProblemException.BadRequest(what + " is missing or empty: keys are 1.." + maxBytes + " bytes of UTF-8");
         }
         byte[] b = percentDecode(raw, plusIsSpace, what);
+        if (b[0] == 0) {
+            throw new ProblemException.BadRequest(what + " starts with the byte 00 (%00): keys starting with U+0000 are "
+                    + "reserved for Nimbus's own metadata");
+        }
         if (b.length > maxBytes) {
             throw new ProblemException.BadRequest(what + " is " + b.length + " bytes; keys are at most " + maxBytes
                     + " bytes of UTF-8 (nimbus.limits.max-key-bytes)");

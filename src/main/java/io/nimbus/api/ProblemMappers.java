@@ -2,9 +2,8 @@ package io.nimbus.api;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.nimbus.node.NotAppliedException;
-import io.nimbus.node.NotEnoughReplicasException;
-import io.nimbus.node.WriteTimeoutException;
+import io.nimbus.core.coordinator.Result;
+import io.nimbus.node.RequestFailedException;
 import io.nimbus.storage.StoreFailedException;
 import io.nimbus.storage.StoreOverloadedException;
 import jakarta.ws.rs.WebApplicationException;
@@ -46,11 +45,33 @@ public class ProblemMappers {
                 .header(HttpHeaders.RETRY_AFTER, "1").build();
     }
 
+    /** A request that ended without an answer: the one place its {@link Result} becomes a status. */
     @ServerExceptionMapper
-    public Response notEnoughReplicas(NotEnoughReplicasException e, UriInfo uri) {
-        return builder(503, "not-enough-replicas", "Not enough replicas", e.getMessage()
-                + ". Nothing was written; retry later or at a lower consistency level.", uri)
-                .header(HttpHeaders.RETRY_AFTER, "1").build();
+    public Response failed(RequestFailedException e, UriInfo uri) {
+        Result r = e.result();
+        if (r instanceof Result.NotReady n) {
+            return builder(503, "node-not-ready", "Node not ready", n.why()
+                    + ". Nothing was written; retry after the Retry-After delay, or through another node.", uri)
+                    .header(HttpHeaders.RETRY_AFTER, "1").build();
+        }
+        if (r instanceof Result.NotEnoughReplicas n) {
+            return builder(503, "not-enough-replicas", "Not enough replicas", n.level() + " needs " + n.needed()
+                    + " replica(s), " + n.reachable() + " reachable: " + n.why()
+                    + ". Nothing was written; retry later or at a lower consistency level.", uri)
+                    .header(HttpHeaders.RETRY_AFTER, "1").build();
+        }
+        if (r instanceof Result.Unavailable u) {
+            return builder(503, "replicas-unavailable", "Replicas unavailable", u.why() + ". It is safe to retry.", uri)
+                    .header(HttpHeaders.RETRY_AFTER, "1").build();
+        }
+        if (r instanceof Result.TimedOut t) {
+            return builder(504, "timed-out", "Timed out", t.why() + ". It is safe to retry.", uri).build();
+        }
+        if (r instanceof Result.OutcomeUnknown u) {
+            return builder(504, "outcome-unknown", "Outcome unknown", u.why() + ": the outcome is unknown, the "
+                    + "write may still be applied. Read the key (or retry with If-Match) to find out.", uri).build();
+        }
+        throw new IllegalStateException("a successful result reached the failure mapper: " + r);
     }
 
     @ServerExceptionMapper
@@ -59,20 +80,6 @@ public class ProblemMappers {
                 + ". The node stops serving after a storage fault; restart it (the write-ahead log replays "
                 + "every acknowledged write)", uri)
                 .header(HttpHeaders.RETRY_AFTER, "10").build();
-    }
-
-    @ServerExceptionMapper
-    public Response notApplied(NotAppliedException e, UriInfo uri) {
-        Response.ResponseBuilder b = builder(e.status(), e.status() == 503 ? "replicas-unavailable" : "timed-out",
-                e.status() == 503 ? "Replicas unavailable" : "Timed out", e.getMessage()
-                        + ". It is safe to retry.", uri);
-        return (e.status() == 503 ? b.header(HttpHeaders.RETRY_AFTER, "1") : b).build();
-    }
-
-    @ServerExceptionMapper
-    public Response timedOut(WriteTimeoutException e, UriInfo uri) {
-        return builder(504, "outcome-unknown", "Outcome unknown", e.getMessage() + ": the outcome is unknown, the "
-                + "write may still be applied. Read the key (or retry with If-Match) to find out.", uri).build();
     }
 
     @ServerExceptionMapper

@@ -1,10 +1,13 @@
 package io.nimbus.api;
 
-import io.nimbus.cluster.ClusterService;
-import io.nimbus.cluster.Coordinator;
+import io.nimbus.cluster.TopologyService;
 import io.nimbus.config.NimbusConfig;
 import io.nimbus.core.ring.Murmur3;
 import io.nimbus.core.ring.TokenRing;
+import io.nimbus.core.topology.Placement;
+import io.nimbus.core.topology.Topology;
+import io.nimbus.core.coordinator.Result;
+import io.nimbus.node.RequestFailedException;
 import jakarta.ws.rs.Encoded;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
@@ -25,21 +28,19 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
-/** The ring as this node sees it, and where a key lives (DESIGN §1). */
+/** The ring of the topology this node holds, and where a key lives (DESIGN §1). */
 @Path("/v1/cluster")
 @Tag(name = "Cluster")
 public class RingResource {
-    private final ClusterService cluster;
+    private final TopologyService topology;
     private final NimbusConfig config;
-    private final Coordinator coordinator;
 
-    public RingResource(ClusterService cluster, NimbusConfig config, Coordinator coordinator) {
-        this.cluster = cluster;
+    public RingResource(TopologyService topology, NimbusConfig config) {
+        this.topology = topology;
         this.config = config;
-        this.coordinator = coordinator;
     }
 
-    public record Range(String start, String end, String owner) {
+    public record Range(String start, String end, String owner, long changedAt) {
     }
 
     public record WorkerShare(String id, int tokens, double share) {
@@ -48,54 +49,64 @@ public class RingResource {
     public record RingView(long epoch, int replicationFactor, List<WorkerShare> workers, List<Range> ranges) {
     }
 
-    public record Location(String key, String token, int replicationFactor, List<String> replicas, long epoch) {
+    public record Location(String key, String token, int replicationFactor, List<String> replicas, long epoch,
+                           long changedAt) {
     }
 
-    /** Effective replication factor: the configured one, capped at the workers on the ring. */
-    private int rf(TokenRing ring) {
-        return coordinator.replicationFactor(ring);
+    private Topology held() {
+        Topology t = topology.current();
+        if (t == null) {
+            throw new RequestFailedException(new Result.NotReady(topology.view().notReadyWhy()));
+        }
+        return t;
     }
 
     @GET
     @Path("ring")
     @Produces(MediaType.APPLICATION_JSON)
-    @Operation(summary = "The token ring", description = "Every range (start exclusive, end inclusive; tokens are "
-            + "signed 64-bit Murmur3 values as decimal strings) with its owner, and each worker's share of the ring.")
-    @APIResponse(responseCode = "200", description = "This node's view of the ring", content = @Content(
+    @Operation(summary = "The token ring", description = "The ring of the topology this node holds: every range (start "
+            + "exclusive, end inclusive; tokens are signed 64-bit Murmur3 values as decimal strings) with its owner and "
+            + "the epoch its placement last changed, and each worker's share of the ring.")
+    @APIResponse(responseCode = "200", description = "The ring", content = @Content(
             mediaType = MediaType.APPLICATION_JSON, examples = @ExampleObject(name = "one worker", value = """
             {"epoch":1,"replicationFactor":1,"workers":[{"id":"n1","tokens":16,"share":1.0}],
-             "ranges":[{"start":"8070450532247928831","end":"-9223372036854775808","owner":"n1"}]}""")))
+             "ranges":[{"start":"8070450532247928831","end":"-9223372036854775808","owner":"n1","changedAt":1}]}""")))
+    @APIResponse(responseCode = "503", description = "This node holds no topology yet", content = @Content(
+            mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     public RingView ring() {
-        TokenRing ring = cluster.ring();
+        Topology t = held();
+        TokenRing ring = t.ring();
         Map<String, Double> share = ring.ownership();
         Map<String, Integer> counts = new TreeMap<>();
         List<Range> ranges = new ArrayList<>(ring.size());
         for (int i = 0; i < ring.size(); i++) {
             counts.merge(ring.owner(i), 1, Integer::sum);
             long start = ring.token((i - 1 + ring.size()) % ring.size());
-            ranges.add(new Range(Long.toString(start), Long.toString(ring.token(i)), ring.owner(i)));
+            ranges.add(new Range(Long.toString(start), Long.toString(ring.token(i)), ring.owner(i), t.changedAt(ring.token(i))));
         }
         List<WorkerShare> workers = new ArrayList<>();
         counts.forEach((id, n) -> workers.add(new WorkerShare(id, n, share.get(id))));
-        return new RingView(ring.epoch(), rf(ring), workers, ranges);
+        return new RingView(t.epoch(), t.effectiveRf(), workers, ranges);
     }
 
     @GET
     @Path("locate/{key}")
     @Produces(MediaType.APPLICATION_JSON)
     @Operation(summary = "Where a key lives", description = "The key's token and its replica workers in ring order "
-            + "(the first is where a walk clockwise from the token meets first).")
+            + "(the first is where a walk clockwise from the token meets first), under the topology this node holds.")
     @APIResponse(responseCode = "200", description = "The key's placement", content = @Content(
             mediaType = MediaType.APPLICATION_JSON, examples = @ExampleObject(name = "placement", value = """
-            {"key":"greeting","token":"-4383475305893592052","replicationFactor":3,"replicas":["n2","n1","n3"],"epoch":3}""")))
+            {"key":"greeting","token":"-4383475305893592052","replicationFactor":3,"replicas":["n2","n1","n3"],"epoch":3,"changedAt":3}""")))
     @APIResponse(responseCode = "400", description = "Bad key", content = @Content(
+            mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "503", description = "This node holds no topology yet", content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     public Location locate(@Parameter(description = "The key, percent-encoded", example = "greeting")
                            @PathParam("key") @Encoded String rawKey) {
         String key = Keys.decode(rawKey, config.limits().maxKeyBytes(), false, "key");
-        TokenRing ring = cluster.ring();
+        Topology t = held();
         long token = Murmur3.hash64(key.getBytes(StandardCharsets.UTF_8));
-        int rf = rf(ring);
-        return new Location(key, Long.toString(token), rf, ring.replicas(token, rf), ring.epoch());
+        Placement p = t.placement(token);
+        return new Location(key, Long.toString(token), t.effectiveRf(), p.names(), t.epoch(), p.changedAt());
     }
 }

@@ -11,12 +11,7 @@ import io.nimbus.core.gossip.Gossiper;
 import io.nimbus.core.gossip.Member;
 import io.nimbus.core.gossip.NodeInfo;
 import io.nimbus.core.gossip.NodeStatus;
-import io.nimbus.core.gossip.NodeRole;
 import io.nimbus.core.gossip.Outbound;
-import io.nimbus.core.paxos.PaxosMessage;
-import io.nimbus.core.ring.Murmur3;
-import io.nimbus.core.ring.TokenAllocator;
-import io.nimbus.core.ring.TokenRing;
 import io.nimbus.node.NodeIdentity;
 import io.nimbus.node.Storage;
 import io.quarkus.runtime.ShutdownEvent;
@@ -29,13 +24,10 @@ import jakarta.enterprise.event.Observes;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
-import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -49,8 +41,6 @@ public class ClusterService {
     private static final Logger LOG = Logger.getLogger(ClusterService.class);
     /** Rounds between "still waiting for seeds" log lines. */
     private static final int WAITING_LOG_EVERY = 10;
-    /** Gossip rounds a new worker listens after joining before it chooses its ring tokens. */
-    private static final int JOIN_SETTLE_ROUNDS = 3;
 
     private final NimbusConfig config;
     private final NodeIdentity identity;
@@ -60,22 +50,22 @@ public class ClusterService {
     private final int httpPort;
     private final Object lock = new Object();
     private final ReplicaService replicas;
+    private final TopologyService topology;
     private Gossiper gossiper;
+    private Endpoint self;
     private ClusterTransport transport;
     private MulticastDiscovery discovery;
     private long timer = -1;
     private long requestTimeoutMs;
     private long rounds;
-    private long joinedAtRound = -1;
     private Set<String> lastReachable = new HashSet<>();
-    private Map<String, List<Long>> ringTokens;
-    private TokenRing ring;
     private final Set<Endpoint> handshakeWarned = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public ClusterService(NimbusConfig config, NodeIdentity identity, Storage storage, Vertx vertx,
-                          MeterRegistry registry, ReplicaService replicas,
+                          MeterRegistry registry, ReplicaService replicas, TopologyService topology,
                           @ConfigProperty(name = "quarkus.http.port") int httpPort) {
         this.replicas = replicas;
+        this.topology = topology;
         this.config = config;
         this.identity = identity;
         this.storage = storage;
@@ -102,15 +92,15 @@ public class ClusterService {
         int port = transport.listen(c.bindHost().orElse(c.host()), wanted).toCompletionStage().toCompletableFuture()
                 .get(10, TimeUnit.SECONDS);
         long generation = storage.isWorker() ? storage.store().generation() : System.currentTimeMillis();
-        Endpoint self = new Endpoint(c.host(), port);
+        self = new Endpoint(c.host(), port);
         GossipSettings settings = new GossipSettings(intervalMs, config.gossip().strategy(),
                 config.gossip().failureTimeout().toMillis(), config.gossip().missedAcksMax(),
                 config.gossip().statesPerMessageMax(), config.gossip().digestsPerMessageMax(),
                 TimeUnit.DAYS.toMillis(365), config.gossip().seedBackoffMax().toMillis(), seeds);
         synchronized (lock) {
             gossiper = new Gossiper(identity.id(), generation,
-                    new NodeInfo(self, httpPort, config.role(), NodeStatus.JOINING,
-                            storage.isWorker() ? storage.store().tokens() : List.of()), settings,
+                    new NodeInfo(self, httpPort, config.role(), NodeStatus.JOINING, List.of(),
+                            storage.isWorker() ? storage.store().hostId().toString() : "", 0), settings,
                     new SplittableRandom(new SecureRandom().nextLong()));
         }
         if (c.discovery() == NimbusConfig.Discovery.MULTICAST) {
@@ -155,58 +145,49 @@ public class ClusterService {
     private void round() {
         long now = System.currentTimeMillis();
         List<Outbound> out;
+        List<Member> members;
         synchronized (lock) {
             out = gossiper.tick(now);
-            if (gossiper.joined() && joinedAtRound < 0) {
-                joinedAtRound = rounds;
-            }
-            if (gossiper.joined() && gossiper.self().info().status() == NodeStatus.JOINING && mayChooseTokens(now)) {
-                NodeInfo info = gossiper.self().info().withStatus(NodeStatus.NORMAL);
-                if (storage.isWorker() && info.tokens().isEmpty()) {
-                    List<Long> tokens = TokenAllocator.allocate(ringLocked(now), identity.id(), config.ring().tokens(),
-                            Murmur3.hash64(identity.id().getBytes(StandardCharsets.UTF_8)));
-                    storage.store().saveTokens(tokens);
-                    info = info.withTokens(tokens);
-                    LOG.infof("chose %d ring tokens", tokens.size());
-                }
-                gossiper.updateSelf(info);
-                LOG.infof("joined: %d member(s) known", gossiper.size());
-            } else if (!gossiper.joined() && rounds % WAITING_LOG_EVERY == 0) {
+            announceLocked();
+            if (!gossiper.joined() && rounds % WAITING_LOG_EVERY == 0) {
                 LOG.warnf("no seed has answered yet (trying %s); not ready until one does. If the seeds are up, "
                         + "check that nimbus.cluster.secret matches theirs", gossiper.seeds());
             }
             logReachabilityChanges(now);
+            members = gossiper.members(now);
         }
         rounds++;
         for (Outbound o : out) {
             spread(o);
         }
+        topology.onGossip(members);
     }
 
-    /**
-     * A new worker chooses its tokens only once it has heard the cluster for a few rounds and no
-     * other reachable worker with a smaller id is still choosing: two workers that choose at the same
-     * time from the same ring would split the same ranges (and could pick the same tokens), so
-     * concurrent joins are serialized by id. Members that already have tokens (restarts, proxies)
-     * never wait.
-     */
-    private boolean mayChooseTokens(long now) {
-        if (!storage.isWorker() || !gossiper.self().info().tokens().isEmpty() || gossiper.seeds().isEmpty()) {
-            return true;
-        }
-        if (rounds - joinedAtRound < JOIN_SETTLE_ROUNDS) {
-            return false;
-        }
-        for (Member m : gossiper.members(now)) {
-            if (!m.self() && m.reachable() && m.info().role() == NodeRole.WORKER && m.info().status() == NodeStatus.JOINING
-                    && m.info().tokens().isEmpty() && m.id().compareTo(identity.id()) < 0) {
-                if (rounds % WAITING_LOG_EVERY == 0) {
-                    LOG.infof("waiting for %s to choose its ring tokens before choosing ours", m.id());
-                }
-                return false;
+    /** Announces the topology epoch this node holds (and, once a member, its tokens and NORMAL status) by gossip. */
+    void announceTopology() {
+        synchronized (lock) {
+            if (gossiper != null) {
+                announceLocked();
             }
         }
-        return true;
+    }
+
+    private void announceLocked() {
+        NodeInfo info = gossiper.self().info();
+        io.nimbus.core.topology.Topology t = topology.current();
+        long epoch = t == null ? 0 : t.epoch();
+        List<Long> tokens = t == null ? List.of() : t.worker(identity.id())
+                .filter(w -> info.hostId().equals(w.host().toString())).map(io.nimbus.core.topology.Worker::tokens)
+                .orElse(List.of());
+        boolean member = storage.isWorker() ? !tokens.isEmpty() : t != null;
+        NodeStatus status = member ? NodeStatus.NORMAL : NodeStatus.JOINING;
+        if (info.topologyEpoch() != epoch || !info.tokens().equals(tokens) || info.status() != status) {
+            gossiper.updateSelf(info.withTopology(info.hostId(), epoch).withTokens(tokens).withStatus(status));
+            if (status != info.status()) {
+                LOG.infof("%s: %d member(s) known, topology epoch %d", status == NodeStatus.NORMAL ? "joined" : "not a member",
+                        gossiper.size(), epoch);
+            }
+        }
     }
 
     private void logReachabilityChanges(long now) {
@@ -263,11 +244,12 @@ public class ClusterService {
 
     private Future<ClusterTransport.Message> handle(ClusterTransport.Message request) {
         if (PaxosCodec.isPaxos(request.type())) {
-            if (!(PaxosCodec.decode(request.type(), request.body()) instanceof PaxosMessage.Request r)) {
-                throw new MalformedMessageException("a peer sent a Paxos reply as a request");
-            }
-            return Future.fromCompletionStage(replicas.handle(r)
-                    .thenApply(reply -> new ClusterTransport.Message(PaxosCodec.type(reply), PaxosCodec.encode(reply))));
+            PaxosCodec.Addressed a = PaxosCodec.decodeRequest(request.type(), request.body());
+            return Future.fromCompletionStage(replicas.handle(a).thenApply(answer ->
+                    new ClusterTransport.Message(PaxosCodec.type(answer.reply()), PaxosCodec.encode(answer))));
+        }
+        if (TopologyService.isTopology(request.type())) {
+            return topology.handle(request);
         }
         GossipMessage m = GossipCodec.decode(request.type(), request.body());
         long now = System.currentTimeMillis();
@@ -284,28 +266,9 @@ public class ClusterService {
         throw new MalformedMessageException("a peer sent an unsolicited message of type " + request.type());
     }
 
-    /**
-     * The ring as this node sees it: workers that are not LEFT and have chosen tokens. The epoch
-     * counts the changes of that token map this node has seen.
-     */
-    public TokenRing ring() {
-        synchronized (lock) {
-            return gossiper == null ? TokenRing.of(0, Map.of()) : ringLocked(System.currentTimeMillis());
-        }
-    }
-
-    private TokenRing ringLocked(long now) {
-        Map<String, List<Long>> tokens = new TreeMap<>();
-        for (Member m : gossiper.members(now)) {
-            if (m.info().role() == NodeRole.WORKER && m.info().status() != NodeStatus.LEFT && !m.info().tokens().isEmpty()) {
-                tokens.put(m.id(), m.info().tokens());
-            }
-        }
-        if (!tokens.equals(ringTokens)) {
-            ringTokens = tokens;
-            ring = TokenRing.of(ring == null ? 1 : ring.epoch() + 1, tokens);
-        }
-        return ring;
+    /** This node's cluster address (known once the cluster port is bound). */
+    public Endpoint selfEndpoint() {
+        return self;
     }
 
     /** This node's view of the cluster. */

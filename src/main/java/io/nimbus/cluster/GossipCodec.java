@@ -100,6 +100,8 @@ public final class GossipCodec {
             for (long t : i.tokens()) {
                 out.writeLong(t);
             }
+            str(out, i.hostId());
+            out.writeLong(i.topologyEpoch());
         }
     }
 
@@ -123,7 +125,9 @@ public final class GossipCodec {
             for (int t = 0; t < tn; t++) {
                 tokens.add(in.getLong());
             }
-            out.add(new NodeState(id, gen, hb, iv, new NodeInfo(ep, http, role, status, tokens)));
+            String host = str(in);
+            long epoch = in.getLong();
+            out.add(new NodeState(id, gen, hb, iv, new NodeInfo(ep, http, role, status, tokens, host, epoch)));
         }
         return out;
     }

@@ -3,6 +3,7 @@ package io.nimbus.cluster;
 import io.nimbus.core.kv.Ballot;
 import io.nimbus.core.kv.Proposal;
 import io.nimbus.core.paxos.PaxosMessage;
+import io.nimbus.core.topology.HostId;
 import io.nimbus.storage.KeyStateCodec;
 
 import java.io.ByteArrayOutputStream;
@@ -11,17 +12,85 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
+import java.util.UUID;
 
-/** The binary form of Paxos requests and replies on the cluster port; exact decoding, like {@link GossipCodec}. */
+/**
+ * The binary form of Paxos requests and replies on the cluster port; exact decoding, like {@link GossipCodec}.
+ * Every message starts with a header: {@code u8 protocol version, i64 epoch, uuid host} — for a request
+ * the coordinator's topology epoch and the host id of the replica it is meant for, for a reply the
+ * replier's epoch and host id. A peer speaking another protocol version is refused with a message that
+ * says so (a cluster of mixed versions is not supported).
+ */
 public final class PaxosCodec {
+    /** Version 2: epochs and host ids in every message, the fence reply. (Version 1 had no header.) */
+    public static final int PROTOCOL = 2;
     public static final int PREPARE = 16, PROPOSE = 17, COMMIT = 18, READ = 19;
-    public static final int PROMISED = 32, ACCEPTED = 33, REJECTED = 34, COMMITTED = 35, STATE = 36;
+    public static final int PROMISED = 32, ACCEPTED = 33, REJECTED = 34, COMMITTED = 35, STATE = 36, FENCED = 37;
+    private static final HostId NO_HOST = new HostId(new UUID(0, 0));
 
     private PaxosCodec() {
     }
 
+    /** A request as sent: the coordinator's epoch and the host id of the replica it is for. */
+    public record Addressed(long epoch, HostId target, PaxosMessage.Request request) {
+    }
+
+    /** A reply as received: the replier's epoch and host id. */
+    public record Answer(long epoch, HostId from, PaxosMessage reply) {
+    }
+
     public static boolean isPaxos(int type) {
-        return type >= PREPARE && type <= STATE;
+        return type >= PREPARE && type <= FENCED;
+    }
+
+    public static byte[] encode(Addressed a) {
+        return encode(a.epoch(), a.target(), a.request());
+    }
+
+    public static byte[] encode(Answer a) {
+        return encode(a.epoch(), a.from() == null ? NO_HOST : a.from(), a.reply());
+    }
+
+    public static Addressed decodeRequest(int type, byte[] body) {
+        ByteBuffer in = ByteBuffer.wrap(body);
+        long epoch = header(in);
+        HostId host = host(in);
+        if (!(decode(type, in) instanceof PaxosMessage.Request r)) {
+            throw new MalformedMessageException("a peer sent a Paxos reply (type " + type + ") as a request");
+        }
+        return new Addressed(epoch, host, r);
+    }
+
+    public static Answer decodeReply(int type, byte[] body) {
+        ByteBuffer in = ByteBuffer.wrap(body);
+        long epoch = header(in);
+        HostId host = host(in);
+        PaxosMessage m = decode(type, in);
+        if (m instanceof PaxosMessage.Request) {
+            throw new MalformedMessageException("a peer answered with a Paxos request (type " + type + ")");
+        }
+        return new Answer(epoch, host.equals(NO_HOST) ? null : host, m);
+    }
+
+    private static long header(ByteBuffer in) {
+        try {
+            int version = Byte.toUnsignedInt(in.get());
+            if (version != PROTOCOL) {
+                throw new MalformedMessageException("peer speaks Nimbus cluster protocol " + version + ", this node "
+                        + PROTOCOL + ": every node of a cluster must run the same version");
+            }
+            return in.getLong();
+        } catch (BufferUnderflowException e) {
+            throw new MalformedMessageException("Paxos message shorter than its header", e);
+        }
+    }
+
+    private static HostId host(ByteBuffer in) {
+        try {
+            return new HostId(new UUID(in.getLong(), in.getLong()));
+        } catch (BufferUnderflowException e) {
+            throw new MalformedMessageException("Paxos message shorter than its header", e);
+        }
     }
 
     public static int type(PaxosMessage m) {
@@ -41,14 +110,23 @@ public final class PaxosCodec {
             return REJECTED;
         } else if (m instanceof PaxosMessage.Committed) {
             return COMMITTED;
+        } else if (m instanceof PaxosMessage.Fenced) {
+            return FENCED;
         }
         return STATE;
     }
 
-    public static byte[] encode(PaxosMessage m) {
+    private static byte[] encode(long epoch, HostId host, PaxosMessage m) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(64);
         try (DataOutputStream out = new DataOutputStream(bytes)) {
-            if (m instanceof PaxosMessage.Prepare p) {
+            out.writeByte(PROTOCOL);
+            out.writeLong(epoch);
+            out.writeLong(host.uuid().getMostSignificantBits());
+            out.writeLong(host.uuid().getLeastSignificantBits());
+            if (m instanceof PaxosMessage.Fenced f) {
+                out.writeLong(f.epoch());
+                out.writeBoolean(f.notMember());
+            } else if (m instanceof PaxosMessage.Prepare p) {
                 str(out, p.key());
                 ballot(out, p.ballot());
             } else if (m instanceof PaxosMessage.Propose p) {
@@ -76,8 +154,7 @@ public final class PaxosCodec {
         return bytes.toByteArray();
     }
 
-    public static PaxosMessage decode(int type, byte[] body) {
-        ByteBuffer in = ByteBuffer.wrap(body);
+    private static PaxosMessage decode(int type, ByteBuffer in) {
         try {
             PaxosMessage m = switch (type) {
                 case PREPARE -> new PaxosMessage.Prepare(str(in), ballot(in));
@@ -88,6 +165,14 @@ public final class PaxosCodec {
                 case ACCEPTED -> new PaxosMessage.Accepted(ballot(in));
                 case REJECTED -> new PaxosMessage.Rejected(ballot(in));
                 case COMMITTED -> new PaxosMessage.Committed();
+                case FENCED -> {
+                    long epoch = in.getLong();
+                    byte notMember = in.get();
+                    if (notMember != 0 && notMember != 1) {
+                        throw new MalformedMessageException("bad not-member flag " + notMember);
+                    }
+                    yield new PaxosMessage.Fenced(epoch, notMember == 1);
+                }
                 case STATE -> {
                     byte[] rest = new byte[in.remaining()];
                     in.get(rest);

@@ -1,44 +1,89 @@
 package io.nimbus.cluster;
 
-import io.nimbus.core.kv.KeyState;
-import io.nimbus.core.paxos.Acceptor;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.nimbus.core.paxos.PaxosMessage;
+import io.nimbus.core.ring.Murmur3;
+import io.nimbus.core.topology.Fence;
+import io.nimbus.core.topology.FencedAcceptor;
+import io.nimbus.core.topology.Topology;
 import io.nimbus.node.Storage;
+import io.nimbus.storage.MapDbStore;
 import jakarta.enterprise.context.ApplicationScoped;
 
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.LongConsumer;
 
 /**
  * The acceptor side of Paxos on a worker: each request becomes a durable per-key update in the store,
- * and the reply is released only after the new registers are on disk.
+ * decided on the store's writer thread by {@link FencedAcceptor} against the topology the store holds
+ * at that moment (so learning an epoch and deciding a transition are totally ordered), and the reply
+ * is released only after the new registers are on disk. A read at ONE changes nothing and is decided
+ * on the calling thread. A request newer than this node's topology is served and reported to
+ * {@link #onBehind} so the newer topology gets fetched.
  */
 @ApplicationScoped
 public class ReplicaService {
-    private final Storage storage;
+    /** The key of the topology register; never reachable through the KV API (keys may not start with U+0000). */
+    public static final String REGISTER_KEY = "\u0000topology";
 
-    public ReplicaService(Storage storage) {
+    private final Storage storage;
+    private final Counter fenced;
+    private volatile LongConsumer onBehind = epoch -> {
+    };
+
+    public ReplicaService(Storage storage, MeterRegistry registry) {
         this.storage = storage;
+        this.fenced = Counter.builder("nimbus.fence.refusals")
+                .description("Paxos requests this replica refused by its fence (stale epoch or not this host)")
+                .register(registry);
     }
 
-    public CompletableFuture<PaxosMessage> handle(PaxosMessage.Request request) {
+    /** Who to tell when a request carried a newer epoch than this node holds. */
+    void onBehind(LongConsumer listener) {
+        this.onBehind = listener;
+    }
+
+    public CompletableFuture<PaxosCodec.Answer> handle(PaxosCodec.Addressed a) {
         if (!storage.isWorker()) {
             return CompletableFuture.failedFuture(new IllegalStateException("this node is a proxy: it holds no replicas"));
         }
-        if (request instanceof PaxosMessage.Prepare p) {
-            return storage.store().update(p.key(), (current, fresh) -> widen(Acceptor.prepare(current, p.ballot())));
+        MapDbStore store = storage.store();
+        PaxosMessage.Request request = a.request();
+        String key = request.key();
+        long token = key.equals(REGISTER_KEY) ? 0 : Murmur3.hash64(key.getBytes(StandardCharsets.UTF_8));
+        boolean register = key.equals(REGISTER_KEY);
+        if (request instanceof PaxosMessage.ReadCommitted) {
+            Topology mine = store.topology();
+            FencedAcceptor.Decision d = FencedAcceptor.decide(mine, store.hostId(), changedAt(mine, token, register),
+                    a.epoch(), a.target(), request, store.read(key));
+            return CompletableFuture.completedFuture(answer(store, d, a.epoch()));
         }
-        if (request instanceof PaxosMessage.Propose p) {
-            return storage.store().update(p.key(), (current, fresh) -> widen(Acceptor.accept(current, p.proposal())));
-        }
-        if (request instanceof PaxosMessage.Commit c) {
-            return storage.store().update(c.key(), (current, fresh) ->
-                    new Acceptor.Transition<>(Acceptor.commit(current, c.proposal()), new PaxosMessage.Committed()));
-        }
-        KeyState state = storage.store().read(request.key());
-        return CompletableFuture.completedFuture(new PaxosMessage.State(state));
+        return store.update(key, (current, fresh) -> {
+            Topology mine = store.topology(); // on the writer thread: the topology in force for this decision
+            FencedAcceptor.Decision d = FencedAcceptor.decide(mine, store.hostId(), changedAt(mine, token, register),
+                    a.epoch(), a.target(), request, current);
+            return new io.nimbus.core.paxos.Acceptor.Transition<>(d.transition().next(), d);
+        }).thenApply(d -> answer(store, d, a.epoch()));
     }
 
-    private static <R extends PaxosMessage> Acceptor.Transition<PaxosMessage> widen(Acceptor.Transition<R> t) {
-        return new Acceptor.Transition<>(t.next(), t.reply());
+    private PaxosCodec.Answer answer(MapDbStore store, FencedAcceptor.Decision d, long requestEpoch) {
+        if (d.verdict() == Fence.Verdict.STALE || d.verdict() == Fence.Verdict.NOT_ME) {
+            fenced.increment();
+        }
+        Topology held = store.topology();
+        long epoch = held == null ? 0 : held.epoch();
+        if (d.verdict() == Fence.Verdict.BEHIND) {
+            onBehind.accept(requestEpoch);
+        }
+        return new PaxosCodec.Answer(epoch, store.hostId(), d.transition().reply());
+    }
+
+    private static long changedAt(Topology mine, long token, boolean register) {
+        if (mine == null) {
+            return Long.MAX_VALUE;
+        }
+        return register ? mine.electorateChangedAt() : mine.changedAt(token);
     }
 }

@@ -30,7 +30,10 @@ public interface NimbusConfig {
     @WithDefault("./data")
     String dataDir();
 
-    /** Replicas per key; capped at the number of workers (1 while a worker runs alone). */
+    /**
+     * Replicas per key, fixed in the topology when the cluster is founded; a node whose setting differs
+     * says so once and uses the cluster's. While fewer workers exist, every worker holds every key.
+     */
     @WithName("replication-factor")
     @WithDefault("3")
     int replicationFactor();
@@ -96,6 +99,12 @@ public interface NimbusConfig {
 
         /** {@code host:cluster-port} list to catch up from; empty: alone. */
         Optional<List<String>> seeds();
+
+        /**
+         * May this worker found a new cluster when its store has never held a topology? Default: only
+         * when no seeds are configured. Every other node waits until it has fetched a topology from a peer.
+         */
+        Optional<Boolean> bootstrap();
 
         /** {@code seeds} or {@code multicast}. */
         @WithDefault("seeds")

@@ -1,28 +1,49 @@
 package io.nimbus.health;
 
 import io.nimbus.cluster.ClusterService;
+import io.nimbus.cluster.ClusterView;
+import io.nimbus.cluster.TopologyService;
 import io.nimbus.core.gossip.Member;
+import io.nimbus.core.topology.Replica;
+import io.nimbus.node.Storage;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.eclipse.microprofile.health.HealthCheckResponse;
+import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
 import org.eclipse.microprofile.health.Readiness;
 
 import java.util.List;
 
-/** Ready only once the node has caught up with the cluster (or expects no peers). */
+/**
+ * Ready only while the node can serve: it holds a topology and, for a worker, is a member of it (a
+ * worker that is still joining is not ready, which makes Kubernetes' OrderedReady add workers one by one).
+ */
 @Readiness
 @ApplicationScoped
 public class ClusterHealth implements org.eclipse.microprofile.health.HealthCheck {
     private final ClusterService cluster;
+    private final TopologyService topology;
+    private final Storage storage;
 
-    public ClusterHealth(ClusterService cluster) {
+    public ClusterHealth(ClusterService cluster, TopologyService topology, Storage storage) {
         this.cluster = cluster;
+        this.topology = topology;
+        this.storage = storage;
     }
 
     @Override
     public HealthCheckResponse call() {
-        List<Member> members = cluster.members();
+        ClusterView v = topology.view();
+        List<Member> members = v.members();
         long reachable = members.stream().filter(Member::reachable).count();
-        return HealthCheckResponse.named("cluster-joined").status(cluster.joined())
-                .withData("members", members.size()).withData("reachable", reachable).build();
+        boolean member = v.ready() && (!storage.isWorker()
+                || (v.selfHost() != null && v.topology().holds(new Replica(v.self(), v.selfHost()))));
+        HealthCheckResponseBuilder b = HealthCheckResponse.named("cluster-joined").status(cluster.joined() && member)
+                .withData("members", members.size()).withData("reachable", reachable).withData("topologyEpoch", v.epoch());
+        if (!v.ready()) {
+            b.withData("reason", v.notReadyWhy());
+        } else if (!member) {
+            b.withData("reason", "this worker is not yet a member of the topology (joining)");
+        }
+        return b.build();
     }
 }

@@ -49,7 +49,7 @@ public class Storage {
         StoreSettings settings = new StoreSettings(dir, identity.id(), config.limits().writeQueueMax(),
                 config.limits().writeBatchMax(), config.storage().checkpointIntervalMs(),
                 config.storage().walSegmentBytesMax(), () -> TimeUnit.MILLISECONDS.toMicros(System.currentTimeMillis()),
-                gate.isResolvable() ? gate.get() : CommitGate.NONE);
+                gate.isResolvable() ? gate.get() : CommitGate.NONE, java.util.UUID::randomUUID);
         try {
             store = MapDbStore.open(settings);
         } catch (StoreOpenException e) {

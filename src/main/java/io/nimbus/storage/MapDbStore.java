@@ -6,6 +6,8 @@ import io.nimbus.core.kv.Mutation;
 import io.nimbus.core.kv.SingleReplica;
 import io.nimbus.core.kv.WriteOutcome;
 import io.nimbus.core.paxos.Acceptor;
+import io.nimbus.core.topology.HostId;
+import io.nimbus.core.topology.Topology;
 import org.jboss.logging.Logger;
 import org.mapdb.Atomic;
 import org.mapdb.DB;
@@ -68,16 +70,20 @@ public final class MapDbStore implements AutoCloseable {
     private final StoreStats stats = new StoreStats();
     private final Thread writer;
     private final long generation;
-    /** Serialises MapDB commits between the writer's checkpoints and {@link #saveTokens}. */
+    /** Serialises MapDB commits (the writer's checkpoints and topology installs). */
     private final Object commitLock = new Object();
-    private final Atomic.String tokens;
+    private final Atomic.Var<byte[]> topologyRecord;
+    private final HostId hostId;
+    /** The topology this store holds, persisted before it is set; changed only on the writer thread (after open). */
+    private volatile Topology topology;
     private long lastSeq;
     private long checkpointedSeq;
     private long lastCheckpointMicros;
     private volatile boolean closing;
     private volatile Throwable failure;
 
-    private record Pending(String key, KeyUpdate<?> update, CompletableFuture<Object> result) {
+    /** A queued change to one key, or (with {@code control} set) an action the writer runs in queue order. */
+    private record Pending(String key, KeyUpdate<?> update, CompletableFuture<Object> result, Runnable control) {
     }
 
     private MapDbStore(StoreSettings settings, DataDirLock lock, DB db) throws IOException {
@@ -108,7 +114,23 @@ public final class MapDbStore implements AutoCloseable {
             LOG.infof("replayed %d write-ahead log records (up to #%d)", replayed[0], lastSeq);
         }
         checkpoint();
-        this.tokens = db.atomicString("ringTokens").createOrOpen();
+        this.topologyRecord = db.atomicVar("topology", Serializer.BYTE_ARRAY).createOrOpen();
+        byte[] held = topologyRecord.get();
+        try {
+            this.topology = held == null || held.length == 0 ? null : TopologyCodec.decode(held);
+        } catch (KeyStateCodec.CorruptRecordException e) {
+            throw new StoreOpenException("the topology stored in " + settings.dataDir().toAbsolutePath()
+                    + " is damaged (" + e.getMessage() + "). Restore the directory from a backup.", e);
+        }
+        Atomic.String host = db.atomicString("hostId").createOrOpen();
+        if (host.get() == null || host.get().isEmpty()) {
+            if (topology != null) {
+                throw new StoreOpenException("store in " + settings.dataDir().toAbsolutePath() + " holds a topology but "
+                        + "no host id: it is damaged. Restore it from a backup.");
+            }
+            host.set(settings.newHostId().get().toString());
+        }
+        this.hostId = HostId.parse(host.get());
         Atomic.Long persistedGeneration = db.atomicLong("generation").createOrOpen();
         this.generation = Math.max(persistedGeneration.get() + 1, settings.nowMicros().getAsLong() / 1000);
         persistedGeneration.set(generation);
@@ -235,6 +257,54 @@ public final class MapDbStore implements AutoCloseable {
         }
     }
 
+    /** This store's identity: created with the store, kept for its life (a wiped store gets a new one). */
+    public HostId hostId() {
+        return hostId;
+    }
+
+    /** The topology this store holds (persisted), or null if it never held one. */
+    public Topology topology() {
+        return topology;
+    }
+
+    /**
+     * Makes {@code next} this store's topology if it is newer than the one held: persisted (MapDB
+     * commit) and then published, on the writer thread, in queue order. Updates queued before it are
+     * decided (and their fences checked) under the older topology and are durable before this
+     * completes; updates queued after it see {@code next}. Completes with the topology held afterwards.
+     */
+    public CompletableFuture<Topology> install(Topology next) {
+        Topology before = topology;
+        if (before != null && !before.clusterId().equals(next.clusterId())) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException("refusing a topology of cluster "
+                    + next.clusterId() + ": this store belongs to cluster " + before.clusterId()));
+        }
+        CompletableFuture<Object> result = new CompletableFuture<>();
+        byte[] encoded = TopologyCodec.encode(next);
+        enqueue(new Pending(null, null, result, () -> {
+            Topology held = topology;
+            if (held == null || next.epoch() > held.epoch()) {
+                synchronized (commitLock) {
+                    topologyRecord.set(encoded);
+                    db.commit();
+                }
+                topology = next;
+            }
+        }));
+        return result.thenApply(x -> topology);
+    }
+
+    /**
+     * Completes once every update queued before it has been decided and made durable: after it, no
+     * decision taken under an older topology is still pending (the barrier's fence point).
+     */
+    public CompletableFuture<Topology> fencePoint() {
+        CompletableFuture<Object> result = new CompletableFuture<>();
+        enqueue(new Pending(null, null, result, () -> {
+        }));
+        return result.thenApply(x -> topology);
+    }
+
     /** The committed (durable) state of {@code key} ({@link KeyState#EMPTY} if never written). */
     public KeyState read(String key) {
         checkUsable();
@@ -261,7 +331,7 @@ public final class MapDbStore implements AutoCloseable {
     @SuppressWarnings("unchecked")
     public <R> CompletableFuture<R> update(String key, KeyUpdate<R> update) {
         CompletableFuture<Object> result = new CompletableFuture<>();
-        enqueue(new Pending(key, update, result));
+        enqueue(new Pending(key, update, result, null));
         return (CompletableFuture<R>) result;
     }
 
@@ -296,35 +366,6 @@ public final class MapDbStore implements AutoCloseable {
      */
     public long ballotHighWaterMark() {
         return ballotHighWater.get();
-    }
-
-    /** The ring tokens this worker chose when it first joined (empty until then). */
-    public List<Long> tokens() {
-        String t = tokens.get();
-        if (t == null || t.isEmpty()) {
-            return List.of();
-        }
-        List<Long> out = new ArrayList<>();
-        for (String part : t.split(",")) {
-            out.add(Long.parseLong(part));
-        }
-        return out;
-    }
-
-    /** Makes this worker's tokens durable; they never change afterwards (a restart keeps its ranges). */
-    public void saveTokens(List<Long> chosen) {
-        checkUsable();
-        if (!tokens().isEmpty()) {
-            throw new IllegalStateException("tokens are already chosen: " + tokens());
-        }
-        StringBuilder sb = new StringBuilder();
-        for (long t : chosen) {
-            sb.append(sb.length() == 0 ? "" : ",").append(t);
-        }
-        synchronized (commitLock) {
-            tokens.set(sb.toString());
-            db.commit();
-        }
     }
 
     public boolean isHealthy() {
@@ -388,6 +429,10 @@ public final class MapDbStore implements AutoCloseable {
             long now = settings.nowMicros().getAsLong();
             long seq = lastSeq;
             for (int i = 0; i < batch.size(); i++) {
+                if (batch.get(i).control() != null) {
+                    batch.get(i).control().run();
+                    continue;
+                }
                 String key = batch.get(i).key();
                 KeyState current = decided.containsKey(key) ? decided.get(key) : KeyStateCodec.decode(kv.get(key));
                 Acceptor.Transition<?> t = batch.get(i).update().apply(current, () -> clock.next(now));

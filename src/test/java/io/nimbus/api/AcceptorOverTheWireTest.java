@@ -3,6 +3,8 @@ package io.nimbus.api;
 import io.nimbus.cluster.ClusterService;
 import io.nimbus.cluster.ClusterTransport;
 import io.nimbus.cluster.PaxosCodec;
+import io.nimbus.cluster.TopologyService;
+import io.nimbus.core.topology.HostId;
 import io.nimbus.core.gossip.Endpoint;
 import io.nimbus.core.kv.Ballot;
 import io.nimbus.core.kv.Proposal;
@@ -29,10 +31,43 @@ class AcceptorOverTheWireTest {
     @Inject
     Vertx vertx;
 
+    @Inject
+    TopologyService topology;
+
     private PaxosMessage ask(ClusterTransport peer, Endpoint node, PaxosMessage.Request r) throws Exception {
-        ClusterTransport.Message reply = peer.request(node, new ClusterTransport.Message(PaxosCodec.type(r), PaxosCodec.encode(r)),
-                5000).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-        return PaxosCodec.decode(reply.type(), reply.body());
+        return ask(peer, node, r, topology.view().epoch(), topology.view().selfHost());
+    }
+
+    private PaxosMessage ask(ClusterTransport peer, Endpoint node, PaxosMessage.Request r, long epoch, HostId to)
+            throws Exception {
+        ClusterTransport.Message reply = peer.request(node, new ClusterTransport.Message(PaxosCodec.type(r),
+                PaxosCodec.encode(new PaxosCodec.Addressed(epoch, to, r))), 5000).toCompletionStage().toCompletableFuture()
+                .get(10, TimeUnit.SECONDS);
+        PaxosCodec.Answer a = PaxosCodec.decodeReply(reply.type(), reply.body());
+        assertEquals(topology.view().selfHost(), a.from(), "a reply names the replier's host id");
+        assertEquals(topology.view().epoch(), a.epoch(), "and its topology epoch");
+        return a.reply();
+    }
+
+    @Test
+    void theFenceRefusesAnotherHostAndAStaleEpochAndChangesNothing() throws Exception {
+        Endpoint node = cluster.members().get(0).info().endpoint();
+        String key = "fence-" + java.util.UUID.randomUUID();
+        ClusterTransport peer = new ClusterTransport(vertx, null, 1 << 20, 16,
+                r -> Future.failedFuture(new IllegalStateException("client only")));
+        try {
+            long epoch = topology.view().epoch();
+            Ballot b = new Ballot(TimeUnit.MILLISECONDS.toMicros(System.currentTimeMillis()) + 2_000_000, "peer");
+            HostId other = new HostId(java.util.UUID.randomUUID());
+            assertEquals(new PaxosMessage.Fenced(epoch, true), ask(peer, node, new PaxosMessage.Prepare(key, b), epoch, other));
+            assertEquals(new PaxosMessage.Fenced(epoch, false),
+                    ask(peer, node, new PaxosMessage.Prepare(key, b), 0, topology.view().selfHost()),
+                    "epoch 0 is older than any range's last change (epoch 1 at the latest)");
+            // neither left a promise: the same ballot is still promised afresh
+            assertEquals(new PaxosMessage.Promised(b, null, null), ask(peer, node, new PaxosMessage.Prepare(key, b)));
+        } finally {
+            peer.close();
+        }
     }
 
     @Test

@@ -28,14 +28,16 @@ class ProxyRoleTest {
     }
 
     @Test
-    void aProxyIsReadyHasNoStorageAndAnswers503ForKeys() {
-        given().get("/q/health/ready").then().statusCode(200);
+    void aProxyWithoutATopologyIsNotReadyHasNoStorageAndAnswers503ForKeys() {
+        given().get("/q/health/ready").then().statusCode(503)
+                .body("checks.find { it.name == 'cluster-joined' }.data.reason", containsString("holds no cluster topology"));
         given().get("/v1/cluster").then().statusCode(200).body("members[0].role", equalTo("proxy"));
         given().body("x".getBytes()).put("/v1/kv/k").then().statusCode(503).header("Retry-After", "1")
                 .contentType("application/problem+json")
-                .body("detail", containsString("needs 1 replica(s), 0 reachable"))
-                .body("detail", containsString("no worker has joined the ring yet"));
-        given().get("/v1/kv/k").then().statusCode(503);
+                .body("type", equalTo("urn:nimbus:problem:node-not-ready"))
+                .body("detail", containsString("this node holds no cluster topology yet"));
+        given().get("/v1/kv/k").then().statusCode(503).body("type", equalTo("urn:nimbus:problem:node-not-ready"));
+        given().get("/v1/cluster/topology").then().statusCode(503);
         assertFalse(Files.exists(Path.of(DIR)), "a proxy opens no data files");
     }
 }

@@ -4,6 +4,7 @@ import io.nimbus.core.kv.Ballot;
 import io.nimbus.core.kv.KeyState;
 import io.nimbus.core.kv.Proposal;
 import io.nimbus.core.paxos.PaxosMessage;
+import io.nimbus.core.topology.HostId;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
@@ -31,30 +32,68 @@ class PaxosCodecTest {
             new PaxosMessage.Rejected(B),
             new PaxosMessage.Committed(),
             new PaxosMessage.State(new KeyState(B, P, P)),
-            new PaxosMessage.State(KeyState.EMPTY));
+            new PaxosMessage.State(KeyState.EMPTY),
+            new PaxosMessage.Fenced(7, false),
+            new PaxosMessage.Fenced(0, true));
+    static final HostId H = new HostId(new java.util.UUID(0x1234, 0x5678));
+
+    static byte[] encode(PaxosMessage m) {
+        return m instanceof PaxosMessage.Request r ? PaxosCodec.encode(new PaxosCodec.Addressed(42, H, r))
+                : PaxosCodec.encode(new PaxosCodec.Answer(42, H, m));
+    }
+
+    static PaxosMessage decode(PaxosMessage m, byte[] body) {
+        if (m instanceof PaxosMessage.Request) {
+            PaxosCodec.Addressed a = PaxosCodec.decodeRequest(PaxosCodec.type(m), body);
+            assertEquals(42, a.epoch());
+            assertEquals(H, a.target());
+            return a.request();
+        }
+        PaxosCodec.Answer a = PaxosCodec.decodeReply(PaxosCodec.type(m), body);
+        assertEquals(42, a.epoch());
+        assertEquals(H, a.from());
+        return a.reply();
+    }
 
     @Test
     void everyMessageRoundTrips() {
         for (PaxosMessage m : SAMPLES) {
-            assertEquals(m, PaxosCodec.decode(PaxosCodec.type(m), PaxosCodec.encode(m)), m.toString());
+            assertEquals(m, decode(m, encode(m)), m.toString());
         }
     }
 
     @Test
     void truncationsAndTrailingBytesAreMalformed() {
         for (PaxosMessage m : SAMPLES) {
-            byte[] full = PaxosCodec.encode(m);
+            byte[] full = encode(m);
             for (int len = 0; len < full.length; len++) {
                 byte[] cut = Arrays.copyOf(full, len);
-                if (m instanceof PaxosMessage.State && len == 0) {
+                if (m instanceof PaxosMessage.State && len == HEADER) {
                     continue; // an empty state record decodes as the empty state
                 }
-                assertThrows(MalformedMessageException.class, () -> PaxosCodec.decode(PaxosCodec.type(m), cut),
-                        m + " cut to " + len);
+                assertThrows(MalformedMessageException.class, () -> decode(m, cut), m + " cut to " + len);
             }
-            assertThrows(MalformedMessageException.class,
-                    () -> PaxosCodec.decode(PaxosCodec.type(m), Arrays.copyOf(full, full.length + 1)));
+            assertThrows(MalformedMessageException.class, () -> decode(m, Arrays.copyOf(full, full.length + 1)));
         }
-        assertThrows(MalformedMessageException.class, () -> PaxosCodec.decode(99, new byte[0]));
+        assertThrows(MalformedMessageException.class, () -> PaxosCodec.decodeRequest(99, encode(SAMPLES.get(0))));
+    }
+
+    static final int HEADER = 1 + 8 + 16;
+
+    @Test
+    void aPeerOfAnotherProtocolVersionIsToldSo() {
+        byte[] b = encode(SAMPLES.get(0));
+        b[0] = 1;
+        MalformedMessageException e = assertThrows(MalformedMessageException.class, () -> decode(SAMPLES.get(0), b));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("protocol 1, this node " + PaxosCodec.PROTOCOL),
+                e.getMessage());
+    }
+
+    @Test
+    void requestsAndRepliesAreNotInterchangeable() {
+        assertThrows(MalformedMessageException.class,
+                () -> PaxosCodec.decodeReply(PaxosCodec.PREPARE, encode(SAMPLES.get(0))));
+        byte[] reply = encode(new PaxosMessage.Accepted(B));
+        assertThrows(MalformedMessageException.class, () -> PaxosCodec.decodeRequest(PaxosCodec.ACCEPTED, reply));
     }
 }

@@ -30,6 +30,12 @@ final class ClusterArgs {
         return this;
     }
 
+    /** May this node found a new cluster (default: only when it has no seeds)? */
+    ClusterArgs bootstrap(boolean allowed) {
+        props.add("nimbus.cluster.bootstrap=" + allowed);
+        return this;
+    }
+
     ClusterArgs secret(String secret) {
         props.add("nimbus.cluster.secret=" + secret);
         return this;

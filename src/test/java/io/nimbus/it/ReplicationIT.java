@@ -771,8 +771,9 @@ class ReplicationIT {
                 others[o++] = clusterPorts[j];
             }
         }
+        // every worker is seeded with the other two; the first founds the cluster (once: its store then holds it)
         List<String> props = new ArrayList<>(List.of(ClusterArgs.node(ids[i], clusterPorts[i])
-                .gossip(INTERVAL, FAILURE_TIMEOUT).seeds(others).seedBackoffMax("1s").toArray()));
+                .gossip(INTERVAL, FAILURE_TIMEOUT).seeds(others).seedBackoffMax("1s").bootstrap(i == 0).toArray()));
         props.add("nimbus.replication-factor=3");
         return props.toArray(String[]::new);
     }

@@ -56,7 +56,7 @@ class MapDbStoreTest {
     }
 
     private MapDbStore open(Path at) {
-        MapDbStore s = MapDbStore.open(new StoreSettings(at, "n1", 1000, 512, 3_600_000, 64 << 20, micros::get, gate));
+        MapDbStore s = MapDbStore.open(new StoreSettings(at, "n1", 1000, 512, 3_600_000, 64 << 20, micros::get, gate, java.util.UUID::randomUUID));
         open.add(s);
         return s;
     }
@@ -227,7 +227,7 @@ class MapDbStoreTest {
 
     @Test
     void aFullQueueRefusesAtOnce() throws Exception {
-        MapDbStore s = MapDbStore.open(new StoreSettings(dir, "n1", 2, 512, 3_600_000, 64 << 20, micros::get, gate));
+        MapDbStore s = MapDbStore.open(new StoreSettings(dir, "n1", 2, 512, 3_600_000, 64 << 20, micros::get, gate, java.util.UUID::randomUUID));
         open.add(s);
         gate.latch = new CountDownLatch(1);
         CompletableFuture<WriteOutcome> held = s.submit(put("h", "x"));
@@ -260,14 +260,51 @@ class MapDbStoreTest {
     }
 
     @Test
-    void ringTokensAreChosenOnceAndSurviveRestarts() {
+    void theHostIdAndTheTopologySurviveRestartsAndAWipedStoreIsAnotherHost() throws Exception {
         MapDbStore s = open(dir);
-        assertEquals(List.of(), s.tokens());
-        s.saveTokens(List.of(-5L, 7L, Long.MAX_VALUE));
-        assertThrows(IllegalStateException.class, () -> s.saveTokens(List.of(1L)));
+        io.nimbus.core.topology.HostId host = s.hostId();
+        assertEquals(null, s.topology());
+        io.nimbus.core.topology.Topology t1 = io.nimbus.core.topology.Topology.bootstrap(java.util.UUID.randomUUID(), 3,
+                new io.nimbus.core.topology.Worker("n1", host, new io.nimbus.core.gossip.Endpoint("127.0.0.1", 9000), 8000,
+                        List.of(-5L, 7L)));
+        assertEquals(t1, s.install(t1).get(5, java.util.concurrent.TimeUnit.SECONDS));
         s.close();
         open.clear();
-        assertEquals(List.of(-5L, 7L, Long.MAX_VALUE), open(dir).tokens());
+        MapDbStore again = open(dir);
+        assertEquals(host, again.hostId());
+        assertEquals(t1, again.topology(), "loaded when the store opens, before anything is served");
+        again.close();
+        open.clear();
+        java.nio.file.Path wiped = dir.resolveSibling(dir.getFileName() + "-wiped");
+        MapDbStore fresh = open(wiped);
+        org.junit.jupiter.api.Assertions.assertNotEquals(host, fresh.hostId());
+        assertEquals(null, fresh.topology());
+    }
+
+    @Test
+    void aTopologyIsInstalledInQueueOrderAndNeverGoesBack() throws Exception {
+        MapDbStore s = open(dir);
+        io.nimbus.core.topology.Worker w = new io.nimbus.core.topology.Worker("n1", s.hostId(),
+                new io.nimbus.core.gossip.Endpoint("127.0.0.1", 9000), 8000, List.of(1L, 1L << 40));
+        io.nimbus.core.topology.Topology t1 = io.nimbus.core.topology.Topology.bootstrap(java.util.UUID.randomUUID(), 3, w);
+        io.nimbus.core.topology.Topology t2 = t1.join(new io.nimbus.core.topology.Worker("n2",
+                new io.nimbus.core.topology.HostId(java.util.UUID.randomUUID()),
+                new io.nimbus.core.gossip.Endpoint("127.0.0.1", 9001), 8001, List.of(1L << 50)));
+        s.install(t1).get(5, java.util.concurrent.TimeUnit.SECONDS);
+        // an update queued before the install of t2 is decided under t1; one queued after, under t2
+        java.util.concurrent.CompletableFuture<Long> before = s.update("k", (cur, fresh) ->
+                new io.nimbus.core.paxos.Acceptor.Transition<>(cur, s.topology().epoch()));
+        java.util.concurrent.CompletableFuture<io.nimbus.core.topology.Topology> installed = s.install(t2);
+        java.util.concurrent.CompletableFuture<Long> after = s.update("k", (cur, fresh) ->
+                new io.nimbus.core.paxos.Acceptor.Transition<>(cur, s.topology().epoch()));
+        assertEquals(1L, before.get(5, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(t2, installed.get(5, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(2L, after.get(5, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(t2, s.install(t1).get(5, java.util.concurrent.TimeUnit.SECONDS), "an older epoch changes nothing");
+        assertEquals(t2, s.fencePoint().get(5, java.util.concurrent.TimeUnit.SECONDS));
+        io.nimbus.core.topology.Topology other = io.nimbus.core.topology.Topology.bootstrap(java.util.UUID.randomUUID(), 3, w);
+        assertThrows(java.util.concurrent.ExecutionException.class,
+                () -> s.install(other).get(5, java.util.concurrent.TimeUnit.SECONDS), "another cluster's topology");
     }
 
     @Test

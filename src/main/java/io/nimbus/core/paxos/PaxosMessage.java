@@ -45,6 +45,15 @@ public sealed interface PaxosMessage {
     record Committed() implements PaxosMessage {
     }
 
+    /**
+     * Refused by the replica's fence (nothing changed there): the request's topology epoch is older than
+     * the last placement change of the key's range that the replica knows ({@code notMember} false), or
+     * the request named a host id that is not the replica's ({@code notMember} true: the replica was
+     * wiped, or the name now belongs to another store). {@code epoch} is the replica's topology epoch.
+     */
+    record Fenced(long epoch, boolean notMember) implements PrepareReply, AcceptReply {
+    }
+
     record State(KeyState state) implements PaxosMessage {
     }
 }

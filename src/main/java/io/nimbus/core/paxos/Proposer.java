@@ -101,30 +101,33 @@ public final class Proposer {
     private final String key;
     private final Op op;
     private final List<String> replicas;
-    private final int quorum;
+    private final Quorum quorum;
     private Phase phase = Phase.IDLE;
     private Ballot ballot;
     private Proposal proposal;
     private final Set<String> replied = new HashSet<>();
+    /** Replicas that said yes in the running phase. */
+    private final Set<String> ackers = new HashSet<>();
     private final List<PaxosMessage.Promised> promises = new ArrayList<>();
     private final List<String> promisers = new ArrayList<>();
-    private int positive;
     private int rejected;
     private int silent;
     private Ballot highestRejection;
     /** Once done: the commit this request settled on (null if the key was never written or it did not finish). */
     private Proposal settled;
+    /** The highest topology epoch a replica's fence reported (0: none fenced this operation). */
+    private long fencedEpoch;
 
     /**
      * @param replicas the replicas that will be asked (the reachable ones)
-     * @param quorum   how many must answer each phase (the level's count for the key's replication factor)
+     * @param quorum   which sets of them must answer each phase (the level's quorum over the key's replicas)
      */
-    public Proposer(String key, Op op, List<String> replicas, int quorum) {
-        if (quorum < 1 || quorum > replicas.size()) {
-            throw new IllegalArgumentException("quorum " + quorum + " of " + replicas.size() + " replicas");
-        }
+    public Proposer(String key, Op op, List<String> replicas, Quorum quorum) {
         if (new HashSet<>(replicas).size() != replicas.size()) {
             throw new IllegalArgumentException("replicas repeat: " + replicas);
+        }
+        if (!quorum.satisfiableWith(Set.copyOf(replicas))) {
+            throw new IllegalArgumentException(quorum.describe() + " cannot be formed from " + replicas);
         }
         this.key = key;
         this.op = op;
@@ -134,6 +137,15 @@ public final class Proposer {
 
     public Ballot ballot() {
         return ballot;
+    }
+
+    /**
+     * The highest topology epoch a replica's fence answered with, 0 if none: when above the epoch the
+     * replicas were chosen from, the shell should learn the newer topology and start over with its
+     * placement (a refusal by the fence changed nothing at that replica).
+     */
+    public long fencedEpoch() {
+        return fencedEpoch;
     }
 
     /** True while this operation's own value is proposed or being committed: a failure now leaves the outcome unknown. */
@@ -162,6 +174,11 @@ public final class Proposer {
         if (!current(request) || !replied.add(request.to())) {
             return WAITING;
         }
+        if (reply instanceof PaxosMessage.Fenced f) {
+            rejected++;
+            fencedEpoch = Math.max(fencedEpoch, f.epoch());
+            return settle();
+        }
         if (reply instanceof PaxosMessage.Rejected r) {
             rejected++;
             if (highestRejection == null || r.promised().compareTo(highestRejection) > 0) {
@@ -176,14 +193,15 @@ public final class Proposer {
                 }
                 promises.add(p);
                 promisers.add(request.to());
-                positive++;
-                return positive == quorum ? decide() : settle();
+                ackers.add(request.to());
+                return quorum.satisfiedBy(ackers) ? decide() : settle();
             }
             case ACCEPT, REPAIR_ACCEPT -> {
                 if (!(reply instanceof PaxosMessage.Accepted a) || !a.ballot().equals(ballot)) {
                     throw new IllegalStateException("replica " + request.to() + " answered accept " + ballot + " with " + reply);
                 }
-                if (++positive < quorum) {
+                ackers.add(request.to());
+                if (!quorum.satisfiedBy(ackers)) {
                     return settle(); // after refusals this may have been the last answer
                 }
                 beginPhase(phase == Phase.ACCEPT ? Phase.COMMIT : Phase.REPAIR_COMMIT);
@@ -193,7 +211,8 @@ public final class Proposer {
                 if (!(reply instanceof PaxosMessage.Committed)) {
                     throw new IllegalStateException("replica " + request.to() + " answered commit " + ballot + " with " + reply);
                 }
-                if (++positive < quorum) {
+                ackers.add(request.to());
+                if (!quorum.satisfiedBy(ackers)) {
                     return settle();
                 }
                 if (phase == Phase.REPAIR_COMMIT) {
@@ -250,10 +269,17 @@ public final class Proposer {
 
     /** After a refusal or a silence: can the phase still reach a quorum? If not, how does it end? */
     private Step settle() {
+        Set<String> possible = new HashSet<>(ackers);
+        for (String r : replicas) {
+            if (!replied.contains(r)) {
+                possible.add(r);
+            }
+        }
         int outstanding = replicas.size() - replied.size();
-        if (positive + outstanding >= quorum) {
+        if (quorum.satisfiableWith(possible)) {
             return WAITING;
         }
+        int positive = ackers.size();
         if (phase == Phase.ACCEPT && positive == 0 && silent == 0 && outstanding > 0) {
             return WAITING; // so far only refusals: if the rest refuse too, nothing was written and a retry is safe
         }
@@ -265,17 +291,17 @@ public final class Proposer {
             }
             phase = Phase.DONE;
             return new Step.Failed(true, was == Phase.COMMIT
-                    ? "the write was accepted by a quorum but only " + positive + " of " + quorum
-                            + " replica(s) confirmed applying it in time"
+                    ? "the write was accepted by a quorum but only " + positive + " replica(s) " + sorted(ackers)
+                            + " confirmed applying it in time (needed: " + quorum.describe() + ")"
                     : "the write was proposed but " + (rejected > 0 ? "a competing write took over" : "too few replicas answered")
-                            + " before a quorum accepted it (" + positive + " of " + quorum + ")");
+                            + " before a quorum accepted it (accepted by " + sorted(ackers) + "; needed: " + quorum.describe() + ")");
         }
         if (rejected > 0) {
             return new Step.Restart(highestRejection);
         }
         phase = Phase.DONE;
-        return new Step.Failed(false, "only " + positive + " of " + replicas.size() + " replica(s) answered "
-                + was.name().toLowerCase().replace('_', ' ') + " in time; " + quorum + " needed");
+        return new Step.Failed(false, "only " + sorted(ackers) + " of " + replicas + " answered "
+                + was.name().toLowerCase().replace('_', ' ') + " in time; needed: " + quorum.describe());
     }
 
     private Step decide() {
@@ -330,10 +356,14 @@ public final class Proposer {
     private void beginPhase(Phase next) {
         phase = next;
         replied.clear();
-        positive = 0;
+        ackers.clear();
         rejected = 0;
         silent = 0;
         highestRejection = null;
+    }
+
+    private static List<String> sorted(Set<String> s) {
+        return List.copyOf(new java.util.TreeSet<>(s));
     }
 
     private List<Envelope> toAll(Function<String, PaxosMessage.Request> make) {

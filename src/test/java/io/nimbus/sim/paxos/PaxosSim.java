@@ -618,7 +618,8 @@ final class PaxosSim {
             this.kind = kind;
             this.op = op;
             this.expected = expected;
-            this.proposer = new Proposer(key, op, replicas, quorum);
+            this.proposer = new Proposer(key, op, replicas, quorum == replicas.size()
+                    ? io.nimbus.core.paxos.Quorum.all(replicas) : io.nimbus.core.paxos.Quorum.majority(replicas));
             this.quorum = quorum;
             this.afterHeal = healed;
             boolean impatient = !healed && client.random.nextBoolean();

@@ -1,0 +1,506 @@
+package io.nimbus.cluster;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.nimbus.config.NimbusConfig;
+import io.nimbus.core.gossip.Endpoint;
+import io.nimbus.core.gossip.Member;
+import io.nimbus.core.gossip.NodeRole;
+import io.nimbus.core.kv.Mutation;
+import io.nimbus.core.kv.Precondition;
+import io.nimbus.core.kv.Proposal;
+import io.nimbus.core.kv.SingleReplica;
+import io.nimbus.core.kv.WriteOutcome;
+import io.nimbus.core.ring.Murmur3;
+import io.nimbus.core.ring.TokenAllocator;
+import io.nimbus.core.ring.TokenRing;
+import io.nimbus.core.topology.Barrier;
+import io.nimbus.core.topology.HostId;
+import io.nimbus.core.topology.Replica;
+import io.nimbus.core.topology.Topology;
+import io.nimbus.core.topology.TopologyChangeRefused;
+import io.nimbus.core.topology.Worker;
+import io.nimbus.node.NodeIdentity;
+import io.nimbus.node.Storage;
+import io.nimbus.storage.KeyStateCodec;
+import io.nimbus.storage.TopologyCodec;
+import io.quarkus.runtime.StartupEvent;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import jakarta.annotation.Priority;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Provider;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
+
+/**
+ * The topology shell (TOPOLOGY.md §3): holds the topology this node acts on and publishes the
+ * {@link ClusterView} the request path reads; founds a cluster (bootstrap), joins one, grows the
+ * register's electorate; learns newer topologies (gossip carries epochs; fetch from the announcer;
+ * persisted before use) and answers peers' fetches and pushes on the cluster port.
+ *
+ * <p>A worker's topology lives in its store ({@code MapDbStore#install}: persisted, then published on
+ * the writer thread), loaded when the store opens, so a restarted worker is placed correctly from its
+ * first request. A proxy keeps it in memory and fetches it again after a restart. Until a node holds a
+ * topology it answers KV requests 503 {@code node-not-ready}.
+ *
+ * <p>A change is a compare-and-set of the register (a reserved key run by the existing Paxos on the
+ * electorate's quorum): read, apply a pure transformation, write with If-Match on the read version,
+ * then the barrier: push the new topology to the workers until those that hold it durably block every
+ * quorum the change retired ({@link Barrier}), so at most two neighbouring epochs stay live.
+ */
+@ApplicationScoped
+public class TopologyService {
+    private static final Logger LOG = Logger.getLogger(TopologyService.class);
+    static final int FETCH = 48, PUSH = 49;
+    /** How long a barrier waits for the blocking sets before it gives up (the change stays committed). */
+    private static final long BARRIER_TIMEOUT_MS = 60_000;
+    /** After the blocking sets answered, how long a barrier still waits for every reachable worker. */
+    private static final long BARRIER_GRACE_MS = 2_000;
+    private static final int CAS_ATTEMPTS_MAX = 10;
+
+    private final NimbusConfig config;
+    private final NodeIdentity identity;
+    private final Storage storage;
+    private final Vertx vertx;
+    private final Provider<Coordinator> coordinator;
+    private final Provider<ClusterService> cluster;
+    private final int httpPort;
+    /** A proxy's topology (workers keep theirs in the store). */
+    private volatile Topology held;
+    private volatile ClusterView view;
+    private volatile Set<String> down = Set.of();
+    private volatile Map<String, Endpoint> addresses = Map.of();
+    private volatile List<Member> members = List.of();
+    /** Peers that announced a topology epoch, for fetches. */
+    private final Map<String, Endpoint> peerEndpoints = new ConcurrentHashMap<>();
+    private final Map<String, Long> peerEpochs = new ConcurrentHashMap<>();
+    private final AtomicBoolean busy = new AtomicBoolean();
+    private final AtomicBoolean fetching = new AtomicBoolean();
+    private final Set<String> warned = ConcurrentHashMap.newKeySet();
+
+    public TopologyService(NimbusConfig config, NodeIdentity identity, Storage storage, Vertx vertx,
+                           Provider<Coordinator> coordinator, Provider<ClusterService> cluster, MeterRegistry registry,
+                           ReplicaService replicas, @ConfigProperty(name = "quarkus.http.port") int httpPort) {
+        this.config = config;
+        this.identity = identity;
+        this.storage = storage;
+        this.vertx = vertx;
+        this.coordinator = coordinator;
+        this.cluster = cluster;
+        this.httpPort = httpPort;
+        replicas.onBehind(this::refreshInBackground);
+        Gauge.builder("nimbus.topology.epoch", this, s -> s.view().epoch())
+                .description("the topology epoch this node holds (0: none yet)").register(registry);
+    }
+
+    /** Runs after the store opened (100) and the cluster port is bound (200). */
+    void onStart(@Observes @Priority(250) StartupEvent event) {
+        Topology t = current();
+        if (storage.isWorker() && t == null) {
+            t = recoverFromOwnRegister();
+        }
+        if (storage.isWorker() && t == null && bootstrapAllowed()) {
+            t = bootstrap();
+        }
+        if (t != null) {
+            checkReplicationFactor(t);
+            LOG.infof("holding topology epoch %d of cluster %s: %d worker(s), replication factor %d", t.epoch(),
+                    t.clusterId(), t.workers().size(), t.rf());
+        } else {
+            LOG.infof("no topology yet: waiting for a peer that holds one (bootstrap %s)",
+                    storage.isWorker() && bootstrapAllowed() ? "allowed" : "not allowed");
+        }
+        publish();
+    }
+
+    private boolean bootstrapAllowed() {
+        return config.cluster().bootstrap().orElse(config.cluster().seeds().orElse(List.of()).isEmpty());
+    }
+
+    /** The topology this node acts on (null: none yet). */
+    public Topology current() {
+        return storage.isWorker() ? (storage.isOpen() ? storage.store().topology() : null) : held;
+    }
+
+    /** The immutable view the request path reads. */
+    public ClusterView view() {
+        ClusterView v = view;
+        Topology t = current();
+        if (v == null || v.topology() != t) {
+            v = publish();
+        }
+        return v;
+    }
+
+    private synchronized ClusterView publish() {
+        Topology t = current();
+        HostId me = storage.isWorker() && storage.isOpen() ? storage.store().hostId() : null;
+        String why = t != null ? null : storage.isWorker() && bootstrapAllowed()
+                ? "this worker is founding its cluster" : "this node holds no cluster topology yet: no peer that holds "
+                + "one has been reached (seeds: " + config.cluster().seeds().orElse(List.of()) + ")";
+        ClusterView v = new ClusterView(t, identity.id(), me, down, addresses, members, why);
+        view = v;
+        return v;
+    }
+
+    /** This worker as a member: its name, store, cluster address and HTTP port. */
+    private Worker self(List<Long> tokens) {
+        return new Worker(identity.id(), storage.store().hostId(), cluster.get().selfEndpoint(), httpPort, tokens);
+    }
+
+    private long tokenOffset() {
+        return Murmur3.hash64(identity.id().getBytes(StandardCharsets.UTF_8));
+    }
+
+    // ---- founding a cluster ------------------------------------------------------------------------
+
+    /**
+     * Epoch 1: this worker alone, every key's replica and the register's only acceptor, under a fresh
+     * cluster id. The register is written first (create-only), then the topology is installed: a crash
+     * in between is recovered at the next start from the register ({@link #recoverFromOwnRegister}).
+     */
+    private Topology bootstrap() {
+        List<Long> tokens = TokenAllocator.allocate(TokenRing.of(0, Map.of()), identity.id(), config.ring().tokens(),
+                tokenOffset());
+        Topology t = Topology.bootstrap(UUID.randomUUID(), config.replicationFactor(), self(tokens));
+        WriteOutcome o = storage.store().submit(new Mutation(ReplicaService.REGISTER_KEY, TopologyCodec.encode(t),
+                new Precondition.Absent())).join();
+        if (!(o instanceof WriteOutcome.Applied)) {
+            throw new IllegalStateException("this store never held a topology but its topology register is not empty: "
+                    + "it is damaged; restore it from a backup");
+        }
+        Topology installed = storage.store().install(t).join();
+        LOG.infof("founded cluster %s: epoch 1, replication factor %d, this worker alone", t.clusterId(), t.rf());
+        return installed;
+    }
+
+    /** A store that accepted a topology into its own register copy but never installed one (crash at bootstrap). */
+    private Topology recoverFromOwnRegister() {
+        Proposal p = SingleReplica.settled(storage.store().read(ReplicaService.REGISTER_KEY)).committed();
+        if (p == null || p.isTombstone()) {
+            return null;
+        }
+        Topology t = TopologyCodec.decode(p.value());
+        if (!t.holds(new Replica(identity.id(), storage.store().hostId()))) {
+            return null;
+        }
+        LOG.infof("installing topology epoch %d from this store's own register copy", t.epoch());
+        return storage.store().install(t).join();
+    }
+
+    private void checkReplicationFactor(Topology t) {
+        if (t.rf() != config.replicationFactor() && warned.add("rf")) {
+            LOG.warnf("nimbus.replication-factor is %d here, but cluster %s was founded with %d: using the cluster's (%d)",
+                    config.replicationFactor(), t.clusterId(), t.rf(), t.rf());
+        }
+    }
+
+    // ---- learning newer topologies -----------------------------------------------------------------
+
+    /**
+     * Makes {@code t} this node's topology if it is newer (a worker persists it first). A topology of
+     * another cluster is refused: two clusters never merge silently.
+     */
+    public CompletableFuture<Topology> learn(Topology t) {
+        Topology cur = current();
+        if (cur != null && !cur.clusterId().equals(t.clusterId())) {
+            if (warned.add("cluster-" + t.clusterId())) {
+                LOG.errorf("refusing topology of cluster %s: this node belongs to cluster %s (is a peer from another "
+                        + "cluster listed in the seeds?)", t.clusterId(), cur.clusterId());
+            }
+            return CompletableFuture.failedFuture(new IllegalArgumentException("topology of another cluster"));
+        }
+        if (cur != null && t.epoch() <= cur.epoch()) {
+            return CompletableFuture.completedFuture(cur);
+        }
+        CompletableFuture<Topology> done;
+        if (storage.isWorker()) {
+            done = storage.store().install(t);
+        } else {
+            synchronized (this) {
+                if (held == null || t.epoch() > held.epoch()) {
+                    held = t;
+                }
+            }
+            done = CompletableFuture.completedFuture(held);
+        }
+        return done.thenApply(h -> {
+            if (cur == null || h.epoch() > cur.epoch()) {
+                LOG.infof("now holding topology epoch %d (%d worker(s), electorate %s)", h.epoch(), h.workers().size(),
+                        h.electorate().current());
+                checkReplicationFactor(h);
+            }
+            publish();
+            cluster.get().announceTopology();
+            return h;
+        });
+    }
+
+    /** Fetches the topology held at {@code from} and learns it. */
+    CompletableFuture<Topology> fetch(Endpoint from) {
+        return cluster.get().transport().request(from, new ClusterTransport.Message(FETCH, new byte[0]),
+                        config.paxos().phaseTimeoutMs())
+                .toCompletionStage().toCompletableFuture().thenCompose(reply -> {
+                    if (reply.type() != FETCH || reply.body().length == 0) {
+                        return CompletableFuture.completedFuture(current());
+                    }
+                    return learn(TopologyCodec.decode(reply.body()));
+                });
+    }
+
+    /** A peer at {@code from} holds epoch {@code epoch}: fetch it there if it is newer (at most one fetch at a time). */
+    void learnFrom(long epoch, Endpoint from) {
+        if (epoch <= view().epoch() || from == null || !fetching.compareAndSet(false, true)) {
+            return;
+        }
+        fetch(from).whenComplete((t, e) -> {
+            fetching.set(false);
+            if (e != null) {
+                LOG.debugf("fetching topology epoch %d from %s failed: %s", epoch, from, e.getMessage());
+            }
+        });
+    }
+
+    /** Learns a topology of at least {@code epoch} from a peer that announced one; completes with what this node holds then. */
+    CompletableFuture<Topology> refresh(long epoch) {
+        if (view().epoch() >= epoch) {
+            return CompletableFuture.completedFuture(current());
+        }
+        for (Map.Entry<String, Long> e : peerEpochs.entrySet()) {
+            Endpoint ep = peerEndpoints.get(e.getKey());
+            if (e.getValue() >= epoch && ep != null) {
+                return fetch(ep);
+            }
+        }
+        Topology t = current();
+        if (t != null) {
+            for (Worker w : t.workers()) {
+                if (!w.name().equals(identity.id())) {
+                    return fetch(addresses.getOrDefault(w.name(), w.endpoint()));
+                }
+            }
+        }
+        return CompletableFuture.completedFuture(t);
+    }
+
+    private void refreshInBackground(long epoch) {
+        refresh(epoch).whenComplete((t, e) -> {
+            if (e != null) {
+                LOG.debugf("could not learn topology epoch %d: %s", epoch, e.getMessage());
+            }
+        });
+    }
+
+    /** Called by the gossip shell after each round with its members: reachability, addresses, announced epochs. */
+    void onGossip(List<Member> members) {
+        Topology t = current();
+        Set<String> nowDown = new HashSet<>();
+        Map<String, Endpoint> nowAt = new HashMap<>();
+        long newest = 0;
+        Endpoint newestAt = null;
+        for (Member m : members) {
+            if (m.self()) {
+                continue;
+            }
+            nowAt.put(m.id(), m.info().endpoint());
+            peerEndpoints.put(m.id(), m.info().endpoint());
+            peerEpochs.put(m.id(), m.info().topologyEpoch());
+            boolean otherStore = t != null && m.info().role() == NodeRole.WORKER && !m.info().hostId().isEmpty()
+                    && t.worker(m.id()).map(w -> !w.host().toString().equals(m.info().hostId())).orElse(false);
+            if (!m.reachable() || otherStore) {
+                nowDown.add(m.id());
+            }
+            if (m.reachable() && m.info().topologyEpoch() > newest) {
+                newest = m.info().topologyEpoch();
+                newestAt = m.info().endpoint();
+            }
+        }
+        down = Set.copyOf(nowDown);
+        addresses = Map.copyOf(nowAt);
+        this.members = List.copyOf(members);
+        publish();
+        if (newest > (t == null ? 0 : t.epoch())) {
+            learnFrom(newest, newestAt);
+        }
+        if (storage.isWorker() && t != null) {
+            advanceMembership(t);
+        }
+    }
+
+    // ---- changing the topology ---------------------------------------------------------------------
+
+    /**
+     * One step towards this worker being a full member: join if it is not in the topology, then grow
+     * the register's electorate while it is below its size and this worker is the next to add. One
+     * change at a time per node.
+     */
+    private void advanceMembership(Topology t) {
+        Replica me = new Replica(identity.id(), storage.store().hostId());
+        Function<Topology, Topology> step;
+        String what;
+        if (!t.holds(me)) {
+            Worker existing = t.worker(me.name()).orElse(null);
+            if (existing != null) {
+                if (warned.add("name-" + existing.host())) {
+                    LOG.errorf("the topology holds a worker named %s with host id %s, but this store is %s (a wiped or "
+                            + "new data directory under an existing name). Replacing a worker is not built yet: start "
+                            + "this node under another nimbus.node.id, or restore its data directory.", me.name(),
+                            existing.host(), me.host());
+                }
+                return;
+            }
+            what = "join";
+            step = cur -> cur.join(self(cur.allocateTokens(identity.id(), config.ring().tokens(), tokenOffset())));
+        } else if (t.electorate().isJoint() && t.electorate().next().get(t.electorate().next().size() - 1).equals(me)) {
+            what = "finish adding " + me.name() + " to the topology electorate";
+            step = Topology::finishElectorateChange;
+        } else if (t.electorateCandidate().filter(me::equals).isPresent()) {
+            what = "add " + me.name() + " to the topology electorate";
+            step = cur -> cur.beginElectorateChange(me);
+        } else {
+            return;
+        }
+        if (!busy.compareAndSet(false, true)) {
+            return;
+        }
+        LOG.infof("topology change: %s (from epoch %d)", what, t.epoch());
+        transform(step, 0).whenComplete((next, e) -> {
+            busy.set(false);
+            if (e != null) {
+                Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+                if (cause instanceof TopologyChangeRefused) {
+                    LOG.infof("topology change '%s' not applied: %s", what, cause.getMessage());
+                } else {
+                    LOG.warnf("topology change '%s' failed (will retry): %s", what, cause.getMessage());
+                }
+            } else {
+                LOG.infof("topology change done: %s (now epoch %d)", what, next.epoch());
+            }
+        });
+    }
+
+    /** Read the register, apply {@code f}, compare-and-set; on a conflict, again. Then the barrier. */
+    CompletableFuture<Topology> transform(Function<Topology, Topology> f, int attempt) {
+        long basis = view().epoch();
+        return coordinator.get().registerRead().thenCompose(committed -> {
+            if (committed == null || committed.isTombstone()) {
+                throw new IllegalStateException("the topology register is empty at epoch " + basis);
+            }
+            Topology cur = TopologyCodec.decode(committed.value());
+            return learn(cur).thenCompose(h -> {
+                Topology next = f.apply(cur);
+                return coordinator.get().registerWrite(TopologyCodec.encode(next),
+                                new Precondition.VersionIn(List.of(committed.version())))
+                        .thenCompose(o -> {
+                            if (o instanceof WriteOutcome.Applied) {
+                                return learn(next).thenCompose(x -> barrier(cur, next)).thenApply(x -> next);
+                            }
+                            if (attempt + 1 >= CAS_ATTEMPTS_MAX) {
+                                throw new IllegalStateException("the topology register kept changing under "
+                                        + CAS_ATTEMPTS_MAX + " attempts");
+                            }
+                            return transform(f, attempt + 1);
+                        });
+            });
+        });
+    }
+
+    /**
+     * Pushes {@code next} to every worker of both epochs until those that hold it durably block every
+     * quorum {@code next} retired, then waits up to {@link #BARRIER_GRACE_MS} for the rest of the
+     * reachable ones. Bounded: after {@link #BARRIER_TIMEOUT_MS} it fails (the change stays committed;
+     * the next change runs this barrier's condition again first, since it starts from a read).
+     */
+    CompletableFuture<Void> barrier(Topology previous, Topology next) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        long start = System.nanoTime();
+        Map<String, Endpoint> targets = new LinkedHashMap<>();
+        for (Topology t : List.of(previous, next)) {
+            for (Worker w : t.workers()) {
+                targets.putIfAbsent(w.name(), addresses.getOrDefault(w.name(), w.endpoint()));
+            }
+        }
+        Set<String> acked = ConcurrentHashMap.newKeySet();
+        pushRound(previous, next, targets, acked, start, done);
+        return done;
+    }
+
+    private void pushRound(Topology previous, Topology next, Map<String, Endpoint> targets, Set<String> acked, long start,
+                           CompletableFuture<Void> done) {
+        List<CompletableFuture<Void>> asks = new java.util.ArrayList<>();
+        byte[] body = TopologyCodec.encode(next);
+        for (Map.Entry<String, Endpoint> e : targets.entrySet()) {
+            if (acked.contains(e.getKey())) {
+                continue;
+            }
+            CompletableFuture<Long> epoch = e.getKey().equals(identity.id()) && storage.isWorker()
+                    ? storage.store().fencePoint().thenApply(t -> t == null ? 0 : t.epoch())
+                    : cluster.get().transport().request(e.getValue(), new ClusterTransport.Message(PUSH, body),
+                            config.paxos().phaseTimeoutMs()).toCompletionStage().toCompletableFuture()
+                    .thenApply(reply -> reply.body().length == 8 ? ByteBuffer.wrap(reply.body()).getLong() : 0L);
+            asks.add(epoch.handle((ep, err) -> {
+                if (err == null && ep >= next.epoch()) {
+                    acked.add(e.getKey());
+                }
+                return null;
+            }));
+        }
+        CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> {
+            long waitedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            boolean blocking = Barrier.passed(previous, next, acked);
+            Set<String> reachable = new HashSet<>(targets.keySet());
+            reachable.removeAll(down);
+            if (blocking && (acked.containsAll(reachable) || waitedMs > BARRIER_GRACE_MS)) {
+                LOG.infof("barrier for epoch %d passed after %d ms (%s hold it)", next.epoch(), waitedMs, acked);
+                done.complete(null);
+            } else if (waitedMs > BARRIER_TIMEOUT_MS) {
+                done.completeExceptionally(new IllegalStateException("barrier for epoch " + next.epoch() + " not passed in "
+                        + waitedMs + " ms: only " + acked + " hold it"));
+            } else {
+                vertx.setTimer(200, id -> pushRound(previous, next, targets, acked, start, done));
+            }
+        });
+    }
+
+    // ---- the cluster port --------------------------------------------------------------------------
+
+    static boolean isTopology(int type) {
+        return type == FETCH || type == PUSH;
+    }
+
+    /** FETCH: answer the topology held (empty: none). PUSH: learn it, pass the store's fence point, answer the epoch held. */
+    Future<ClusterTransport.Message> handle(ClusterTransport.Message request) {
+        if (request.type() == FETCH) {
+            Topology t = current();
+            return Future.succeededFuture(new ClusterTransport.Message(FETCH, t == null ? new byte[0] : TopologyCodec.encode(t)));
+        }
+        Topology pushed;
+        try {
+            pushed = TopologyCodec.decode(request.body());
+        } catch (KeyStateCodec.CorruptRecordException e) {
+            throw new MalformedMessageException("pushed topology does not decode: " + e.getMessage());
+        }
+        CompletableFuture<Long> epoch = learn(pushed).exceptionally(e -> current())
+                .thenCompose(h -> storage.isWorker() ? storage.store().fencePoint() : CompletableFuture.completedFuture(h))
+                .thenApply(h -> h == null ? 0L : h.epoch());
+        return Future.fromCompletionStage(epoch.thenApply(e -> new ClusterTransport.Message(PUSH,
+                ByteBuffer.allocate(8).putLong(e).array())));
+    }
+}

@@ -1,0 +1,381 @@
+package io.nimbus.core.coordinator;
+
+import io.nimbus.core.kv.Ballot;
+import io.nimbus.core.kv.ConsistencyLevel;
+import io.nimbus.core.kv.KeyState;
+import io.nimbus.core.kv.Mutation;
+import io.nimbus.core.kv.Proposal;
+import io.nimbus.core.kv.WriteOutcome;
+import io.nimbus.core.paxos.PaxosMessage;
+import io.nimbus.core.paxos.Proposer;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.random.RandomGenerator;
+
+/**
+ * One client request as its coordinator runs it, as a pure state machine: the coordinator's whole
+ * policy apart from I/O. The shell (a node's {@code Coordinator}, or the simulator) sends what
+ * {@link Effect.Send} lists and feeds back each reply ({@link #onReply}) or silence ({@link #onNoReply}),
+ * wakes it at {@link Effect.Wake} times, learns a newer topology on {@link Effect.Refresh} and hands
+ * the new route back ({@link #onRoute}), and calls {@link #onDeadline} when the request's time is up.
+ * It ends with exactly one {@link Effect.Done}.
+ *
+ * <ul>
+ *   <li><b>QUORUM / ALL</b>: a {@link Proposer} over the route's reachable replicas and its quorum. A
+ *       rival ballot restarts it after a randomized backoff ({@link RetryPolicy}), at most
+ *       {@code attemptsMax} attempts; a replica's fence saying the route's epoch is outdated (and
+ *       nothing of this request written) makes it learn the newer topology and start over with the new
+ *       route. Late promises after the answer earn repairs.</li>
+ *   <li><b>ONE</b>: a read asks the reachable replicas one at a time; a write is judged against one
+ *       replica's state (only when it has a precondition or deletes), then committed under a fresh
+ *       ballot above that state to every reachable replica and acknowledged by the first (last writer
+ *       wins by ballot).</li>
+ * </ul>
+ */
+public final class Coordination {
+
+    /** What the client asked for. */
+    public sealed interface Request {
+        record Read() implements Request {
+        }
+
+        record Write(Mutation mutation) implements Request {
+        }
+    }
+
+    /** What the shell must do. */
+    public sealed interface Effect {
+        /** Send {@code envelope} under {@code epoch}; feed its reply back unless it is a fire-and-forget repair. */
+        record Send(Proposer.Envelope envelope, long epoch, boolean repair) implements Effect {
+        }
+
+        /** Call {@link #onWake} at (or after) {@code atMs}. */
+        record Wake(long atMs) implements Effect {
+        }
+
+        /** Learn a topology of at least {@code epoch}, route the request again and call {@link #onRoute}. */
+        record Refresh(long epoch) implements Effect {
+        }
+
+        record Done(Result result) implements Effect {
+        }
+    }
+
+    private enum Mode { PAXOS, ONE_STATE, ONE_COMMIT }
+
+    private final String key;
+    private final Request request;
+    private final ConsistencyLevel level;
+    private final RetryPolicy policy;
+    private final BallotSource ballots;
+    private final RandomGenerator random;
+    private final long deadlineMs;
+    private Routing.Route route;
+    private Proposer proposer;
+    private Mode mode;
+    private int attempts;
+    private boolean done;
+    private boolean answered;
+    /** A pending restart: the rival ballot to go above (null: none seen). */
+    private Ballot restartAbove;
+    private boolean restartPending;
+    /** ONE: which reachable replica is asked for the state, and the ONE write's proposal and failures. */
+    private int oneIndex;
+    private long oneFencedEpoch;
+    private Proposal oneProposal;
+    private int oneFailures;
+    private String lastWhy = "no answer";
+    /** The time of the input being handled. */
+    private long now;
+
+    public Coordination(String key, Request request, ConsistencyLevel level, Routing.Route route, RetryPolicy policy,
+                        BallotSource ballots, RandomGenerator random, long deadlineMs) {
+        this.key = key;
+        this.request = request;
+        this.level = level;
+        this.route = route;
+        this.policy = policy;
+        this.ballots = ballots;
+        this.random = random;
+        this.deadlineMs = deadlineMs;
+    }
+
+    public String key() {
+        return key;
+    }
+
+    public Routing.Route route() {
+        return route;
+    }
+
+    public long deadlineMs() {
+        return deadlineMs;
+    }
+
+    public boolean isDone() {
+        return done;
+    }
+
+    /** The running Paxos attempt's proposer (null at ONE), for observers such as the simulator's ghost checks. */
+    public Proposer proposer() {
+        return proposer;
+    }
+
+    public int attempts() {
+        return attempts;
+    }
+
+    private boolean isWrite() {
+        return request instanceof Request.Write;
+    }
+
+    public List<Effect> start(long nowMs) {
+        now = nowMs;
+        if (mode != null) {
+            throw new IllegalStateException("already started");
+        }
+        return begin(null);
+    }
+
+    /** A fresh attempt on the current route (the first, or after a refresh). */
+    private List<Effect> begin(Ballot above) {
+        attempts++;
+        if (level == ConsistencyLevel.ONE) {
+            oneIndex = 0;
+            oneFailures = 0;
+            oneFencedEpoch = 0;
+            Mutation m = request instanceof Request.Write w ? w.mutation() : null;
+            if (m != null && !m.isDelete() && m.precondition().equals(io.nimbus.core.kv.Precondition.NONE)) {
+                return commitOne(null);
+            }
+            mode = Mode.ONE_STATE;
+            return List.of(askState());
+        }
+        mode = Mode.PAXOS;
+        proposer = new Proposer(key, paxosOp(), route.askedNames(), route.quorum());
+        return translate(proposer.start(ballots.next(above)));
+    }
+
+    private Proposer.Op paxosOp() {
+        return request instanceof Request.Write w
+                ? new Proposer.Op.Write(w.mutation().value(), w.mutation().precondition()) : new Proposer.Op.Read();
+    }
+
+    public List<Effect> onReply(Proposer.Envelope envelope, PaxosMessage reply, long nowMs) {
+        now = nowMs;
+        if (done) {
+            if (answered && proposer != null) {
+                return repairs(proposer.lateRepairs(envelope, reply));
+            }
+            return List.of();
+        }
+        return switch (mode) {
+            case PAXOS -> translate(proposer.onReply(envelope, reply));
+            case ONE_STATE -> oneState(envelope, reply);
+            case ONE_COMMIT -> oneCommitted(envelope, reply);
+        };
+    }
+
+    public List<Effect> onNoReply(Proposer.Envelope envelope, long nowMs) {
+        now = nowMs;
+        if (done) {
+            return List.of();
+        }
+        return switch (mode) {
+            case PAXOS -> translate(proposer.onNoReply(envelope));
+            case ONE_STATE -> oneState(envelope, null);
+            case ONE_COMMIT -> oneCommitted(envelope, null);
+        };
+    }
+
+    /** A backoff ended: start the next attempt. */
+    public List<Effect> onWake(long nowMs) {
+        now = nowMs;
+        if (done || !restartPending) {
+            return List.of();
+        }
+        restartPending = false;
+        if (nowMs >= deadlineMs) {
+            return finish(new Result.TimedOut("out of time after " + attempts + " attempt(s) pre-empted by competing "
+                    + "requests on the same key" + nothingWritten()));
+        }
+        Ballot above = maxOf(restartAbove, proposer.ballot());
+        proposer = new Proposer(key, paxosOp(), route.askedNames(), route.quorum());
+        attempts++;
+        return translate(proposer.start(ballots.next(above)));
+    }
+
+    /** The request placed again after a {@link Effect.Refresh}. */
+    public List<Effect> onRoute(Routing.Routed routed, long nowMs) {
+        now = nowMs;
+        if (done) {
+            return List.of();
+        }
+        if (routed instanceof Routing.Refused r) {
+            return finish(r.result());
+        }
+        Ballot above = proposer == null ? null : proposer.ballot();
+        route = (Routing.Route) routed;
+        return begin(above);
+    }
+
+    /** The request's time is up. */
+    public List<Effect> onDeadline(long nowMs) {
+        now = nowMs;
+        if (done) {
+            return List.of();
+        }
+        boolean mayHaveWritten = isWrite() && (mode == Mode.ONE_COMMIT || (mode == Mode.PAXOS && proposer.mayHaveWritten()));
+        return finish(mayHaveWritten ? new Result.OutcomeUnknown("the write was not confirmed by its consistency level "
+                + "in time; it may still apply")
+                : new Result.TimedOut("the request did not reach its consistency level in time" + nothingWritten()));
+    }
+
+    // ---- QUORUM and ALL ----------------------------------------------------------------------------
+
+    private List<Effect> translate(Proposer.Step step) {
+        if (step instanceof Proposer.Step.Waiting) {
+            return List.of();
+        }
+        if (step instanceof Proposer.Step.Send s) {
+            List<Effect> out = new ArrayList<>(s.messages().size() + s.repairs().size());
+            out.addAll(repairs(s.repairs()));
+            for (Proposer.Envelope e : s.messages()) {
+                out.add(new Effect.Send(e, route.epoch(), false));
+            }
+            return out;
+        }
+        if (step instanceof Proposer.Step.Done d) {
+            List<Effect> out = new ArrayList<>(repairs(d.repairs()));
+            answered = true;
+            out.addAll(finish(result(d.outcome())));
+            return out;
+        }
+        if (step instanceof Proposer.Step.Restart r) {
+            if (proposer.fencedEpoch() > route.epoch() && attempts < policy.attemptsMax()) {
+                return List.of(new Effect.Refresh(proposer.fencedEpoch()));
+            }
+            if (attempts >= policy.attemptsMax()) {
+                return finish(new Result.TimedOut("gave up after " + attempts + " attempts pre-empted by competing "
+                        + "requests on the same key" + nothingWritten()));
+            }
+            restartAbove = r.seen();
+            restartPending = true;
+            return List.of(new Effect.Wake(now + policy.backoffMs(attempts, random)));
+        }
+        Proposer.Step.Failed f = (Proposer.Step.Failed) step;
+        if (f.outcomeUnknown()) {
+            return finish(new Result.OutcomeUnknown(f.why()));
+        }
+        if (proposer.fencedEpoch() > route.epoch() && attempts < policy.attemptsMax()) {
+            return List.of(new Effect.Refresh(proposer.fencedEpoch()));
+        }
+        return finish(new Result.Unavailable(f.why() + " (replicas asked: " + route.askedNames() + ")" + nothingWritten()));
+    }
+
+    private static Result result(Proposer.Outcome o) {
+        if (o instanceof Proposer.Outcome.Read r) {
+            return new Result.Read(r.committed());
+        }
+        if (o instanceof Proposer.Outcome.Written w) {
+            return new Result.Written(w.version());
+        }
+        if (o instanceof Proposer.Outcome.PreconditionFailed p) {
+            return new Result.PreconditionFailed(p.current());
+        }
+        return new Result.NotFound();
+    }
+
+    // ---- ONE -----------------------------------------------------------------------------------------
+
+    private Effect askState() {
+        return new Effect.Send(new Proposer.Envelope(route.asked().get(oneIndex).name(), new PaxosMessage.ReadCommitted(key)),
+                route.epoch(), false);
+    }
+
+    private List<Effect> oneState(Proposer.Envelope envelope, PaxosMessage reply) {
+        if (!(envelope.request() instanceof PaxosMessage.ReadCommitted) || oneIndex >= route.asked().size()
+                || !envelope.to().equals(route.asked().get(oneIndex).name())) {
+            return List.of(); // a stray or duplicated reply
+        }
+        if (reply instanceof PaxosMessage.State s) {
+            if (request instanceof Request.Read) {
+                answered = true;
+                return finish(new Result.Read(s.state().committed()));
+            }
+            Mutation m = ((Request.Write) request).mutation();
+            WriteOutcome refused = m.refusal(new KeyState(null, null, s.state().committed()));
+            if (refused instanceof WriteOutcome.PreconditionFailed p) {
+                return finish(new Result.PreconditionFailed(p.current()));
+            }
+            if (refused != null) {
+                return finish(new Result.NotFound());
+            }
+            return commitOne(s.state().committed() == null ? null : s.state().committed().ballot());
+        }
+        if (reply instanceof PaxosMessage.Fenced f) {
+            oneFencedEpoch = Math.max(oneFencedEpoch, f.epoch());
+        }
+        lastWhy = reply == null ? "no answer from " + envelope.to() : envelope.to() + " answered " + reply;
+        if (++oneIndex < route.asked().size()) {
+            return List.of(askState());
+        }
+        if (oneFencedEpoch > route.epoch() && attempts < policy.attemptsMax()) {
+            return List.of(new Effect.Refresh(oneFencedEpoch));
+        }
+        return finish(new Result.Unavailable("no replica of the key answered at ONE (asked " + route.askedNames()
+                + "; last: " + lastWhy + ")" + nothingWritten()));
+    }
+
+    private List<Effect> commitOne(Ballot above) {
+        mode = Mode.ONE_COMMIT;
+        oneFailures = 0;
+        oneProposal = new Proposal(ballots.next(above), ((Request.Write) request).mutation().value());
+        List<Effect> out = new ArrayList<>(route.asked().size());
+        for (var r : route.asked()) {
+            out.add(new Effect.Send(new Proposer.Envelope(r.name(), new PaxosMessage.Commit(key, oneProposal)),
+                    route.epoch(), false));
+        }
+        return out;
+    }
+
+    private List<Effect> oneCommitted(Proposer.Envelope envelope, PaxosMessage reply) {
+        if (!(envelope.request() instanceof PaxosMessage.Commit c) || !c.proposal().equals(oneProposal)) {
+            return List.of();
+        }
+        if (reply instanceof PaxosMessage.Committed) {
+            answered = true;
+            return finish(new Result.Written(oneProposal.ballot()));
+        }
+        lastWhy = reply == null ? "no answer from " + envelope.to() : envelope.to() + " answered " + reply;
+        if (++oneFailures == route.asked().size()) {
+            return finish(new Result.OutcomeUnknown("no replica confirmed the write at ONE (asked " + route.askedNames()
+                    + "; last: " + lastWhy + ")"));
+        }
+        return List.of();
+    }
+
+    // ---- endings -------------------------------------------------------------------------------------
+
+    private List<Effect> finish(Result r) {
+        done = true;
+        return List.of(new Effect.Done(r));
+    }
+
+    private List<Effect> repairs(List<Proposer.Envelope> envelopes) {
+        List<Effect> out = new ArrayList<>(envelopes.size());
+        for (Proposer.Envelope e : envelopes) {
+            out.add(new Effect.Send(e, route.epoch(), true));
+        }
+        return out;
+    }
+
+    private String nothingWritten() {
+        return isWrite() ? "; nothing was written" : "";
+    }
+
+    private static Ballot maxOf(Ballot a, Ballot b) {
+        return a == null ? b : b == null || a.compareTo(b) > 0 ? a : b;
+    }
+}

@@ -1,0 +1,113 @@
+package io.nimbus.core.coordinator;
+
+import io.nimbus.core.kv.ConsistencyLevel;
+import io.nimbus.core.paxos.Quorum;
+import io.nimbus.core.topology.Placement;
+import io.nimbus.core.topology.Replica;
+import io.nimbus.core.topology.Topology;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Where a request goes, from the topology this node holds and which replicas gossip says are down:
+ * the replicas (ring order), the reachable ones to ask (this node's own first) and the quorum each
+ * phase needs. Computed from the topology alone, so every node holding the same epoch routes a key
+ * the same way (the replication factor is the cluster's, never capped by one node's gossip view).
+ */
+public final class Routing {
+    private Routing() {
+    }
+
+    /** A route, or why there is none. */
+    public sealed interface Routed {
+    }
+
+    /**
+     * @param replicas  the key's replicas at {@code epoch}, in ring order
+     * @param asked     the reachable ones, this node's own first
+     * @param localOnly the key's only replica is this worker: one durable step, no Paxos
+     */
+    public record Route(long epoch, List<Replica> replicas, List<Replica> asked, Quorum quorum, boolean localOnly)
+            implements Routed {
+        public Route {
+            replicas = List.copyOf(replicas);
+            asked = List.copyOf(asked);
+        }
+
+        public List<String> askedNames() {
+            return names(asked);
+        }
+
+        public Replica replica(String name) {
+            for (Replica r : replicas) {
+                if (r.name().equals(name)) {
+                    return r;
+                }
+            }
+            throw new IllegalArgumentException(name + " is not a replica of this route: " + names(replicas));
+        }
+    }
+
+    public record Refused(Result result) implements Routed {
+    }
+
+    /**
+     * A key's route. {@code self} is this worker's replica identity (null on a proxy); {@code down} the
+     * names gossip considers unreachable (this node's own replica always counts as reachable).
+     */
+    public static Routed key(Topology t, Replica self, Set<String> down, long token, ConsistencyLevel level,
+                             String notReadyWhy) {
+        if (t == null) {
+            return new Refused(new Result.NotReady(notReadyWhy));
+        }
+        Placement p = t.placement(token);
+        Quorum q = p.quorum(level == ConsistencyLevel.ALL);
+        return route(t.epoch(), p.natural(), q, self, down, level, "the key's replicas are " + p.names()
+                + " (replication factor " + t.effectiveRf() + " at topology epoch " + t.epoch() + ")");
+    }
+
+    /** The topology register's route: its electorate and the electorate's quorum (joint while it changes). */
+    public static Routed register(Topology t, Replica self, Set<String> down) {
+        return route(t.epoch(), t.electorate().members(), t.electorate().quorum(), self, down, ConsistencyLevel.QUORUM,
+                "the topology register's electorate at epoch " + t.epoch() + " is " + names(t.electorate().members()));
+    }
+
+    private static Routed route(long epoch, List<Replica> replicas, Quorum q, Replica self, Set<String> down,
+                                ConsistencyLevel level, String where) {
+        List<Replica> asked = new ArrayList<>(replicas.size());
+        Set<String> up = new HashSet<>();
+        for (Replica r : replicas) {
+            if (r.equals(self)) {
+                asked.add(0, r);
+                up.add(r.name());
+            } else if (!down.contains(r.name())) {
+                asked.add(r);
+                up.add(r.name());
+            }
+        }
+        boolean enough = level == ConsistencyLevel.ONE ? !up.isEmpty() : q.satisfiableWith(up);
+        if (!enough) {
+            List<String> unreachable = new ArrayList<>();
+            for (Replica r : replicas) {
+                if (!up.contains(r.name())) {
+                    unreachable.add(r.name());
+                }
+            }
+            int needed = level == ConsistencyLevel.ONE ? 1 : level.required(replicas.size());
+            return new Refused(new Result.NotEnoughReplicas(level, needed, up.size(), where + ", unreachable: " + unreachable));
+        }
+        boolean localOnly = replicas.size() == 1 && replicas.get(0).equals(self);
+        return new Route(epoch, replicas, asked, q, localOnly);
+    }
+
+    static List<String> names(List<Replica> rs) {
+        List<String> out = new ArrayList<>(rs.size());
+        for (Replica r : rs) {
+            out.add(r.name());
+        }
+        return out;
+    }
+}

@@ -1,0 +1,163 @@
+package io.nimbus.storage;
+
+import io.nimbus.core.gossip.Endpoint;
+import io.nimbus.core.topology.Electorate;
+import io.nimbus.core.topology.HostId;
+import io.nimbus.core.topology.Replica;
+import io.nimbus.core.topology.Topology;
+import io.nimbus.core.topology.Worker;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+
+/**
+ * The binary form of a {@link Topology}, the same on disk (each node's held topology, the register's
+ * value) and on the wire (topology fetch). Format 1:
+ * <pre>
+ *   u8 format (=1), uuid clusterId, i64 epoch, u16 rf
+ *   u16 workers × (str name, uuid host, str address host, u16 port, u16 httpPort, u16 tokens × i64)
+ *   u8 current × (str name, uuid host), u8 next × (str name, uuid host), i64 electorateChangedAt
+ *   u32 ranges × (i64 end token, i64 epoch)
+ *   str = u16 length + UTF-8; uuid = i64 msb, i64 lsb
+ * </pre>
+ * Decoding is exact: trailing bytes, a short record or a value the {@link Topology} constructor refuses
+ * is {@link KeyStateCodec.CorruptRecordException}.
+ */
+public final class TopologyCodec {
+    static final int FORMAT = 1;
+
+    private TopologyCodec() {
+    }
+
+    public static byte[] encode(Topology t) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(256 + t.workers().size() * 200);
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeByte(FORMAT);
+            uuid(out, t.clusterId());
+            out.writeLong(t.epoch());
+            out.writeShort(t.rf());
+            out.writeShort(t.workers().size());
+            for (Worker w : t.workers()) {
+                str(out, w.name());
+                uuid(out, w.host().uuid());
+                str(out, w.endpoint().host());
+                out.writeShort(w.endpoint().port());
+                out.writeShort(w.httpPort());
+                out.writeShort(w.tokens().size());
+                for (long token : w.tokens()) {
+                    out.writeLong(token);
+                }
+            }
+            replicas(out, t.electorate().current());
+            replicas(out, t.electorate().next());
+            out.writeLong(t.electorateChangedAt());
+            out.writeInt(t.changedAt().size());
+            for (Map.Entry<Long, Long> e : t.changedAt().entrySet()) {
+                out.writeLong(e.getKey());
+                out.writeLong(e.getValue());
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot happen: writing to memory", e);
+        }
+        return bytes.toByteArray();
+    }
+
+    public static Topology decode(byte[] bytes) {
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        try {
+            int format = Byte.toUnsignedInt(in.get());
+            if (format != FORMAT) {
+                throw new KeyStateCodec.CorruptRecordException("topology format " + format + ", this Nimbus reads " + FORMAT);
+            }
+            UUID cluster = uuid(in);
+            long epoch = in.getLong();
+            int rf = Short.toUnsignedInt(in.getShort());
+            int n = Short.toUnsignedInt(in.getShort());
+            List<Worker> workers = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                String name = str(in);
+                HostId host = new HostId(uuid(in));
+                Endpoint ep = new Endpoint(str(in), Short.toUnsignedInt(in.getShort()));
+                int httpPort = Short.toUnsignedInt(in.getShort());
+                int tokens = Short.toUnsignedInt(in.getShort());
+                if (tokens * 8L > in.remaining()) {
+                    throw new KeyStateCodec.CorruptRecordException(tokens + " tokens exceed the record");
+                }
+                List<Long> ts = new ArrayList<>(tokens);
+                for (int k = 0; k < tokens; k++) {
+                    ts.add(in.getLong());
+                }
+                workers.add(new Worker(name, host, ep, httpPort, ts));
+            }
+            List<Replica> current = replicas(in);
+            List<Replica> next = replicas(in);
+            long electorateChangedAt = in.getLong();
+            int ranges = in.getInt();
+            if (ranges < 0 || ranges * 16L > in.remaining()) {
+                throw new KeyStateCodec.CorruptRecordException(ranges + " ranges exceed the record");
+            }
+            TreeMap<Long, Long> changed = new TreeMap<>();
+            for (int i = 0; i < ranges; i++) {
+                changed.put(in.getLong(), in.getLong());
+            }
+            if (in.hasRemaining()) {
+                throw new KeyStateCodec.CorruptRecordException(in.remaining() + " trailing bytes after a topology");
+            }
+            return new Topology(cluster, epoch, rf, workers, new Electorate(current, next), electorateChangedAt, changed);
+        } catch (BufferUnderflowException | IllegalArgumentException e) {
+            throw new KeyStateCodec.CorruptRecordException("topology does not decode: " + e, e);
+        }
+    }
+
+    private static void replicas(DataOutputStream out, List<Replica> rs) throws IOException {
+        out.writeByte(rs.size());
+        for (Replica r : rs) {
+            str(out, r.name());
+            uuid(out, r.host().uuid());
+        }
+    }
+
+    private static List<Replica> replicas(ByteBuffer in) {
+        int n = Byte.toUnsignedInt(in.get());
+        List<Replica> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            out.add(new Replica(str(in), new HostId(uuid(in))));
+        }
+        return out;
+    }
+
+    private static void uuid(DataOutputStream out, UUID u) throws IOException {
+        out.writeLong(u.getMostSignificantBits());
+        out.writeLong(u.getLeastSignificantBits());
+    }
+
+    private static UUID uuid(ByteBuffer in) {
+        return new UUID(in.getLong(), in.getLong());
+    }
+
+    private static void str(DataOutputStream out, String s) throws IOException {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        if (b.length > 0xffff) {
+            throw new IllegalArgumentException("string of " + b.length + " bytes is too long");
+        }
+        out.writeShort(b.length);
+        out.write(b);
+    }
+
+    private static String str(ByteBuffer in) {
+        int len = Short.toUnsignedInt(in.getShort());
+        byte[] b = new byte[len];
+        in.get(b);
+        return new String(b, StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,299 @@
+package io.nimbus.core.coordinator;
+
+import io.nimbus.core.kv.Ballot;
+import io.nimbus.core.kv.ConsistencyLevel;
+import io.nimbus.core.kv.KeyState;
+import io.nimbus.core.kv.Mutation;
+import io.nimbus.core.kv.Precondition;
+import io.nimbus.core.paxos.Acceptor;
+import io.nimbus.core.paxos.PaxosMessage;
+import io.nimbus.core.paxos.Proposer;
+import io.nimbus.core.paxos.Quorum;
+import io.nimbus.core.topology.HostId;
+import io.nimbus.core.topology.Replica;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.UUID;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The coordinator's policy as a pure state machine, against in-memory acceptors: what it sends, when it
+ * backs off, when it learns a newer topology and starts over, and how each ending is named.
+ */
+class CoordinationTest {
+    static final String K = "k";
+    final Map<String, KeyState> acceptors = new TreeMap<>();
+    /** Replicas whose fence refuses everything, answering with this epoch. */
+    final Map<String, Long> fencing = new HashMap<>();
+    final Set<String> silent = new HashSet<>();
+    long ballotCounter = 100;
+    /** The time replies arrive at. */
+    long now;
+    final RetryPolicy policy = new RetryPolicy(4, 2, 32);
+
+    CoordinationTest() {
+        for (String r : List.of("a", "b", "c", "d")) {
+            acceptors.put(r, KeyState.EMPTY);
+        }
+    }
+
+    Ballot next(Ballot above) {
+        ballotCounter = Math.max(ballotCounter + 1, above == null ? 0 : above.counter() + 1);
+        return new Ballot(ballotCounter, "coord");
+    }
+
+    static Replica replica(String name) {
+        return new Replica(name, new HostId(new UUID(0, name.charAt(0))));
+    }
+
+    static Routing.Route route(long epoch, String... names) {
+        List<Replica> rs = new ArrayList<>();
+        for (String n : names) {
+            rs.add(replica(n));
+        }
+        return new Routing.Route(epoch, rs, rs, Quorum.majority(List.of(names)), false);
+    }
+
+    Coordination coordination(Coordination.Request req, ConsistencyLevel level, Routing.Route route) {
+        return new Coordination(K, req, level, route, policy, this::next, new SplittableRandom(1), 10_000);
+    }
+
+    static Coordination.Request write(String v, Precondition p) {
+        return new Coordination.Request.Write(new Mutation(K, v == null ? null : v.getBytes(), p));
+    }
+
+    /** Answers one request as the replica would (or null for silence). */
+    PaxosMessage answer(Proposer.Envelope e) {
+        if (silent.contains(e.to())) {
+            return null;
+        }
+        if (fencing.containsKey(e.to())) {
+            return new PaxosMessage.Fenced(fencing.get(e.to()), false);
+        }
+        KeyState s = acceptors.get(e.to());
+        PaxosMessage.Request r = e.request();
+        if (r instanceof PaxosMessage.Prepare p) {
+            var t = Acceptor.prepare(s, p.ballot());
+            acceptors.put(e.to(), t.next());
+            return t.reply();
+        }
+        if (r instanceof PaxosMessage.Propose p) {
+            var t = Acceptor.accept(s, p.proposal());
+            acceptors.put(e.to(), t.next());
+            return t.reply();
+        }
+        if (r instanceof PaxosMessage.Commit c) {
+            acceptors.put(e.to(), Acceptor.commit(s, c.proposal()));
+            return new PaxosMessage.Committed();
+        }
+        return new PaxosMessage.State(s);
+    }
+
+    /** Delivers every send synchronously until the coordination stops asking; returns every effect seen. */
+    List<Coordination.Effect> drive(Coordination c, List<Coordination.Effect> first) {
+        List<Coordination.Effect> seen = new ArrayList<>();
+        Deque<Coordination.Effect> work = new ArrayDeque<>(first);
+        while (!work.isEmpty()) {
+            Coordination.Effect e = work.poll();
+            seen.add(e);
+            if (e instanceof Coordination.Effect.Send s) {
+                PaxosMessage reply = answer(s.envelope());
+                if (!s.repair()) {
+                    work.addAll(reply == null ? c.onNoReply(s.envelope(), now) : c.onReply(s.envelope(), reply, now));
+                }
+            }
+        }
+        return seen;
+    }
+
+    static Result done(List<Coordination.Effect> effects) {
+        for (Coordination.Effect e : effects) {
+            if (e instanceof Coordination.Effect.Done d) {
+                return d.result();
+            }
+        }
+        return null;
+    }
+
+    @Test
+    void aQuorumWriteIsReadBackAndItsVersionIsItsBallot() {
+        Coordination w = coordination(write("v1", Precondition.NONE), ConsistencyLevel.QUORUM, route(1, "a", "b", "c"));
+        Result.Written written = assertInstanceOf(Result.Written.class, done(drive(w, w.start(0))));
+        Coordination r = coordination(new Coordination.Request.Read(), ConsistencyLevel.QUORUM, route(1, "a", "b", "c"));
+        Result.Read read = assertInstanceOf(Result.Read.class, done(drive(r, r.start(0))));
+        assertArrayEquals("v1".getBytes(), read.committed().value());
+        assertEquals(written.version(), read.committed().version());
+    }
+
+    @Test
+    void everyMessageCarriesTheRoutesEpoch() {
+        Coordination w = coordination(write("v", Precondition.NONE), ConsistencyLevel.QUORUM, route(7, "a", "b", "c"));
+        for (Coordination.Effect e : drive(w, w.start(0))) {
+            if (e instanceof Coordination.Effect.Send s) {
+                assertEquals(7, s.epoch());
+            }
+        }
+    }
+
+    @Test
+    void aRivalBallotMeansABackoffWithinThePolicyThenAHigherBallot() {
+        acceptors.put("a", new KeyState(new Ballot(5_000, "rival"), null, null));
+        acceptors.put("b", new KeyState(new Ballot(5_000, "rival"), null, null));
+        Coordination w = coordination(write("v", Precondition.NONE), ConsistencyLevel.QUORUM, route(1, "a", "b", "c"));
+        now = 1000;
+        List<Coordination.Effect> effects = drive(w, w.start(now));
+        Coordination.Effect.Wake wake = assertInstanceOf(Coordination.Effect.Wake.class, effects.get(effects.size() - 1));
+        assertTrue(wake.atMs() >= 1000 && wake.atMs() <= 1000 + 4, "backoff in [0, base·2^1] after the first attempt: " + wake);
+        List<Coordination.Effect> again = w.onWake(wake.atMs());
+        Coordination.Effect.Send prepare = assertInstanceOf(Coordination.Effect.Send.class, again.get(0));
+        Ballot b = ((PaxosMessage.Prepare) prepare.envelope().request()).ballot();
+        assertTrue(b.counter() > 5_000, "above the rival's promise: " + b);
+        assertInstanceOf(Result.Written.class, done(drive(w, again)));
+        assertEquals(2, w.attempts());
+    }
+
+    @Test
+    void pastItsAttemptsItTimesOutWithNothingWritten() {
+        Coordination w = coordination(write("v", Precondition.NONE), ConsistencyLevel.QUORUM, route(1, "a", "b", "c"));
+        List<Coordination.Effect> effects = w.start(0);
+        for (int i = 0; i < 10 && done(effects) == null; i++) {
+            // a rival always gets there first
+            for (String r : List.of("a", "b", "c")) {
+                acceptors.put(r, new KeyState(new Ballot(ballotCounter + 1000, "rival"), null, null));
+            }
+            effects = drive(w, effects);
+            if (done(effects) == null) {
+                Coordination.Effect.Wake wake = (Coordination.Effect.Wake) effects.get(effects.size() - 1);
+                effects = w.onWake(wake.atMs());
+            }
+        }
+        Result.TimedOut t = assertInstanceOf(Result.TimedOut.class, done(effects));
+        assertTrue(t.why().contains("gave up after 4 attempts") && t.why().contains("nothing was written"), t.why());
+    }
+
+    @Test
+    void aFenceWithANewerEpochMakesItLearnTheTopologyAndStartOverOnTheNewRoute() {
+        fencing.put("a", 9L);
+        fencing.put("b", 9L);
+        Coordination w = coordination(write("v", Precondition.NONE), ConsistencyLevel.QUORUM, route(3, "a", "b", "c"));
+        List<Coordination.Effect> effects = drive(w, w.start(0));
+        assertEquals(new Coordination.Effect.Refresh(9), effects.get(effects.size() - 1));
+        List<Coordination.Effect> moved = w.onRoute(route(9, "b", "c", "d"), 0);
+        fencing.clear();
+        List<Coordination.Effect> rest = drive(w, moved);
+        for (Coordination.Effect e : rest) {
+            if (e instanceof Coordination.Effect.Send s) {
+                assertEquals(9, s.epoch());
+                assertTrue(Set.of("b", "c", "d").contains(s.envelope().to()), "only the new route's replicas: " + s);
+            }
+        }
+        assertInstanceOf(Result.Written.class, done(rest));
+        assertEquals(KeyState.EMPTY, acceptors.get("a"), "the fenced replica kept nothing");
+    }
+
+    @Test
+    void aRouteRefusedAfterARefreshEndsTheRequestWithThatReason() {
+        fencing.put("a", 9L);
+        fencing.put("b", 9L);
+        Coordination w = coordination(write("v", Precondition.NONE), ConsistencyLevel.QUORUM, route(3, "a", "b", "c"));
+        drive(w, w.start(0));
+        Result r = done(w.onRoute(new Routing.Refused(new Result.NotEnoughReplicas(ConsistencyLevel.QUORUM, 2, 1, "x")), 0));
+        assertInstanceOf(Result.NotEnoughReplicas.class, r);
+    }
+
+    @Test
+    void theDeadlineBeforeTheOwnValueIsProposedIsATimeOutAfterItIsOutcomeUnknown() {
+        Coordination w = coordination(write("v", Precondition.NONE), ConsistencyLevel.QUORUM, route(1, "a", "b", "c"));
+        w.start(0); // prepares are out, nothing answered
+        assertInstanceOf(Result.TimedOut.class, done(w.onDeadline(10_000)));
+        Coordination w2 = coordination(write("v", Precondition.NONE), ConsistencyLevel.QUORUM, route(1, "a", "b", "c"));
+        List<Coordination.Effect> prepares = w2.start(0);
+        List<Coordination.Effect> proposes = new ArrayList<>();
+        for (Coordination.Effect e : prepares) {
+            Coordination.Effect.Send s = (Coordination.Effect.Send) e;
+            proposes.addAll(w2.onReply(s.envelope(), answer(s.envelope()), 0));
+        }
+        assertTrue(proposes.stream().anyMatch(e -> e instanceof Coordination.Effect.Send s
+                && s.envelope().request() instanceof PaxosMessage.Propose), "the value is proposed");
+        assertInstanceOf(Result.OutcomeUnknown.class, done(w2.onDeadline(10_000)));
+    }
+
+    @Test
+    void anUnconditionalWriteAtOneIsCommittedEverywhereAndAcknowledgedByTheFirst() {
+        silent.add("a");
+        Coordination w = coordination(write("one", Precondition.NONE), ConsistencyLevel.ONE, route(1, "a", "b", "c"));
+        List<Coordination.Effect> start = w.start(0);
+        assertEquals(3, start.size(), "a commit to every reachable replica, no state read first");
+        assertTrue(start.stream().allMatch(e -> ((Coordination.Effect.Send) e).envelope().request() instanceof PaxosMessage.Commit));
+        assertInstanceOf(Result.Written.class, done(drive(w, start)));
+        assertArrayEquals("one".getBytes(), acceptors.get("b").committed().value());
+    }
+
+    @Test
+    void aWriteAtOneThatNoReplicaConfirmsHasAnUnknownOutcome() {
+        silent.addAll(List.of("a", "b", "c"));
+        Coordination w = coordination(write("one", Precondition.NONE), ConsistencyLevel.ONE, route(1, "a", "b", "c"));
+        assertInstanceOf(Result.OutcomeUnknown.class, done(drive(w, w.start(0))));
+    }
+
+    @Test
+    void aConditionalWriteAtOneIsJudgedAgainstOneReplicasState() {
+        Coordination w = coordination(write("v1", Precondition.NONE), ConsistencyLevel.QUORUM, route(1, "a", "b", "c"));
+        Ballot v1 = ((Result.Written) done(drive(w, w.start(0)))).version();
+        silent.add("a");
+        Coordination stale = coordination(write("v2", new Precondition.VersionIn(List.of(new Ballot(1, "x")))),
+                ConsistencyLevel.ONE, route(1, "a", "b", "c"));
+        assertEquals(new Result.PreconditionFailed(v1), done(drive(stale, stale.start(0))),
+                "a silent replica is skipped, the next one's state judges it");
+        Coordination ok = coordination(write("v2", new Precondition.VersionIn(List.of(v1))), ConsistencyLevel.ONE,
+                route(1, "a", "b", "c"));
+        Result.Written w2 = assertInstanceOf(Result.Written.class, done(drive(ok, ok.start(0))));
+        assertTrue(w2.version().compareTo(v1) > 0, "a fresh ballot above the state it was judged on");
+    }
+
+    @Test
+    void aReadAtOneWhereEveryReplicaIsFencedLearnsTheNewerTopology() {
+        fencing.put("a", 4L);
+        fencing.put("b", 5L);
+        Coordination r = coordination(new Coordination.Request.Read(), ConsistencyLevel.ONE, route(2, "a", "b"));
+        List<Coordination.Effect> effects = drive(r, r.start(0));
+        assertEquals(new Coordination.Effect.Refresh(5), effects.get(effects.size() - 1));
+    }
+
+    @Test
+    void aLatePromiseAfterTheAnswerEarnsARepair() {
+        Coordination w = coordination(write("v1", Precondition.NONE), ConsistencyLevel.QUORUM, route(1, "a", "b", "c"));
+        drive(w, w.start(0));
+        acceptors.put("c", KeyState.EMPTY); // c lost it (say it was wiped)
+        Coordination r = coordination(new Coordination.Request.Read(), ConsistencyLevel.QUORUM, route(1, "a", "b", "c"));
+        List<Coordination.Effect> prepares = r.start(0);
+        Coordination.Effect.Send toC = null;
+        List<Coordination.Effect> effects = new ArrayList<>();
+        for (Coordination.Effect e : prepares) {
+            Coordination.Effect.Send s = (Coordination.Effect.Send) e;
+            if (s.envelope().to().equals("c")) {
+                toC = s;
+            } else {
+                effects.addAll(r.onReply(s.envelope(), answer(s.envelope()), 0));
+            }
+        }
+        assertInstanceOf(Result.Read.class, done(effects));
+        List<Coordination.Effect> late = r.onReply(toC.envelope(), answer(toC.envelope()), 0);
+        Coordination.Effect.Send repair = assertInstanceOf(Coordination.Effect.Send.class, late.get(0));
+        assertTrue(repair.repair() && repair.envelope().request() instanceof PaxosMessage.Commit);
+    }
+}
