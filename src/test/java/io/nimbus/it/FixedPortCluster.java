@@ -120,6 +120,31 @@ final class FixedPortCluster implements AutoCloseable {
                 }, this::views);
     }
 
+    /**
+     * Waits until every node acknowledges a QUORUM write (of {@code keyPrefix + index}); 503 and 504
+     * answers are retried, anything else fails. Returns the milliseconds it took.
+     */
+    long awaitWritable(String keyPrefix, Duration timeout) throws InterruptedException {
+        HttpClient http = newClient();
+        long start = System.nanoTime();
+        for (int i = 0; i < size; i++) {
+            NodeProcess n = nodes[i];
+            String key = keyPrefix + i;
+            Await.until(n + " acknowledges a QUORUM write", timeout, () -> {
+                HttpResponse<String> r = put(http, n, key, "ready", "QUORUM", Duration.ofSeconds(8));
+                if (r.statusCode() == 503 || r.statusCode() == 504) {
+                    return false;
+                }
+                if (r.statusCode() != 204) {
+                    throw new AssertionError("PUT " + key + " at QUORUM through " + n + ": " + r.statusCode() + " "
+                            + r.body());
+                }
+                return true;
+            }, this::views);
+        }
+        return ms(System.nanoTime() - start);
+    }
+
     /** {@code GET /v1/cluster/ring} of {@code n}, parsed. */
     static JsonNode ring(NodeProcess n) throws IOException, InterruptedException {
         return JSON.readTree(n.fetch("/v1/cluster/ring"));
@@ -186,6 +211,51 @@ final class FixedPortCluster implements AutoCloseable {
             throws IOException, InterruptedException {
         return http.send(HttpRequest.newBuilder(URI.create(n.kvUri(key) + "?consistency=" + level)).timeout(timeout)
                 .GET().build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /**
+     * Patience for a series of read-backs: 503/504 answers and unanswered requests (no verdict on the
+     * key) are retried while retries are left; nothing is asked once the whole time is up.
+     */
+    static final class ReadBudget {
+        private final long retryUntil;
+        private final long giveUpAt;
+
+        ReadBudget(Duration retrying, Duration total) {
+            long now = System.nanoTime();
+            retryUntil = now + retrying.toNanos();
+            giveUpAt = now + total.toNanos();
+        }
+    }
+
+    /**
+     * Reads {@code key} at QUORUM through {@code reader}: null if it holds {@code value} with
+     * {@code etag}, else what was found ({@code MISSING (404)}, another value, or the last non-answer).
+     */
+    static String readBack(HttpClient http, NodeProcess reader, String key, String value, String etag,
+                           Duration timeout, ReadBudget budget) throws InterruptedException {
+        String outcome = "not read: out of time for the read-backs";
+        while (System.nanoTime() < budget.giveUpAt) {
+            try {
+                HttpResponse<String> r = get(http, reader, key, "QUORUM", timeout);
+                String got = r.headers().firstValue("ETag").orElse(null);
+                if (r.statusCode() == 200) {
+                    return value.equals(r.body()) && etag.equals(got) ? null
+                            : "read " + r.body() + " " + got + " instead of " + value + " " + etag;
+                }
+                if (r.statusCode() == 404) {
+                    return "MISSING (404)";
+                }
+                outcome = "answered " + r.statusCode() + " " + problemType(r);
+            } catch (IOException e) {
+                outcome = "no answer: " + e;
+            }
+            if (System.nanoTime() >= budget.retryUntil) {
+                return outcome + " (no retries left)";
+            }
+            Thread.sleep(100); // no verdict on the key: ask again
+        }
+        return outcome;
     }
 
     /** The problem type's last segment ({@code not-enough-replicas}), or a {@code <...>} note if there is none. */

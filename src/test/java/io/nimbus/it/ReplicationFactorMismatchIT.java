@@ -38,8 +38,12 @@ class ReplicationFactorMismatchIT {
     private static final int KEYS = 50;
     /** Fewer acknowledged writes than this and the test would check next to nothing. */
     private static final int MIN_ACKED = 40;
+    /** 503 answers (nothing written) are retried, key by key, until this long after the first write. */
+    private static final Duration WRITING = Duration.ofSeconds(30);
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(8); // above write-timeout-ms (5 s)
-    private static final int READ_ATTEMPTS = 5;
+    /** Per reader: retrying reads answered 503/504 (no verdict on the key) for this long in all; giving up after READ_TOTAL. */
+    private static final Duration READ_RETRYING = Duration.ofSeconds(15);
+    private static final Duration READ_TOTAL = Duration.ofSeconds(60);
     private static final Duration START = Duration.ofSeconds(60);
     private static final Duration CONVERGE = Duration.ofSeconds(30);
     private static final Duration DETECTION = Duration.ofSeconds(15);
@@ -63,7 +67,9 @@ class ReplicationFactorMismatchIT {
         for (NodeProcess n : cluster.nodes) {
             assertEquals(3, FixedPortCluster.ring(n).get("replicationFactor").asInt(), n + " ring: RF");
         }
-        System.out.printf("[it] %d workers (RF 3) converged in %d ms%n", WORKERS, convergeMs);
+        long writableMs = cluster.awaitWritable("rfm-ready-", CONVERGE);
+        System.out.printf("[it] %d workers (RF 3) converged in %d ms; each acknowledged a QUORUM write after %d ms "
+                + "more%n", WORKERS, convergeMs, writableMs);
 
         // Restart one worker with nimbus.replication-factor=1 and wait until all see all again.
         long oldGeneration = cluster.generationOf(ODD, 0);
@@ -83,29 +89,38 @@ class ReplicationFactorMismatchIT {
         Map<String, Integer> refused = new TreeMap<>();
         int indeterminate = 0;
         List<String> violations = new ArrayList<>();
+        long writeDeadline = System.nanoTime() + WRITING.toNanos();
         for (int k = 0; k < KEYS; k++) {
             String key = key(k);
             String value = "rfm-value-" + k + "-" + Long.toHexString(System.nanoTime());
-            HttpResponse<String> r;
-            try {
-                r = FixedPortCluster.put(http, odd, key, value, "QUORUM", REQUEST_TIMEOUT);
-            } catch (IOException e) {
-                indeterminate++;
-                continue;
-            }
-            String etag = r.headers().firstValue("ETag").orElse(null);
-            if (r.statusCode() == 204 && etag != null) {
-                acked.put(key, new String[] {value, etag});
-            } else if (r.statusCode() == 503) {
-                refused.merge(FixedPortCluster.problemType(r), 1, Integer::sum);
-            } else if (r.statusCode() == 504) {
-                indeterminate++;
-            } else {
-                indeterminate++;
-                violations.add("PUT " + key + " -> " + r.statusCode() + " ETag " + etag + " " + r.body());
+            while (true) {
+                HttpResponse<String> r;
+                try {
+                    r = FixedPortCluster.put(http, odd, key, value, "QUORUM", REQUEST_TIMEOUT);
+                } catch (IOException e) {
+                    indeterminate++;
+                    break;
+                }
+                String etag = r.headers().firstValue("ETag").orElse(null);
+                if (r.statusCode() == 204 && etag != null) {
+                    acked.put(key, new String[] {value, etag});
+                } else if (r.statusCode() == 503) {
+                    refused.merge(FixedPortCluster.problemType(r), 1, Integer::sum);
+                    if (System.nanoTime() < writeDeadline) {
+                        Thread.sleep(50);
+                        continue; // nothing was written: try the key again
+                    }
+                } else if (r.statusCode() == 504) {
+                    indeterminate++;
+                } else {
+                    indeterminate++;
+                    violations.add("PUT " + key + " -> " + r.statusCode() + " ETag " + etag + " " + r.body());
+                }
+                break;
             }
         }
-        System.out.printf("[it] %d QUORUM writes through %s: acknowledged %d, refused (503) %s, indeterminate %d%n",
+        System.out.printf("[it] %d keys written at QUORUM through %s: acknowledged %d, refused (503, retried) %s, "
+                + "indeterminate %d%n",
                 KEYS, cluster.ids[ODD], acked.size(), refused, indeterminate);
         assertTrue(violations.isEmpty(), "writes answered outside the contract: " + violations);
         assertTrue(acked.size() >= MIN_ACKED, "only " + acked.size() + " of " + KEYS + " QUORUM writes through "
@@ -124,8 +139,10 @@ class ReplicationFactorMismatchIT {
                 continue;
             }
             List<String> wrong = new ArrayList<>();
+            FixedPortCluster.ReadBudget budget = new FixedPortCluster.ReadBudget(READ_RETRYING, READ_TOTAL);
             for (Map.Entry<String, String[]> e : acked.entrySet()) {
-                String outcome = readBack(http, cluster.nodes[j], e.getKey(), e.getValue()[0], e.getValue()[1]);
+                String outcome = FixedPortCluster.readBack(http, cluster.nodes[j], e.getKey(), e.getValue()[0],
+                        e.getValue()[1], REQUEST_TIMEOUT, budget);
                 if (outcome != null) {
                     missingKeys.add(e.getKey());
                     wrong.add(e.getKey() + ": " + outcome + (wrong.size() < 10 ? " [survivors' own copies: "
@@ -148,34 +165,6 @@ class ReplicationFactorMismatchIT {
             fail(missingKeys.size() + " of " + acked.size() + " QUORUM writes acknowledged by " + cluster.ids[ODD]
                     + " (started with nimbus.replication-factor=1 in an RF-3 cluster) were lost with it:" + b);
         }
-    }
-
-    /** Null if a QUORUM read through {@code reader} returns the acknowledged value and ETag, else what it returned. */
-    private static String readBack(HttpClient http, NodeProcess reader, String key, String value, String etag)
-            throws InterruptedException {
-        String outcome = null;
-        for (int attempt = 1; attempt <= READ_ATTEMPTS; attempt++) {
-            HttpResponse<String> r;
-            try {
-                r = FixedPortCluster.get(http, reader, key, "QUORUM", REQUEST_TIMEOUT);
-            } catch (IOException e) {
-                outcome = "no answer: " + e;
-                Thread.sleep(200);
-                continue;
-            }
-            String got = r.headers().firstValue("ETag").orElse(null);
-            if (r.statusCode() == 200) {
-                return value.equals(r.body()) && etag.equals(got) ? null
-                        : "read " + r.body() + " " + got + " instead of " + value + " " + etag;
-            }
-            if (r.statusCode() == 404) {
-                return "MISSING (404)";
-            }
-            outcome = "answered " + r.statusCode() + " " + FixedPortCluster.problemType(r) + " " + READ_ATTEMPTS
-                    + " times";
-            Thread.sleep(200); // 503/504: no verdict on the key; ask again
-        }
-        return outcome;
     }
 
     private static String key(int k) {
