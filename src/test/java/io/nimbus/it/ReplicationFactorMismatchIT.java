@@ -41,7 +41,7 @@ class ReplicationFactorMismatchIT {
     /** 503 answers (nothing written) are retried, key by key, until this long after the first write. */
     private static final Duration WRITING = Duration.ofSeconds(30);
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(8); // above write-timeout-ms (5 s)
-    /** Per reader: retrying reads answered 503/504 (no verdict on the key) for this long in all; giving up after READ_TOTAL. */
+    /** Per reader: reads answered 503/504 (no verdict on the key) are retried this long in all; none after READ_TOTAL. */
     private static final Duration READ_RETRYING = Duration.ofSeconds(15);
     private static final Duration READ_TOTAL = Duration.ofSeconds(60);
     private static final Duration START = Duration.ofSeconds(60);

@@ -105,7 +105,7 @@ class RestartWindowIT {
         final Map<String, List<String>> missing = new TreeMap<>(); // reading node -> what was wrong, per key
         final Set<String> missingKeys = new TreeSet<>();
         int readsMissing;
-        /** Diagnosis only: of the first LONE_CHECK acknowledged keys, those no other worker held right after the writes. */
+        /** Diagnosis only: of the first LONE_CHECK acknowledged keys, those no other worker held after the writes. */
         final Set<String> lone = new TreeSet<>();
         int loneChecked;
 
@@ -178,20 +178,23 @@ class RestartWindowIT {
                 missingKeys += round.missingKeys.size();
             }
             summary.append(String.format("%n  restart %d (%s): first 204 %s ms after port open, %d acked in the first "
-                            + "500 ms; acked %d / refused %d %s / indeterminate %d; on no other worker %d; keys missing %d%s",
+                            + "500 ms; acked %d / refused %d %s / indeterminate %d; on no other worker %d; keys "
+                            + "missing %d%s",
                     round.number, cluster.ids[round.victim], round.firstAck(), round.ackedIn500ms.get(),
                     round.acked.size(), round.refused.get(), round.refusedByType, round.indeterminate.get(),
                     round.lone.size(), round.missingKeys.size(), round.missingAckedAt()));
         }
-        System.out.printf("[it] RestartWindowIT summary (%d writer threads): %d restarts, %d writes acknowledged; of the first " + LONE_CHECK + " per restart, %d "
-                + "found on no other worker right after (ONE); %d restarts with missing keys, %d keys missing (QUORUM) "
-                + "in all:%s%n", WRITERS, RESTARTS, acked, lone, failedRounds, missingKeys, summary);
+        System.out.printf("[it] RestartWindowIT summary (%d writer threads): %d restarts, %d writes acknowledged; of the "
+                + "first %d per restart, %d found on no other worker right after (ONE); %d restarts with missing keys, "
+                + "%d keys missing (QUORUM) in all:%s%n", WRITERS, RESTARTS, acked, LONE_CHECK, lone, failedRounds,
+                missingKeys, summary);
 
         List<String> problems = new ArrayList<>();
         for (Round round : rounds) {
             String who = "restart " + round.number + " (" + cluster.ids[round.victim] + ")";
             if (!round.violations.isEmpty()) {
-                problems.add(who + ": writes answered outside the contract: " + head(new ArrayList<>(round.violations)));
+                problems.add(who + ": writes answered outside the contract: "
+                        + head(new ArrayList<>(round.violations)));
             }
             if (round.acked.size() < MIN_ACKED_PER_RESTART) {
                 problems.add(who + ": only " + round.acked.size() + " writes acknowledged within " + WRITE_AT_MOST
@@ -260,7 +263,8 @@ class RestartWindowIT {
         long deadline = open + WRITE_AT_MOST.toNanos();
         while (true) {
             long now = System.nanoTime();
-            if (now > deadline || (now - open >= WRITE_FOR_MS * 1_000_000L && round.acked.size() >= MIN_ACKED_PER_RESTART)) {
+            boolean enough = now - open >= WRITE_FOR_MS * 1_000_000L && round.acked.size() >= MIN_ACKED_PER_RESTART;
+            if (now > deadline || enough) {
                 return;
             }
             int n = seq.getAndIncrement();
@@ -316,7 +320,8 @@ class RestartWindowIT {
                     continue;
                 }
                 try {
-                    elsewhere = FixedPortCluster.get(http, cluster.nodes[j], key, "ONE", READ_TIMEOUT).statusCode() != 404;
+                    HttpResponse<String> r = FixedPortCluster.get(http, cluster.nodes[j], key, "ONE", READ_TIMEOUT);
+                    elsewhere = r.statusCode() != 404;
                 } catch (Exception e) {
                     elsewhere = true; // unknown: do not count it as lone
                 }
@@ -360,7 +365,8 @@ class RestartWindowIT {
     private void print(Round round) {
         System.out.printf("[it] restart %d: kill -9 %s, restarted, HTTP port open after %d ms; first 204 %s ms after "
                         + "the port opened; writes for %d ms: acknowledged %d (%d in the first 500 ms), refused (503) %d "
-                        + "%s, indeterminate %d; on no other worker (ONE, first %d keys): %d; QUORUM reads through the other two: %d keys missing (%d reads)%s%s%n",
+                        + "%s, indeterminate %d; on no other worker (ONE, first %d keys): %d; QUORUM reads through "
+                        + "the other two: %d keys missing (%d reads)%s%s%n",
                 round.number, cluster.ids[round.victim], round.startToPortMs,
                 round.firstAck(), round.writeMs, round.acked.size(), round.ackedIn500ms.get(), round.refused.get(),
                 round.refusedByType, round.indeterminate.get(), round.loneChecked, round.lone.size(),
