@@ -44,12 +44,14 @@ import static org.junit.jupiter.api.Assertions.fail;
  * test: it would have checked nothing.
  *
  * <p>Until a restarted worker has heard from its peers its gossip ring holds only itself, so on code
- * that derives the replication factor from that ring the first writes are acknowledged by it alone
- * (RF capped at 1), and QUORUM reads through the other workers miss them when their quorum of
- * promises does not include the restarted worker. Several writers put several writes into that
- * window (the first answer of a fresh JVM takes ~100 ms; the window is ~150-250 ms here); sequential
- * writes put one or two there, and a key written only to the restarted worker is missed by a read
- * about half the time, so the test fails there on most restarts rather than on every one.
+ * that derives the replication factor from that ring the writes it takes in that window are
+ * acknowledged by it alone (RF capped at 1), and a QUORUM read through another worker misses such a
+ * write when its quorum of promises leaves the restarted worker out. Whether any write lands in the
+ * window is a race between the fresh JVM's first answers (~100-500 ms after its port opens) and its
+ * first gossip answer. Measured on a loaded 2-core machine with today's code: 4 writers put 2-12
+ * writes there in ~64% of restarts (1 writer: one write in ~55%), the QUORUM reads missed ~62% of
+ * those writes, and ~61% of restarts lost a write; with 9 restarts every run failed. The ONE-read
+ * "on no other worker" figure printed per restart is that diagnosis; it asserts nothing.
  */
 class RestartWindowIT {
     private static final int WORKERS = 3;
