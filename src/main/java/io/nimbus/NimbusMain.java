@@ -23,7 +23,8 @@ public class NimbusMain {
                 nimbus.node.id                    node name (<hostname>-<http port>)
                 nimbus.role                       worker (stores data) or proxy (routes only) (worker)
                 nimbus.data-dir                   MapDB files and write-ahead log (./data)
-                nimbus.replication-factor         replicas per key, capped at the workers (3)
+                nimbus.replication-factor         replicas per key, fixed when the cluster is founded;
+                                                  a node whose setting differs uses the cluster's (3)
                 nimbus.consistency                default level: ONE, QUORUM, ALL (QUORUM)
                 nimbus.limits.max-key-bytes       (1024)
                 nimbus.limits.max-value-bytes     (1048576)
@@ -37,6 +38,8 @@ public class NimbusMain {
                 nimbus.paxos.in-flight-max        requests coordinated at once before 503 (4096)
                 nimbus.ring.tokens                virtual nodes per worker (16)
                 nimbus.cluster.seeds              host:cluster-port list to join through (none: alone)
+                nimbus.cluster.bootstrap          may a worker with a never-used store found a new
+                                                  cluster (true without seeds, else false)
                 nimbus.cluster.*, nimbus.gossip.* the cluster port, discovery, secret, gossip timing:
                                                   see README.md
 

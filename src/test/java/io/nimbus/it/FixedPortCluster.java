@@ -78,7 +78,7 @@ final class FixedPortCluster implements AutoCloseable {
             }
         }
         List<String> props = new ArrayList<>(List.of(ClusterArgs.node(ids[i], clusterPorts[i])
-                .gossip(INTERVAL, FAILURE_TIMEOUT).seeds(others).seedBackoffMax("1s").toArray()));
+                .gossip(INTERVAL, FAILURE_TIMEOUT).seeds(others).seedBackoffMax("1s").bootstrap(i == 0).toArray()));
         props.addAll(Arrays.asList(extra));
         return props.toArray(String[]::new);
     }

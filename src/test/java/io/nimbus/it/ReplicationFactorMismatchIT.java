@@ -80,6 +80,12 @@ class ReplicationFactorMismatchIT {
         above[ODD] = oldGeneration;
         long rejoinMs = cluster.awaitConverged(CONVERGE, above);
         HttpClient http = FixedPortCluster.newClient();
+        // the cluster's factor wins, and the node says so once
+        var topology = JSON.readTree(odd.fetch("/v1/cluster/topology"));
+        assertEquals(3, topology.get("replicationFactor").asInt(), "the cluster's RF: " + topology);
+        assertEquals(1, topology.get("configuredReplicationFactor").asInt(), "this node's own setting: " + topology);
+        assertTrue(odd.output().contains("nimbus.replication-factor is 1 here, but cluster"), "the node logs the "
+                + "difference; log " + odd.logFile());
         System.out.printf("[it] %s restarted with nimbus.replication-factor=1 and rejoined (%d ms); its ring says "
                 + "replicationFactor %s; placements it reports for the test keys: %s%n", cluster.ids[ODD], rejoinMs,
                 bestEffortRf(odd), placements(odd));
