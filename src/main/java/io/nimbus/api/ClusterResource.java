@@ -1,7 +1,7 @@
 package io.nimbus.api;
 
-import io.nimbus.cluster.ClusterService;
-import io.nimbus.cluster.TopologyService;
+import io.nimbus.cluster.membership.ClusterService;
+import io.nimbus.cluster.topology.TopologyService;
 import io.nimbus.core.gossip.Member;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;

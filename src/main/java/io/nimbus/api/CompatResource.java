@@ -4,7 +4,7 @@ import io.nimbus.config.NimbusConfig;
 import io.nimbus.core.kv.ConsistencyLevel;
 import io.nimbus.core.kv.Mutation;
 import io.nimbus.core.kv.Precondition;
-import io.nimbus.cluster.Coordinator;
+import io.nimbus.cluster.coordinator.Coordinator;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;

@@ -6,7 +6,7 @@ import io.nimbus.core.kv.ConsistencyLevel;
 import io.nimbus.core.kv.Mutation;
 import io.nimbus.core.kv.Precondition;
 import io.nimbus.core.kv.WriteOutcome;
-import io.nimbus.cluster.Coordinator;
+import io.nimbus.cluster.coordinator.Coordinator;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.Encoded;

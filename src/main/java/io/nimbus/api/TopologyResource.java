@@ -1,6 +1,6 @@
 package io.nimbus.api;
 
-import io.nimbus.cluster.TopologyService;
+import io.nimbus.cluster.topology.TopologyService;
 import io.nimbus.config.NimbusConfig;
 import io.nimbus.core.topology.Replica;
 import io.nimbus.core.topology.Topology;

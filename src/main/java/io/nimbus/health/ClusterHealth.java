@@ -1,8 +1,8 @@
 package io.nimbus.health;
 
-import io.nimbus.cluster.ClusterService;
-import io.nimbus.cluster.ClusterView;
-import io.nimbus.cluster.TopologyService;
+import io.nimbus.cluster.membership.ClusterService;
+import io.nimbus.cluster.topology.ClusterView;
+import io.nimbus.cluster.topology.TopologyService;
 import io.nimbus.core.gossip.Member;
 import io.nimbus.core.topology.Replica;
 import io.nimbus.node.Storage;

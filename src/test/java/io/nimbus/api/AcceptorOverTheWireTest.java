@@ -1,9 +1,9 @@
 package io.nimbus.api;
 
-import io.nimbus.cluster.ClusterService;
-import io.nimbus.cluster.ClusterTransport;
-import io.nimbus.cluster.PaxosCodec;
-import io.nimbus.cluster.TopologyService;
+import io.nimbus.cluster.membership.ClusterService;
+import io.nimbus.cluster.transport.ClusterTransport;
+import io.nimbus.cluster.replica.PaxosCodec;
+import io.nimbus.cluster.topology.TopologyService;
 import io.nimbus.core.topology.HostId;
 import io.nimbus.core.gossip.Endpoint;
 import io.nimbus.core.kv.Ballot;

@@ -55,6 +55,28 @@ class ArchitectureTest {
     }
 
     @Test
+    void onlyTheApiSpeaksHttp() {
+        noClasses().that().resideOutsideOfPackage("io.nimbus.api..")
+                .should().dependOnClassesThat().resideInAnyPackage("jakarta.ws.rs..", "org.jboss.resteasy..")
+                .because("a request's fate is a Result from the core to the API; only api/ chooses HTTP statuses")
+                .check(main);
+    }
+
+    @Test
+    void theClusterShellsAreSplitByRoleAndTheTransportKnowsNoProtocol() {
+        noClasses().that().resideInAPackage("io.nimbus.cluster.transport..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.nimbus.cluster.membership..",
+                        "io.nimbus.cluster.topology..", "io.nimbus.cluster.replica..", "io.nimbus.cluster.coordinator..",
+                        "io.nimbus.storage..")
+                .check(main);
+        noClasses().that().resideInAPackage("io.nimbus.cluster.replica..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.nimbus.cluster.coordinator..",
+                        "io.nimbus.cluster.membership..")
+                .because("a replica answers what it is asked; it never coordinates or gossips")
+                .check(main);
+    }
+
+    @Test
     void theApiDoesNotReachIntoStorageFiles() {
         noClasses().that().resideInAPackage("io.nimbus.api..")
                 .should().dependOnClassesThat().resideInAPackage("org.mapdb..")

@@ -1,4 +1,7 @@
-package io.nimbus.cluster;
+package io.nimbus.cluster.membership;
+
+import io.nimbus.cluster.transport.MalformedMessageException;
+import io.nimbus.cluster.transport.WireStrings;
 
 import io.nimbus.core.gossip.Digest;
 import io.nimbus.core.gossip.Endpoint;

@@ -1,4 +1,4 @@
-package io.nimbus.cluster;
+package io.nimbus.cluster.replica;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -41,7 +41,7 @@ public class ReplicaService {
     }
 
     /** Who to tell when a request carried a newer epoch than this node holds. */
-    void onBehind(LongConsumer listener) {
+    public void onBehind(LongConsumer listener) {
         this.onBehind = listener;
     }
 

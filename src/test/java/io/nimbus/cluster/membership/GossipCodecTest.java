@@ -1,4 +1,6 @@
-package io.nimbus.cluster;
+package io.nimbus.cluster.membership;
+
+import io.nimbus.cluster.transport.MalformedMessageException;
 
 import io.nimbus.core.gossip.Digest;
 import io.nimbus.core.gossip.Endpoint;

@@ -1,4 +1,4 @@
-package io.nimbus.cluster;
+package io.nimbus.cluster.transport;
 
 /** Bytes from a peer that are not a valid frame or message: the connection is closed. */
 public final class MalformedMessageException extends RuntimeException {

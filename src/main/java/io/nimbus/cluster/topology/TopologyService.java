@@ -1,4 +1,10 @@
-package io.nimbus.cluster;
+package io.nimbus.cluster.topology;
+
+import io.nimbus.cluster.transport.ClusterTransport;
+import io.nimbus.cluster.transport.MalformedMessageException;
+import io.nimbus.cluster.membership.ClusterService;
+import io.nimbus.cluster.replica.ReplicaService;
+import io.nimbus.cluster.coordinator.Coordinator;
 
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -266,7 +272,7 @@ public class TopologyService {
     }
 
     /** A peer at {@code from} holds epoch {@code epoch}: fetch it there if it is newer (at most one fetch at a time). */
-    void learnFrom(long epoch, Endpoint from) {
+    public void learnFrom(long epoch, Endpoint from) {
         if (epoch <= view().epoch() || from == null || !fetching.compareAndSet(false, true)) {
             return;
         }
@@ -279,7 +285,7 @@ public class TopologyService {
     }
 
     /** Learns a topology of at least {@code epoch} from a peer that announced one; completes with what this node holds then. */
-    CompletableFuture<Topology> refresh(long epoch) {
+    public CompletableFuture<Topology> refresh(long epoch) {
         if (view().epoch() >= epoch) {
             return CompletableFuture.completedFuture(current());
         }
@@ -309,7 +315,7 @@ public class TopologyService {
     }
 
     /** Called by the gossip shell after each round with its members: reachability, addresses, announced epochs. */
-    void onGossip(List<Member> members) {
+    public void onGossip(List<Member> members) {
         Topology t = current();
         Set<String> nowDown = new HashSet<>();
         Map<String, Endpoint> nowAt = new HashMap<>();
@@ -481,12 +487,12 @@ public class TopologyService {
 
     // ---- the cluster port --------------------------------------------------------------------------
 
-    static boolean isTopology(int type) {
+    public static boolean isTopology(int type) {
         return type == FETCH || type == PUSH;
     }
 
     /** FETCH: answer the topology held (empty: none). PUSH: learn it, pass the store's fence point, answer the epoch held. */
-    Future<ClusterTransport.Message> handle(ClusterTransport.Message request) {
+    public Future<ClusterTransport.Message> handle(ClusterTransport.Message request) {
         if (request.type() == FETCH) {
             Topology t = current();
             return Future.succeededFuture(new ClusterTransport.Message(FETCH, t == null ? new byte[0] : TopologyCodec.encode(t)));

@@ -1,4 +1,4 @@
-package io.nimbus.cluster;
+package io.nimbus.cluster.transport;
 
 import io.vertx.core.buffer.Buffer;
 

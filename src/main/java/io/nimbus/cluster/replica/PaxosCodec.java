@@ -1,4 +1,8 @@
-package io.nimbus.cluster;
+package io.nimbus.cluster.replica;
+
+import io.nimbus.cluster.transport.MalformedMessageException;
+import io.nimbus.cluster.transport.WireStrings;
+import io.nimbus.cluster.membership.GossipCodec;
 
 import io.nimbus.core.kv.Ballot;
 import io.nimbus.core.kv.Proposal;

@@ -1,4 +1,4 @@
-package io.nimbus.cluster;
+package io.nimbus.cluster.transport;
 
 import io.nimbus.core.gossip.Endpoint;
 import io.vertx.core.Future;

@@ -1,4 +1,4 @@
-package io.nimbus.cluster;
+package io.nimbus.cluster.topology;
 
 import io.nimbus.core.gossip.Endpoint;
 import io.nimbus.core.gossip.Member;

@@ -1,4 +1,10 @@
-package io.nimbus.cluster;
+package io.nimbus.cluster.membership;
+
+import io.nimbus.cluster.transport.ClusterTransport;
+import io.nimbus.cluster.transport.MalformedMessageException;
+import io.nimbus.cluster.topology.TopologyService;
+import io.nimbus.cluster.replica.ReplicaService;
+import io.nimbus.cluster.replica.PaxosCodec;
 
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -164,7 +170,7 @@ public class ClusterService {
     }
 
     /** Announces the topology epoch this node holds (and, once a member, its tokens and NORMAL status) by gossip. */
-    void announceTopology() {
+    public void announceTopology() {
         synchronized (lock) {
             if (gossiper != null) {
                 announceLocked();

@@ -1,4 +1,11 @@
-package io.nimbus.cluster;
+package io.nimbus.cluster.coordinator;
+
+import io.nimbus.cluster.transport.ClusterTransport;
+import io.nimbus.cluster.membership.ClusterService;
+import io.nimbus.cluster.topology.TopologyService;
+import io.nimbus.cluster.topology.ClusterView;
+import io.nimbus.cluster.replica.ReplicaService;
+import io.nimbus.cluster.replica.PaxosCodec;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -160,13 +167,13 @@ public class Coordinator {
     }
 
     /** A linearizable read of the topology register through its electorate. */
-    CompletableFuture<Proposal> registerRead() {
+    public CompletableFuture<Proposal> registerRead() {
         return run(ReplicaService.REGISTER_KEY, new Coordination.Request.Read(), ConsistencyLevel.QUORUM,
                 routeOrFail(registerRoute()), this::registerRoute).thenApply(res -> ((Result.Read) res).committed());
     }
 
     /** A conditional write of the topology register (compare-and-set on {@code pre}). */
-    CompletableFuture<WriteOutcome> registerWrite(byte[] value, Precondition pre) {
+    public CompletableFuture<WriteOutcome> registerWrite(byte[] value, Precondition pre) {
         Mutation m = new Mutation(ReplicaService.REGISTER_KEY, value, pre);
         return run(m.key(), new Coordination.Request.Write(m), ConsistencyLevel.QUORUM, routeOrFail(registerRoute()),
                 this::registerRoute).thenApply(Coordinator::toWriteOutcome);

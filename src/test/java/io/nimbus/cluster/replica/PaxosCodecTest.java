@@ -1,4 +1,6 @@
-package io.nimbus.cluster;
+package io.nimbus.cluster.replica;
+
+import io.nimbus.cluster.transport.MalformedMessageException;
 
 import io.nimbus.core.kv.Ballot;
 import io.nimbus.core.kv.KeyState;

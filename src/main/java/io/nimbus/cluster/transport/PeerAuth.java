@@ -1,4 +1,4 @@
-package io.nimbus.cluster;
+package io.nimbus.cluster.transport;
 
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;

@@ -1,4 +1,4 @@
-package io.nimbus.cluster;
+package io.nimbus.cluster.membership;
 
 import io.nimbus.core.gossip.Endpoint;
 import org.jboss.logging.Logger;

@@ -1,4 +1,4 @@
-package io.nimbus.cluster;
+package io.nimbus.cluster.transport;
 
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -6,11 +6,11 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 
 /** Strings on the cluster wire: u16 length, then UTF-8 bytes. Shared by the message codecs. */
-final class WireStrings {
+public final class WireStrings {
     private WireStrings() {
     }
 
-    static void write(DataOutputStream out, String s) throws IOException {
+    public static void write(DataOutputStream out, String s) throws IOException {
         byte[] b = s.getBytes(StandardCharsets.UTF_8);
         if (b.length > 0xffff) {
             throw new IllegalArgumentException("string of " + b.length + " bytes is too long for the wire");
@@ -19,7 +19,7 @@ final class WireStrings {
         out.write(b);
     }
 
-    static String read(ByteBuffer in) {
+    public static String read(ByteBuffer in) {
         int len = Short.toUnsignedInt(in.getShort());
         byte[] b = new byte[len];
         in.get(b);
