@@ -39,7 +39,8 @@ public class NimbusMain {
                 nimbus.ring.tokens                virtual nodes per worker (16)
                 nimbus.cluster.seeds              host:cluster-port list to join through (none: alone)
                 nimbus.cluster.bootstrap          may a worker with a never-used store found a new
-                                                  cluster (true without seeds, else false)
+                                                  cluster: true, false or a node id (true without
+                                                  seeds other than itself, else false)
                 nimbus.cluster.*, nimbus.gossip.* the cluster port, discovery, secret, gossip timing:
                                                   see README.md
 

@@ -101,10 +101,18 @@ public interface NimbusConfig {
         Optional<List<String>> seeds();
 
         /**
-         * May this worker found a new cluster when its store has never held a topology? Default: only
-         * when no seeds are configured. Every other node waits until it has fetched a topology from a peer.
+         * May this worker found a new cluster when its store has never held a topology? {@code true},
+         * {@code false}, or a node id (only the worker of that name may: one setting for every pod of a
+         * StatefulSet). Default: only when no seeds other than itself are configured. A worker allowed to
+         * found that has other seeds first listens for {@code bootstrap-wait-rounds} gossip rounds and
+         * joins instead if a peer holds a topology. Every other node waits until it fetched one.
          */
-        Optional<Boolean> bootstrap();
+        Optional<String> bootstrap();
+
+        /** Gossip rounds a worker allowed to found a cluster waits for a peer that already holds one. */
+        @WithName("bootstrap-wait-rounds")
+        @WithDefault("5")
+        int bootstrapWaitRounds();
 
         /** {@code seeds} or {@code multicast}. */
         @WithDefault("seeds")

@@ -83,7 +83,8 @@ public final class MapDbStore implements AutoCloseable {
     private volatile Throwable failure;
 
     /** A queued change to one key, or (with {@code control} set) an action the writer runs in queue order. */
-    private record Pending(String key, KeyUpdate<?> update, CompletableFuture<Object> result, Runnable control) {
+    private record Pending(String key, KeyUpdate<?> update, CompletableFuture<Object> result,
+                           java.util.function.Supplier<Object> control) {
     }
 
     private MapDbStore(StoreSettings settings, DataDirLock lock, DB db) throws IOException {
@@ -271,27 +272,24 @@ public final class MapDbStore implements AutoCloseable {
      * Makes {@code next} this store's topology if it is newer than the one held: persisted (MapDB
      * commit) and then published, on the writer thread, in queue order. Updates queued before it are
      * decided (and their fences checked) under the older topology and are durable before this
-     * completes; updates queued after it see {@code next}. Completes with the topology held afterwards.
+     * completes; updates queued after it see {@code next}. A topology of another cluster than the one
+     * held is never installed. Completes with the topology held afterwards (compare it with {@code next}).
      */
     public CompletableFuture<Topology> install(Topology next) {
-        Topology before = topology;
-        if (before != null && !before.clusterId().equals(next.clusterId())) {
-            return CompletableFuture.failedFuture(new IllegalArgumentException("refusing a topology of cluster "
-                    + next.clusterId() + ": this store belongs to cluster " + before.clusterId()));
-        }
         CompletableFuture<Object> result = new CompletableFuture<>();
         byte[] encoded = TopologyCodec.encode(next);
         enqueue(new Pending(null, null, result, () -> {
             Topology held = topology;
-            if (held == null || next.epoch() > held.epoch()) {
+            if (held == null || (next.epoch() > held.epoch() && held.clusterId().equals(next.clusterId()))) {
                 synchronized (commitLock) {
                     topologyRecord.set(encoded);
                     db.commit();
                 }
                 topology = next;
             }
+            return topology;
         }));
-        return result.thenApply(x -> topology);
+        return result.thenApply(x -> (Topology) x);
     }
 
     /**
@@ -300,9 +298,8 @@ public final class MapDbStore implements AutoCloseable {
      */
     public CompletableFuture<Topology> fencePoint() {
         CompletableFuture<Object> result = new CompletableFuture<>();
-        enqueue(new Pending(null, null, result, () -> {
-        }));
-        return result.thenApply(x -> topology);
+        enqueue(new Pending(null, null, result, () -> topology));
+        return result.thenApply(x -> (Topology) x);
     }
 
     /** The committed (durable) state of {@code key} ({@link KeyState#EMPTY} if never written). */
@@ -430,7 +427,7 @@ public final class MapDbStore implements AutoCloseable {
             long seq = lastSeq;
             for (int i = 0; i < batch.size(); i++) {
                 if (batch.get(i).control() != null) {
-                    batch.get(i).control().run();
+                    replies[i] = batch.get(i).control().get();
                     continue;
                 }
                 String key = batch.get(i).key();

@@ -302,9 +302,14 @@ class MapDbStoreTest {
         assertEquals(2L, after.get(5, java.util.concurrent.TimeUnit.SECONDS));
         assertEquals(t2, s.install(t1).get(5, java.util.concurrent.TimeUnit.SECONDS), "an older epoch changes nothing");
         assertEquals(t2, s.fencePoint().get(5, java.util.concurrent.TimeUnit.SECONDS));
-        io.nimbus.core.topology.Topology other = io.nimbus.core.topology.Topology.bootstrap(java.util.UUID.randomUUID(), 3, w);
-        assertThrows(java.util.concurrent.ExecutionException.class,
-                () -> s.install(other).get(5, java.util.concurrent.TimeUnit.SECONDS), "another cluster's topology");
+        io.nimbus.core.topology.Topology other = io.nimbus.core.topology.Topology.bootstrap(java.util.UUID.randomUUID(), 3, w)
+                .join(new io.nimbus.core.topology.Worker("n9", new io.nimbus.core.topology.HostId(java.util.UUID.randomUUID()),
+                        new io.nimbus.core.gossip.Endpoint("127.0.0.1", 9009), 8009, List.of(1L << 45)))
+                .join(new io.nimbus.core.topology.Worker("n8", new io.nimbus.core.topology.HostId(java.util.UUID.randomUUID()),
+                        new io.nimbus.core.gossip.Endpoint("127.0.0.1", 9008), 8008, List.of(1L << 46)));
+        assertEquals(3, other.epoch());
+        assertEquals(t2, s.install(other).get(5, java.util.concurrent.TimeUnit.SECONDS),
+                "another cluster's topology is never installed, however new its epoch");
     }
 
     @Test

@@ -28,7 +28,9 @@ import io.nimbus.core.topology.TopologyChangeRefused;
 import io.nimbus.core.topology.Worker;
 import io.nimbus.node.NodeIdentity;
 import io.nimbus.node.Storage;
+import io.nimbus.core.paxos.Acceptor;
 import io.nimbus.storage.KeyStateCodec;
+import io.nimbus.storage.MapDbStore;
 import io.nimbus.storage.TopologyCodec;
 import io.quarkus.runtime.StartupEvent;
 import io.vertx.core.Future;
@@ -98,6 +100,10 @@ public class TopologyService {
     private final Map<String, Endpoint> peerEndpoints = new ConcurrentHashMap<>();
     private final Map<String, Long> peerEpochs = new ConcurrentHashMap<>();
     private final AtomicBoolean busy = new AtomicBoolean();
+    /** Held while queueing topology installs, so founding a cluster and learning a peer's cannot interleave. */
+    private final Object installOrder = new Object();
+    /** A worker allowed to found a cluster that first listens for peers: rounds left (0: not waiting). */
+    private volatile int bootstrapRoundsLeft;
     private final AtomicBoolean fetching = new AtomicBoolean();
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
 
@@ -123,7 +129,13 @@ public class TopologyService {
             t = recoverFromOwnRegister();
         }
         if (storage.isWorker() && t == null && bootstrapAllowed()) {
-            t = bootstrap();
+            if (otherSeeds().isEmpty()) {
+                t = bootstrap();
+            } else {
+                bootstrapRoundsLeft = Math.max(1, config.cluster().bootstrapWaitRounds());
+                LOG.infof("allowed to found a cluster: listening %d gossip rounds for a peer that holds one first "
+                        + "(seeds %s)", bootstrapRoundsLeft, otherSeeds());
+            }
         }
         if (t != null) {
             checkReplicationFactor(t);
@@ -137,7 +149,26 @@ public class TopologyService {
     }
 
     private boolean bootstrapAllowed() {
-        return config.cluster().bootstrap().orElse(config.cluster().seeds().orElse(List.of()).isEmpty());
+        String setting = config.cluster().bootstrap().map(String::trim).orElse("");
+        if (setting.isEmpty()) {
+            return otherSeeds().isEmpty();
+        }
+        if (setting.equalsIgnoreCase("true") || setting.equalsIgnoreCase("false")) {
+            return Boolean.parseBoolean(setting);
+        }
+        return setting.equals(identity.id());
+    }
+
+    /** The configured seeds other than this node's own cluster address. */
+    private List<String> otherSeeds() {
+        Endpoint self = cluster.get().selfEndpoint();
+        List<String> out = new java.util.ArrayList<>();
+        for (String seed : config.cluster().seeds().orElse(List.of())) {
+            if (self == null || !Endpoint.parse(seed).equals(self)) {
+                out.add(seed);
+            }
+        }
+        return out;
     }
 
     /** The topology this node acts on (null: none yet). */
@@ -186,15 +217,34 @@ public class TopologyService {
         List<Long> tokens = TokenAllocator.allocate(TokenRing.of(0, Map.of()), identity.id(), config.ring().tokens(),
                 tokenOffset());
         Topology t = Topology.bootstrap(UUID.randomUUID(), config.replicationFactor(), self(tokens));
-        WriteOutcome o = storage.store().submit(new Mutation(ReplicaService.REGISTER_KEY, TopologyCodec.encode(t),
-                new Precondition.Absent())).join();
-        if (!(o instanceof WriteOutcome.Applied)) {
+        MapDbStore store = storage.store();
+        CompletableFuture<WriteOutcome> registered;
+        CompletableFuture<Topology> installed;
+        synchronized (installOrder) {
+            // decided on the writer thread: only if this store still holds no topology (a peer's may have been
+            // learned meanwhile; installs are queued under the same lock, so none can slip in between)
+            registered = store.update(ReplicaService.REGISTER_KEY, (current, fresh) -> {
+                if (store.topology() != null) {
+                    return new Acceptor.Transition<>(current, null);
+                }
+                WriteOutcome o = SingleReplica.apply(current, new Mutation(ReplicaService.REGISTER_KEY,
+                        TopologyCodec.encode(t), new Precondition.Absent()), fresh.get());
+                return new Acceptor.Transition<>(o instanceof WriteOutcome.Applied a ? a.next() : current, o);
+            });
+            installed = store.install(t);
+        }
+        WriteOutcome o = registered.join();
+        Topology held = installed.join();
+        if (o == null) {
+            LOG.infof("not founding a cluster: this worker learned cluster %s's topology meanwhile", held.clusterId());
+            return held;
+        }
+        if (!(o instanceof WriteOutcome.Applied) || !held.equals(t)) {
             throw new IllegalStateException("this store never held a topology but its topology register is not empty: "
                     + "it is damaged; restore it from a backup");
         }
-        Topology installed = storage.store().install(t).join();
         LOG.infof("founded cluster %s: epoch 1, replication factor %d, this worker alone", t.clusterId(), t.rf());
-        return installed;
+        return held;
     }
 
     /** A store that accepted a topology into its own register copy but never installed one (crash at bootstrap). */
@@ -238,7 +288,9 @@ public class TopologyService {
         }
         CompletableFuture<Topology> done;
         if (storage.isWorker()) {
-            done = storage.store().install(t);
+            synchronized (installOrder) {
+                done = storage.store().install(t);
+            }
         } else {
             synchronized (this) {
                 if (held == null || t.epoch() > held.epoch()) {
@@ -248,6 +300,13 @@ public class TopologyService {
             done = CompletableFuture.completedFuture(held);
         }
         return done.thenApply(h -> {
+            if (!h.clusterId().equals(t.clusterId())) {
+                if (warned.add("cluster-" + t.clusterId())) {
+                    LOG.errorf("refusing topology of cluster %s: this node belongs to cluster %s", t.clusterId(),
+                            h.clusterId());
+                }
+                throw new IllegalArgumentException("topology of another cluster");
+            }
             if (cur == null || h.epoch() > cur.epoch()) {
                 LOG.infof("now holding topology epoch %d (%d worker(s), electorate %s)", h.epoch(), h.workers().size(),
                         h.electorate().current());
@@ -344,6 +403,17 @@ public class TopologyService {
         publish();
         if (newest > (t == null ? 0 : t.epoch())) {
             learnFrom(newest, newestAt);
+        } else if (t == null && bootstrapRoundsLeft > 0 && --bootstrapRoundsLeft == 0) {
+            LOG.infof("no peer holds a topology after %d gossip rounds: founding a new cluster",
+                    config.cluster().bootstrapWaitRounds());
+            vertx.executeBlocking(() -> bootstrap(), false).onComplete(ar -> {
+                if (ar.failed()) {
+                    LOG.errorf(ar.cause(), "founding a cluster failed");
+                } else {
+                    publish();
+                    cluster.get().announceTopology();
+                }
+            });
         }
         if (storage.isWorker() && t != null) {
             advanceMembership(t);
