@@ -1,5 +1,6 @@
 package io.nimbus.storage;
 
+import io.nimbus.cluster.transport.WireStrings;
 import io.nimbus.core.gossip.Endpoint;
 import io.nimbus.core.topology.Electorate;
 import io.nimbus.core.topology.HostId;
@@ -13,7 +14,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -146,18 +146,10 @@ public final class TopologyCodec {
     }
 
     private static void str(DataOutputStream out, String s) throws IOException {
-        byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        if (b.length > 0xffff) {
-            throw new IllegalArgumentException("string of " + b.length + " bytes is too long");
-        }
-        out.writeShort(b.length);
-        out.write(b);
+        WireStrings.write(out, s);
     }
 
     private static String str(ByteBuffer in) {
-        int len = Short.toUnsignedInt(in.getShort());
-        byte[] b = new byte[len];
-        in.get(b);
-        return new String(b, StandardCharsets.UTF_8);
+        return WireStrings.read(in);
     }
 }
