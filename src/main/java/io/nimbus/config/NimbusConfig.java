@@ -103,7 +103,8 @@ public interface NimbusConfig {
         /**
          * May this worker found a new cluster when its store has never held a topology? {@code true},
          * {@code false}, or a node id (only the worker of that name may: one setting for every pod of a
-         * StatefulSet). Default: only when no seeds other than itself are configured. A worker allowed to
+         * StatefulSet). Default: only when no seeds other than itself are configured and discovery is not
+         * multicast (there every node starts seedless: name the founder). A worker allowed to
          * found that has other seeds first listens for {@code bootstrap-wait-rounds} gossip rounds and
          * joins instead if a peer holds a topology. Every other node waits until it fetched one.
          */

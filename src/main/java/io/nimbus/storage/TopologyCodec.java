@@ -5,6 +5,7 @@ import io.nimbus.core.gossip.Endpoint;
 import io.nimbus.core.topology.Electorate;
 import io.nimbus.core.topology.HostId;
 import io.nimbus.core.topology.Replica;
+import io.nimbus.core.topology.Retired;
 import io.nimbus.core.topology.Topology;
 import io.nimbus.core.topology.Worker;
 
@@ -28,6 +29,7 @@ import java.util.UUID;
  *   u16 workers × (str name, uuid host, str address host, u16 port, u16 httpPort, u16 tokens × i64)
  *   u8 current × (str name, uuid host), u8 next × (str name, uuid host), i64 electorateChangedAt
  *   u32 ranges × (i64 end token, i64 epoch)
+ *   retired: u16 sets × (u8 names × str), u8 has-electorate, [u8 current × (str, uuid), u8 next × (str, uuid)]
  *   str = u16 length + UTF-8; uuid = i64 msb, i64 lsb
  * </pre>
  * Decoding is exact: trailing bytes, a short record or a value the {@link Topology} constructor refuses
@@ -65,6 +67,18 @@ public final class TopologyCodec {
             for (Map.Entry<Long, Long> e : t.changedAt().entrySet()) {
                 out.writeLong(e.getKey());
                 out.writeLong(e.getValue());
+            }
+            out.writeShort(t.retired().majorities().size());
+            for (List<String> set : t.retired().majorities()) {
+                out.writeByte(set.size());
+                for (String name : set) {
+                    str(out, name);
+                }
+            }
+            out.writeBoolean(t.retired().electorate() != null);
+            if (t.retired().electorate() != null) {
+                replicas(out, t.retired().electorate().current());
+                replicas(out, t.retired().electorate().next());
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot happen: writing to memory", e);
@@ -110,10 +124,26 @@ public final class TopologyCodec {
             for (int i = 0; i < ranges; i++) {
                 changed.put(in.getLong(), in.getLong());
             }
+            int sets = Short.toUnsignedInt(in.getShort());
+            List<List<String>> majorities = new ArrayList<>(sets);
+            for (int i = 0; i < sets; i++) {
+                int n2 = Byte.toUnsignedInt(in.get());
+                List<String> names = new ArrayList<>(n2);
+                for (int k = 0; k < n2; k++) {
+                    names.add(str(in));
+                }
+                majorities.add(names);
+            }
+            byte hasElectorate = in.get();
+            if (hasElectorate != 0 && hasElectorate != 1) {
+                throw new KeyStateCodec.CorruptRecordException("bad retired-electorate flag " + hasElectorate);
+            }
+            Electorate retiredElectorate = hasElectorate == 1 ? new Electorate(replicas(in), replicas(in)) : null;
             if (in.hasRemaining()) {
                 throw new KeyStateCodec.CorruptRecordException(in.remaining() + " trailing bytes after a topology");
             }
-            return new Topology(cluster, epoch, rf, workers, new Electorate(current, next), electorateChangedAt, changed);
+            return new Topology(cluster, epoch, rf, workers, new Electorate(current, next), electorateChangedAt, changed,
+                    new Retired(majorities, retiredElectorate));
         } catch (BufferUnderflowException | IllegalArgumentException e) {
             throw new KeyStateCodec.CorruptRecordException("topology does not decode: " + e, e);
         }

@@ -36,6 +36,12 @@ final class ClusterArgs {
         return this;
     }
 
+    /** Only the node named {@code id} may found the cluster (the same setting on every node). */
+    ClusterArgs bootstrapNode(String id) {
+        props.add("nimbus.cluster.bootstrap=" + id);
+        return this;
+    }
+
     ClusterArgs secret(String secret) {
         props.add("nimbus.cluster.secret=" + secret);
         return this;

@@ -168,15 +168,16 @@ public class Coordinator {
 
     /** A linearizable read of the topology register through its electorate. */
     public CompletableFuture<Proposal> registerRead() {
-        return run(ReplicaService.REGISTER_KEY, new Coordination.Request.Read(), ConsistencyLevel.QUORUM,
-                routeOrFail(registerRoute()), this::registerRoute).thenApply(res -> ((Result.Read) res).committed());
+        return CompletableFuture.completedFuture(null).thenCompose(x -> run(ReplicaService.REGISTER_KEY, new Coordination.Request.Read(), ConsistencyLevel.QUORUM,
+                routeOrFail(registerRoute()), this::registerRoute)).thenApply(res -> ((Result.Read) res).committed());
     }
 
     /** A conditional write of the topology register (compare-and-set on {@code pre}). */
     public CompletableFuture<WriteOutcome> registerWrite(byte[] value, Precondition pre) {
         Mutation m = new Mutation(ReplicaService.REGISTER_KEY, value, pre);
-        return run(m.key(), new Coordination.Request.Write(m), ConsistencyLevel.QUORUM, routeOrFail(registerRoute()),
-                this::registerRoute).thenApply(Coordinator::toWriteOutcome);
+        return CompletableFuture.completedFuture(null).thenCompose(x -> run(m.key(), new Coordination.Request.Write(m),
+                ConsistencyLevel.QUORUM, routeOrFail(registerRoute()), this::registerRoute))
+                .thenApply(Coordinator::toWriteOutcome);
     }
 
     /**

@@ -82,6 +82,8 @@ public class TopologyService {
     /** After the blocking sets answered, how long a barrier still waits for every reachable worker. */
     private static final long BARRIER_GRACE_MS = 2_000;
     private static final int CAS_ATTEMPTS_MAX = 10;
+    /** While a node holds no topology, it asks every seed for one this often (in gossip rounds). */
+    private static final int SEED_FETCH_EVERY_ROUNDS = 3;
 
     private final NimbusConfig config;
     private final NodeIdentity identity;
@@ -100,11 +102,15 @@ public class TopologyService {
     private final Map<String, Endpoint> peerEndpoints = new ConcurrentHashMap<>();
     private final Map<String, Long> peerEpochs = new ConcurrentHashMap<>();
     private final AtomicBoolean busy = new AtomicBoolean();
+    /** Epochs whose barrier this node has seen pass (a barrier, once passed, stays passed). */
+    private final Set<Long> barrierPassed = ConcurrentHashMap.newKeySet();
     /** Held while queueing topology installs, so founding a cluster and learning a peer's cannot interleave. */
     private final Object installOrder = new Object();
+    private long roundsWithout;
     /** A worker allowed to found a cluster that first listens for peers: rounds left (0: not waiting). */
     private volatile int bootstrapRoundsLeft;
     private final AtomicBoolean fetching = new AtomicBoolean();
+    private final AtomicBoolean refreshing = new AtomicBoolean();
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
 
     public TopologyService(NimbusConfig config, NodeIdentity identity, Storage storage, Vertx vertx,
@@ -151,7 +157,8 @@ public class TopologyService {
     private boolean bootstrapAllowed() {
         String setting = config.cluster().bootstrap().map(String::trim).orElse("");
         if (setting.isEmpty()) {
-            return otherSeeds().isEmpty();
+            // with multicast, every node starts seedless: founding by default would make one cluster per node
+            return config.cluster().discovery() != NimbusConfig.Discovery.MULTICAST && otherSeeds().isEmpty();
         }
         if (setting.equalsIgnoreCase("true") || setting.equalsIgnoreCase("false")) {
             return Boolean.parseBoolean(setting);
@@ -350,14 +357,14 @@ public class TopologyService {
         }
         for (Map.Entry<String, Long> e : peerEpochs.entrySet()) {
             Endpoint ep = peerEndpoints.get(e.getKey());
-            if (e.getValue() >= epoch && ep != null) {
-                return fetch(ep);
+            if (e.getValue() >= epoch && ep != null && !down.contains(e.getKey())) {
+                return fetch(ep); // a reachable peer that announced at least that epoch
             }
         }
         Topology t = current();
         if (t != null) {
             for (Worker w : t.workers()) {
-                if (!w.name().equals(identity.id())) {
+                if (!w.name().equals(identity.id()) && !down.contains(w.name())) {
                     return fetch(addresses.getOrDefault(w.name(), w.endpoint()));
                 }
             }
@@ -365,8 +372,13 @@ public class TopologyService {
         return CompletableFuture.completedFuture(t);
     }
 
+    /** A replica was asked under a newer epoch: learn it, one fetch at a time (a burst of such requests is one fetch). */
     private void refreshInBackground(long epoch) {
-        refresh(epoch).whenComplete((t, e) -> {
+        if (!refreshing.compareAndSet(false, true)) {
+            return;
+        }
+        CompletableFuture.completedFuture(null).thenCompose(x -> refresh(epoch)).whenComplete((t, e) -> {
+            refreshing.set(false);
             if (e != null) {
                 LOG.debugf("could not learn topology epoch %d: %s", epoch, e.getMessage());
             }
@@ -401,6 +413,17 @@ public class TopologyService {
         addresses = Map.copyOf(nowAt);
         this.members = List.copyOf(members);
         publish();
+        if (t == null && ++roundsWithout % SEED_FETCH_EVERY_ROUNDS == 0) {
+            // gossip stops asking seeds once it heard from any peer: peers that hold no topology either could form
+            // an island without the founder, so while this node has none it also asks every seed directly
+            for (String seed : otherSeeds()) {
+                fetch(Endpoint.parse(seed)).whenComplete((x, e) -> {
+                    if (e != null) {
+                        LOG.debugf("no topology from seed %s: %s", seed, e.getMessage());
+                    }
+                });
+            }
+        }
         if (newest > (t == null ? 0 : t.epoch())) {
             learnFrom(newest, newestAt);
         } else if (t == null && bootstrapRoundsLeft > 0 && --bootstrapRoundsLeft == 0) {
@@ -444,12 +467,13 @@ public class TopologyService {
             }
             what = "join";
             step = cur -> cur.join(self(cur.allocateTokens(identity.id(), config.ring().tokens(), tokenOffset())));
-        } else if (t.electorate().isJoint() && t.electorate().next().get(t.electorate().next().size() - 1).equals(me)) {
-            what = "finish adding " + me.name() + " to the topology electorate";
+        } else if (t.electorate().isJoint()) {
+            what = "finish changing the topology electorate to " + names(t.electorate().next());
             step = Topology::finishElectorateChange;
-        } else if (t.electorateCandidate().filter(me::equals).isPresent()) {
-            what = "add " + me.name() + " to the topology electorate";
-            step = cur -> cur.beginElectorateChange(me);
+        } else if (t.electorateTarget(this::eligible).isPresent()) {
+            what = "change the topology electorate to " + names(t.electorateTarget(this::eligible).get());
+            step = cur -> cur.beginElectorateChange(cur.electorateTarget(this::eligible).orElseThrow(() ->
+                    new TopologyChangeRefused("the electorate needs no change at epoch " + cur.epoch())));
         } else {
             return;
         }
@@ -457,7 +481,9 @@ public class TopologyService {
             return;
         }
         LOG.infof("topology change: %s (from epoch %d)", what, t.epoch());
-        transform(step, 0).whenComplete((next, e) -> {
+        // (through a completed future: an exception thrown while starting the change fails it like any other,
+        // so busy is always released)
+        CompletableFuture.completedFuture(null).thenCompose(x -> transform(step, 0)).whenComplete((next, e) -> {
             busy.set(false);
             if (e != null) {
                 Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
@@ -472,7 +498,20 @@ public class TopologyService {
         });
     }
 
-    /** Read the register, apply {@code f}, compare-and-set; on a conflict, again. Then the barrier. */
+    /** A worker this node can reach (itself included): one the electorate may grow by. */
+    private boolean eligible(Replica r) {
+        return view().reachable(r);
+    }
+
+    private static List<String> names(List<Replica> rs) {
+        return rs.stream().map(Replica::name).toList();
+    }
+
+    /**
+     * Read the register; pass the barrier of what was read (its retired quorums blocked, so no request of
+     * the epoch before can still decide anything); apply {@code f}; compare-and-set on the read version —
+     * on a conflict, again. Then push the new topology (the eager barrier: it also spreads the news).
+     */
     CompletableFuture<Topology> transform(Function<Topology, Topology> f, int attempt) {
         long basis = view().epoch();
         return coordinator.get().registerRead().thenCompose(committed -> {
@@ -480,13 +519,19 @@ public class TopologyService {
                 throw new IllegalStateException("the topology register is empty at epoch " + basis);
             }
             Topology cur = TopologyCodec.decode(committed.value());
-            return learn(cur).thenCompose(h -> {
+            return learn(cur).thenCompose(h -> barrier(cur, false)).thenCompose(passed -> {
                 Topology next = f.apply(cur);
                 return coordinator.get().registerWrite(TopologyCodec.encode(next),
                                 new Precondition.VersionIn(List.of(committed.version())))
                         .thenCompose(o -> {
                             if (o instanceof WriteOutcome.Applied) {
-                                return learn(next).thenCompose(x -> barrier(cur, next)).thenApply(x -> next);
+                                return learn(next).thenCompose(x -> barrier(next, true).handle((v, err) -> {
+                                    if (err != null) {
+                                        LOG.warnf("epoch %d is committed but its barrier has not passed yet (%s); the "
+                                                + "next change waits for it", next.epoch(), err.getMessage());
+                                    }
+                                    return next;
+                                }));
                             }
                             if (attempt + 1 >= CAS_ATTEMPTS_MAX) {
                                 throw new IllegalStateException("the topology register kept changing under "
@@ -499,60 +544,80 @@ public class TopologyService {
     }
 
     /**
-     * Pushes {@code next} to every worker of both epochs until those that hold it durably block every
-     * quorum {@code next} retired, then waits up to {@link #BARRIER_GRACE_MS} for the rest of the
-     * reachable ones. Bounded: after {@link #BARRIER_TIMEOUT_MS} it fails (the change stays committed;
-     * the next change runs this barrier's condition again first, since it starts from a read).
+     * Pushes {@code t} to its workers until those that hold it durably (past their writer's fence point,
+     * answering with their own host id) block every quorum system {@code t} retired; with {@code grace},
+     * then waits up to {@link #BARRIER_GRACE_MS} for the rest of the reachable ones too. Bounded: after
+     * {@link #BARRIER_TIMEOUT_MS} it fails, and no change is made on top of {@code t} until it passes.
      */
-    CompletableFuture<Void> barrier(Topology previous, Topology next) {
+    CompletableFuture<Void> barrier(Topology t, boolean grace) {
+        if (!grace && (barrierPassed.contains(t.epoch()) || t.retired().isEmpty())) {
+            return CompletableFuture.completedFuture(null);
+        }
         CompletableFuture<Void> done = new CompletableFuture<>();
-        long start = System.nanoTime();
-        Map<String, Endpoint> targets = new LinkedHashMap<>();
-        for (Topology t : List.of(previous, next)) {
-            for (Worker w : t.workers()) {
-                targets.putIfAbsent(w.name(), addresses.getOrDefault(w.name(), w.endpoint()));
-            }
+        Map<String, Worker> targets = new LinkedHashMap<>();
+        for (Worker w : t.workers()) {
+            targets.put(w.name(), w);
         }
         Set<String> acked = ConcurrentHashMap.newKeySet();
-        pushRound(previous, next, targets, acked, start, done);
-        return done;
+        pushRound(t, grace, targets, acked, System.nanoTime(), done);
+        return done.thenRun(() -> barrierPassed.add(t.epoch()));
     }
 
-    private void pushRound(Topology previous, Topology next, Map<String, Endpoint> targets, Set<String> acked, long start,
+    private void pushRound(Topology t, boolean grace, Map<String, Worker> targets, Set<String> acked, long start,
                            CompletableFuture<Void> done) {
         List<CompletableFuture<Void>> asks = new java.util.ArrayList<>();
-        byte[] body = TopologyCodec.encode(next);
-        for (Map.Entry<String, Endpoint> e : targets.entrySet()) {
-            if (acked.contains(e.getKey())) {
+        byte[] body = TopologyCodec.encode(t);
+        for (Worker w : targets.values()) {
+            if (acked.contains(w.name())) {
                 continue;
             }
-            CompletableFuture<Long> epoch = e.getKey().equals(identity.id()) && storage.isWorker()
-                    ? storage.store().fencePoint().thenApply(t -> t == null ? 0 : t.epoch())
-                    : cluster.get().transport().request(e.getValue(), new ClusterTransport.Message(PUSH, body),
-                            config.paxos().phaseTimeoutMs()).toCompletionStage().toCompletableFuture()
-                    .thenApply(reply -> reply.body().length == 8 ? ByteBuffer.wrap(reply.body()).getLong() : 0L);
-            asks.add(epoch.handle((ep, err) -> {
-                if (err == null && ep >= next.epoch()) {
-                    acked.add(e.getKey());
+            CompletableFuture<PushAck> ack = w.name().equals(identity.id()) && storage.isWorker()
+                    ? storage.store().fencePoint().thenApply(h -> new PushAck(h == null ? 0 : h.epoch(), storage.store().hostId()))
+                    : cluster.get().transport().request(addresses.getOrDefault(w.name(), w.endpoint()),
+                            new ClusterTransport.Message(PUSH, body), config.paxos().phaseTimeoutMs())
+                    .toCompletionStage().toCompletableFuture().thenApply(reply -> PushAck.decode(reply.body()));
+            asks.add(ack.handle((a, err) -> {
+                if (err != null) {
+                    LOG.debugf("push of epoch %d to %s: %s", t.epoch(), w.name(), err.getMessage());
+                } else if (a.epoch() >= t.epoch() && w.host().equals(a.host())) {
+                    acked.add(w.name());
+                } else if (!w.host().equals(a.host())) {
+                    LOG.debugf("push of epoch %d to %s answered by host %s, not %s", t.epoch(), w.name(), a.host(), w.host());
                 }
                 return null;
             }));
         }
         CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> {
             long waitedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-            boolean blocking = Barrier.passed(previous, next, acked);
+            boolean blocking = Barrier.passed(t, acked);
             Set<String> reachable = new HashSet<>(targets.keySet());
             reachable.removeAll(down);
-            if (blocking && (acked.containsAll(reachable) || waitedMs > BARRIER_GRACE_MS)) {
-                LOG.infof("barrier for epoch %d passed after %d ms (%s hold it)", next.epoch(), waitedMs, acked);
+            if (blocking && (!grace || acked.containsAll(reachable) || waitedMs > BARRIER_GRACE_MS)) {
+                LOG.debugf("barrier for epoch %d passed after %d ms (%s hold it)", t.epoch(), waitedMs, acked);
                 done.complete(null);
             } else if (waitedMs > BARRIER_TIMEOUT_MS) {
-                done.completeExceptionally(new IllegalStateException("barrier for epoch " + next.epoch() + " not passed in "
+                done.completeExceptionally(new IllegalStateException("barrier for epoch " + t.epoch() + " not passed in "
                         + waitedMs + " ms: only " + acked + " hold it"));
             } else {
-                vertx.setTimer(200, id -> pushRound(previous, next, targets, acked, start, done));
+                vertx.setTimer(200, id -> pushRound(t, grace, targets, acked, start, done));
             }
         });
+    }
+
+    /** A PUSH answer: the epoch the peer holds after its fence point, and which store answered. */
+    record PushAck(long epoch, HostId host) {
+        byte[] encode() {
+            return ByteBuffer.allocate(24).putLong(epoch).putLong(host.uuid().getMostSignificantBits())
+                    .putLong(host.uuid().getLeastSignificantBits()).array();
+        }
+
+        static PushAck decode(byte[] b) {
+            if (b.length != 24) {
+                throw new MalformedMessageException("a topology push answer is 24 bytes, got " + b.length);
+            }
+            ByteBuffer in = ByteBuffer.wrap(b);
+            return new PushAck(in.getLong(), new HostId(new UUID(in.getLong(), in.getLong())));
+        }
     }
 
     // ---- the cluster port --------------------------------------------------------------------------
@@ -573,10 +638,15 @@ public class TopologyService {
         } catch (KeyStateCodec.CorruptRecordException e) {
             throw new MalformedMessageException("pushed topology does not decode: " + e.getMessage());
         }
-        CompletableFuture<Long> epoch = learn(pushed).exceptionally(e -> current())
-                .thenCompose(h -> storage.isWorker() ? storage.store().fencePoint() : CompletableFuture.completedFuture(h))
-                .thenApply(h -> h == null ? 0L : h.epoch());
-        return Future.fromCompletionStage(epoch.thenApply(e -> new ClusterTransport.Message(PUSH,
-                ByteBuffer.allocate(8).putLong(e).array())));
+        if (!storage.isWorker()) {
+            throw new MalformedMessageException("a topology push to a proxy: only workers take part in barriers");
+        }
+        CompletableFuture<PushAck> ack = learn(pushed).exceptionally(e -> {
+            LOG.warnf("a pushed topology (epoch %d of cluster %s) was not taken: %s", pushed.epoch(), pushed.clusterId(),
+                    e.getMessage());
+            return current();
+        }).thenCompose(h -> storage.store().fencePoint())
+                .thenApply(h -> new PushAck(h == null ? 0L : h.epoch(), storage.store().hostId()));
+        return Future.fromCompletionStage(ack.thenApply(a -> new ClusterTransport.Message(PUSH, a.encode())));
     }
 }

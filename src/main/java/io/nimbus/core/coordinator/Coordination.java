@@ -132,6 +132,9 @@ public final class Coordination {
 
     public List<Effect> start(long nowMs) {
         now = nowMs;
+        if (done) {
+            return List.of(); // the deadline came first
+        }
         if (mode != null) {
             throw new IllegalStateException("already started");
         }
@@ -258,7 +261,8 @@ public final class Coordination {
             }
             if (attempts >= policy.attemptsMax()) {
                 return finish(new Result.TimedOut("gave up after " + attempts + " attempts pre-empted by competing "
-                        + "requests on the same key" + nothingWritten()));
+                        + "requests on the same key" + (proposer.fencedEpoch() > 0 ? " or refused by replicas' fences" : "")
+                        + nothingWritten()));
             }
             restartAbove = r.seen();
             restartPending = true;

@@ -2,52 +2,46 @@ package io.nimbus.core.topology;
 
 import io.nimbus.core.paxos.Quorum;
 
-import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
- * When may the epoch after {@code next} be committed (TOPOLOGY.md §3)? When, for every range whose
- * placement {@code next} changed (and for the register, if its electorate changed), the workers known
- * to hold {@code next} durably form a blocking set of that range's quorums under {@code previous}:
- * then no request at the older epoch can gather a quorum (those members refuse it), so at most two
- * neighbouring epochs are ever live for a range.
+ * May the epoch after {@code t} be committed (TOPOLOGY.md §3)? Only once the workers known to hold
+ * {@code t} durably (past their writer's fence point) form a blocking set of every quorum system
+ * {@code t} retired ({@link Topology#retired()}): then no request of the epoch before can gather a quorum
+ * (those members refuse it), so at most two neighbouring epochs are ever live for a range or for the
+ * topology register. The retired systems travel in the topology value, so whoever makes the next change
+ * checks this first, even after the previous change's driver crashed or gave up.
  */
 public final class Barrier {
     private Barrier() {
     }
 
-    /**
-     * The quorum systems of {@code previous} that {@code next} retired: one per distinct natural replica
-     * set of a range {@code next} changed, plus the register's if its electorate changed.
-     */
-    public static List<Quorum> retired(Topology previous, Topology next) {
-        Set<Set<String>> seen = new HashSet<>();
-        List<Quorum> out = new ArrayList<>();
-        for (long b : Topology.boundaries(previous, next)) {
-            if (next.changedAt(b) == next.epoch()) {
-                Placement before = previous.placement(b);
-                Set<String> names = new TreeSet<>(before.names());
-                if (seen.add(names)) {
-                    out.add(Quorum.majority(names));
-                }
-            }
-        }
-        if (next.electorateChangedAt() == next.epoch()) {
-            out.add(previous.electorate().quorum());
-        }
-        return out;
+    /** The quorum systems {@code t} retired. */
+    public static List<Quorum> retired(Topology t) {
+        return t.retired().quorums();
     }
 
-    /** True when {@code acked} (workers that hold {@code next} or newer, durably) blocks every retired quorum. */
-    public static boolean passed(Topology previous, Topology next, Set<String> acked) {
-        for (Quorum q : retired(previous, next)) {
+    /** True when {@code acked} (workers that hold {@code t} or newer, durably) blocks every retired quorum. */
+    public static boolean passed(Topology t, Set<String> acked) {
+        for (Quorum q : retired(t)) {
             if (!q.blockedBy(acked)) {
                 return false;
             }
         }
         return true;
+    }
+
+    /** The same, for a {@code next} that was made from {@code previous} (its retired systems are recorded in it). */
+    public static boolean passed(Topology previous, Topology next, Set<String> acked) {
+        if (next.epoch() != previous.epoch() + 1 || !next.clusterId().equals(previous.clusterId())) {
+            throw new IllegalArgumentException("epoch " + next.epoch() + " does not follow " + previous.epoch());
+        }
+        return passed(next, acked);
+    }
+
+    /** @see #retired(Topology) */
+    public static List<Quorum> retired(Topology previous, Topology next) {
+        return retired(next);
     }
 }

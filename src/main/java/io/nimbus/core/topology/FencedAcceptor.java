@@ -6,9 +6,11 @@ import io.nimbus.core.paxos.PaxosMessage;
 
 /**
  * A replica's whole decision on one Paxos request, fence included: what the store's writer thread runs
- * (and what the simulator runs at its simulated decision time). Prepare, propose and a read at ONE
- * are fenced by epoch; a commit carries an already chosen value and is learned whatever its epoch,
- * but never by a store that is not the named host.
+ * (and what the simulator runs at its simulated decision time). Every request is fenced by epoch,
+ * commits too: a Paxos commit carries a chosen value (learning it anywhere would be harmless), but a
+ * write at ONE is a commit of a value nobody chose, and a stale coordinator must not leave it on a
+ * store that is no longer the key's replica. A fenced Paxos commit only costs its coordinator a
+ * confirmation (the value is chosen on a quorum either way).
  */
 public final class FencedAcceptor {
     private FencedAcceptor() {
@@ -29,7 +31,7 @@ public final class FencedAcceptor {
         if (v == Fence.Verdict.NOT_ME) {
             return new Decision(new Acceptor.Transition<>(current, new PaxosMessage.Fenced(myEpoch, true)), v);
         }
-        if (v == Fence.Verdict.STALE && !(request instanceof PaxosMessage.Commit)) {
+        if (v == Fence.Verdict.STALE) {
             return new Decision(new Acceptor.Transition<>(current, new PaxosMessage.Fenced(myEpoch, false)), v);
         }
         Acceptor.Transition<PaxosMessage> t;

@@ -44,11 +44,12 @@ public final class Topology {
     private final Electorate electorate;
     private final long electorateChangedAt;
     private final NavigableMap<Long, Long> changedAt;
+    private final Retired retired;
     private final TokenRing ring;
     private final Map<String, Worker> byName;
 
     public Topology(UUID clusterId, long epoch, int rf, List<Worker> workers, Electorate electorate,
-                    long electorateChangedAt, NavigableMap<Long, Long> changedAt) {
+                    long electorateChangedAt, NavigableMap<Long, Long> changedAt, Retired retired) {
         this.clusterId = Objects.requireNonNull(clusterId, "clusterId");
         if (epoch < 1) {
             throw new IllegalArgumentException("epoch must be >= 1, got " + epoch);
@@ -96,6 +97,7 @@ public final class Topology {
         this.electorate = electorate;
         this.electorateChangedAt = electorateChangedAt;
         this.changedAt = Collections.unmodifiableNavigableMap(new TreeMap<>(changedAt));
+        this.retired = java.util.Objects.requireNonNull(retired, "retired");
         this.byName = Collections.unmodifiableMap(names);
         this.ring = TokenRing.of(epoch, tokens);
     }
@@ -106,7 +108,7 @@ public final class Topology {
         for (long t : founder.tokens()) {
             changed.put(t, 1L);
         }
-        return new Topology(clusterId, 1, rf, List.of(founder), Electorate.of(founder.replica()), 1, changed);
+        return new Topology(clusterId, 1, rf, List.of(founder), Electorate.of(founder.replica()), 1, changed, Retired.NONE);
     }
 
     public UUID clusterId() {
@@ -156,6 +158,11 @@ public final class Topology {
         return ring;
     }
 
+    /** The quorum systems this epoch retired: the barrier to pass before the next change. */
+    public Retired retired() {
+        return retired;
+    }
+
     /** The epoch of the last placement change of the range holding {@code token}. */
     public long changedAt(long token) {
         Map.Entry<Long, Long> e = changedAt.ceilingEntry(token);
@@ -198,25 +205,39 @@ public final class Topology {
         }
         List<Worker> next = new ArrayList<>(workers);
         next.add(w);
-        Topology shape = new Topology(clusterId, epoch + 1, rf, next, electorate, electorateChangedAt, changedAt);
-        return shape.withRangeEpochs(changes(this, shape));
+        Topology shape = new Topology(clusterId, epoch + 1, rf, next, electorate, electorateChangedAt, changedAt,
+                Retired.NONE);
+        NavigableMap<Long, Long> ranges = changes(this, shape);
+        Topology moved = new Topology(clusterId, epoch + 1, rf, next, electorate, electorateChangedAt, ranges, Retired.NONE);
+        return new Topology(clusterId, epoch + 1, rf, next, electorate, electorateChangedAt, ranges,
+                new Retired(retiredMajorities(this, moved), null));
     }
 
     /** First step of adding {@code r} to the register's electorate: joint (old and old + r), at the next epoch. */
     public Topology beginElectorateChange(Replica r) {
+        List<Replica> next = new ArrayList<>(electorate.current());
+        next.add(r);
+        return beginElectorateChange(next);
+    }
+
+    /**
+     * First step of changing the register's electorate to {@code next}: joint (a majority of the current
+     * set and a majority of {@code next}), at the next epoch; {@link #finishElectorateChange} is the second.
+     */
+    public Topology beginElectorateChange(List<Replica> next) {
         if (electorate.isJoint()) {
             throw new TopologyChangeRefused("the electorate is already changing: " + electorate);
         }
-        if (!holds(r)) {
-            throw new TopologyChangeRefused(r + " is not a worker of epoch " + epoch);
+        for (Replica r : next) {
+            if (!holds(r)) {
+                throw new TopologyChangeRefused(r + " is not a worker of epoch " + epoch);
+            }
         }
-        if (electorate.contains(r)) {
-            throw new TopologyChangeRefused(r + " is already in the electorate");
+        if (new java.util.HashSet<>(next).equals(new java.util.HashSet<>(electorate.current()))) {
+            throw new TopologyChangeRefused("the electorate already is " + next);
         }
-        List<Replica> next = new ArrayList<>(electorate.current());
-        next.add(r);
         return new Topology(clusterId, epoch + 1, rf, workers, new Electorate(electorate.current(), next), epoch + 1,
-                changedAt);
+                changedAt, new Retired(List.of(), electorate));
     }
 
     /** Second step: the new electorate alone, at the next epoch. */
@@ -225,7 +246,27 @@ public final class Topology {
             throw new TopologyChangeRefused("the electorate is not changing");
         }
         return new Topology(clusterId, epoch + 1, rf, workers, new Electorate(electorate.next(), List.of()), epoch + 1,
-                changedAt);
+                changedAt, new Retired(List.of(), electorate));
+    }
+
+    /**
+     * The electorate the register should move to, if any: while fewer than {@link #ELECTORATE_SIZE} workers
+     * exist it stays as founded (growing to two would only add a second member whose loss stops the
+     * register); from three workers on, the current members plus the first of {@code eligible} (workers
+     * this node can reach, in name order) up to the size, in one joint step (a majority of the new three
+     * survives the loss of any one, even during the change).
+     */
+    public Optional<List<Replica>> electorateTarget(java.util.function.Predicate<Replica> eligible) {
+        if (electorate.isJoint() || workers.size() < ELECTORATE_SIZE || electorate.current().size() >= ELECTORATE_SIZE) {
+            return Optional.empty();
+        }
+        List<Replica> next = new ArrayList<>(electorate.current());
+        for (Worker w : workers) {
+            if (next.size() < ELECTORATE_SIZE && !next.contains(w.replica()) && eligible.test(w.replica())) {
+                next.add(w.replica());
+            }
+        }
+        return next.size() == ELECTORATE_SIZE ? Optional.of(List.copyOf(next)) : Optional.empty();
     }
 
     /** The worker the electorate should grow by next (a worker not in it, by name), if it is below its size. */
@@ -241,8 +282,19 @@ public final class Topology {
         return Optional.empty();
     }
 
-    private Topology withRangeEpochs(NavigableMap<Long, Long> ranges) {
-        return new Topology(clusterId, epoch, rf, workers, electorate, electorateChangedAt, ranges);
+    /** The distinct natural replica sets, under {@code old}, of the ranges {@code next} moved. */
+    static List<List<String>> retiredMajorities(Topology old, Topology next) {
+        java.util.Set<java.util.Set<String>> seen = new java.util.LinkedHashSet<>();
+        for (long b : boundaries(old, next)) {
+            if (next.changedAt(b) == next.epoch()) {
+                seen.add(new TreeSet<>(old.placement(b).names()));
+            }
+        }
+        List<List<String>> out = new ArrayList<>(seen.size());
+        for (java.util.Set<String> s : seen) {
+            out.add(List.copyOf(s));
+        }
+        return out;
     }
 
     /**
@@ -286,12 +338,12 @@ public final class Topology {
     public boolean equals(Object o) {
         return o instanceof Topology t && epoch == t.epoch && rf == t.rf && electorateChangedAt == t.electorateChangedAt
                 && clusterId.equals(t.clusterId) && workers.equals(t.workers) && electorate.equals(t.electorate)
-                && changedAt.equals(t.changedAt);
+                && changedAt.equals(t.changedAt) && retired.equals(t.retired);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(clusterId, epoch, rf, workers, electorate, electorateChangedAt, changedAt);
+        return Objects.hash(clusterId, epoch, rf, workers, electorate, electorateChangedAt, changedAt, retired);
     }
 
     @Override

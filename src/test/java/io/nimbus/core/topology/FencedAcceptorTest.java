@@ -35,11 +35,13 @@ class FencedAcceptorTest {
     }
 
     @Test
-    void aStaleCommitIsStillLearnedItCarriesAChosenValue() {
+    void aStaleCommitIsRefusedTooAWriteAtOneIsACommitOfAValueNobodyChose() {
         Proposal p = new Proposal(b, new byte[1]);
-        var d = FencedAcceptor.decide(t, me, changed, 0, me, new PaxosMessage.Commit("k", p), KeyState.EMPTY);
-        assertEquals(new PaxosMessage.Committed(), d.transition().reply());
-        assertEquals(p, d.transition().next().committed());
+        var d = FencedAcceptor.decide(t, me, changed, changed - 1, me, new PaxosMessage.Commit("k", p), KeyState.EMPTY);
+        assertEquals(new PaxosMessage.Fenced(t.epoch(), false), d.transition().reply());
+        assertSame(KeyState.EMPTY, d.transition().next());
+        d = FencedAcceptor.decide(t, me, changed, changed, me, new PaxosMessage.Commit("k", p), KeyState.EMPTY);
+        assertEquals(p, d.transition().next().committed(), "at the range's epoch it is learned");
     }
 
     @Test

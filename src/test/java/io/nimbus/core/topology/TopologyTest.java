@@ -134,18 +134,43 @@ class TopologyTest {
     }
 
     @Test
-    void theBarrierWaitsForABlockingSetOfEveryRetiredQuorum() {
+    void theBarrierWaitsForABlockingSetOfEveryRetiredQuorumAndTheTopologyCarriesThem() {
         Topology three = grown(3, 3);
         Topology four = three.join(worker(three, 4));
-        assertFalse(Barrier.passed(three, four, Set.of()));
-        assertFalse(Barrier.passed(three, four, Set.of("n4")), "the newcomer is in no old quorum");
-        assertFalse(Barrier.passed(three, four, Set.of("n1")), "one of three old replicas does not block a majority");
-        assertTrue(Barrier.passed(three, four, Set.of("n1", "n2")), "two of three do (every old set is {n1,n2,n3})");
+        assertEquals(List.of(List.of("n1", "n2", "n3")), four.retired().majorities(), "every old replica set was {n1,n2,n3}");
+        assertFalse(Barrier.passed(four, Set.of()));
+        assertFalse(Barrier.passed(four, Set.of("n4")), "the newcomer is in no old quorum");
+        assertFalse(Barrier.passed(four, Set.of("n1")), "one of three old replicas does not block a majority");
+        assertTrue(Barrier.passed(four, Set.of("n1", "n2")), "two of three do");
+        assertTrue(Barrier.passed(three, four, Set.of("n1", "n2")));
+        Topology joint = three.beginElectorateChange(three.electorateTarget(r -> true).orElseThrow());
+        assertEquals(1, Barrier.retired(joint).size(), "only the register's quorum");
+        assertTrue(Barrier.passed(joint, Set.of("n1")), "{n1} was the whole old electorate");
+        assertFalse(Barrier.passed(joint, Set.of("n2", "n3")));
+        Topology done = joint.finishElectorateChange();
+        assertFalse(Barrier.passed(done, Set.of("n2")), "a joint quorum of {n1} and {n1,n2,n3} always holds n1");
+        assertTrue(Barrier.passed(done, Set.of("n1")));
+        assertTrue(Topology.bootstrap(CLUSTER, 3, worker(null, 1)).retired().isEmpty());
+    }
+
+    @Test
+    void theElectorateJumpsFromTheFounderToThreeOnceThreeWorkersExistInOneJointStep() {
+        assertTrue(grown(2, 3).electorateTarget(r -> true).isEmpty(), "two workers: the founder alone (no gain in a second)");
+        Topology three = grown(3, 3);
+        Replica n1 = three.worker("n1").orElseThrow().replica();
         Replica n2 = three.worker("n2").orElseThrow().replica();
-        Topology joint = three.beginElectorateChange(n2);
-        assertEquals(1, Barrier.retired(three, joint).size(), "only the register's quorum");
-        assertTrue(Barrier.passed(three, joint, Set.of("n1")), "{n1} was the whole old electorate");
-        assertFalse(Barrier.passed(three, joint, Set.of("n2", "n3")));
+        Replica n3 = three.worker("n3").orElseThrow().replica();
+        assertEquals(List.of(n1, n2, n3), three.electorateTarget(r -> true).orElseThrow());
+        assertTrue(three.electorateTarget(r -> !r.equals(n3)).isEmpty(), "only reachable workers are taken");
+        Topology five = three.join(worker(three, 4)).join(worker(three.join(worker(three, 4)), 5));
+        assertEquals(3, five.electorateTarget(r -> !r.name().equals("n2")).orElseThrow().size());
+        assertFalse(five.electorateTarget(r -> !r.name().equals("n2")).orElseThrow().contains(n2));
+        Topology joint = three.beginElectorateChange(List.of(n1, n2, n3));
+        // the joint quorum: n1 and two of three: survives the loss of n2 or n3 during the change
+        assertTrue(joint.electorate().quorum().satisfiedBy(Set.of("n1", "n3")));
+        assertFalse(joint.electorate().quorum().satisfiedBy(Set.of("n2", "n3")));
+        assertEquals(List.of(n1, n2, n3), joint.finishElectorateChange().electorate().current());
+        assertThrows(TopologyChangeRefused.class, () -> three.beginElectorateChange(List.of(n1)), "no change");
     }
 
     @Test
