@@ -1357,7 +1357,7 @@ public final class ClusterSim {
             int keyPick = random.nextInt(quorumKeys.size() + oneKeys.size());
             int kindPick = random.nextInt(100);
             boolean all = random.nextInt(7) == 0;
-            long think = random.nextInt(40);
+            long think = random.nextInt((int) Math.max(40, 2 * chaosMs / Math.max(1, rounds))); // spread over the chaos window
             Node node = nodes.get(sticky ? home : nodePick);
             if (!node.up) {
                 node = nodes.get(nodePick);
