@@ -11,18 +11,25 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Each broken {@link Variant} must be caught on at least a minimum share of seeds 0..{@code seeds-1}. To keep
  * {@code verify} short this runs 100 seeds per variant; {@code -Dsim.cluster.variantSeeds=500} gives the
- * full table. Seeds 0–499: RF capped by the local view 17 (first 2; by consequence: non-linearizable
- * history, lost acknowledged writes), no fence 375 (first 2), fence outside the writer 63 (first 11), no
- * barrier 433 (first 0), the shell as is 184 (first 3) — the last four by their per-event invariant (fence,
- * barrier); with {@code -Dsim.cluster.invariants=false} none of them loses data in this step-4 scenario,
- * where placements move only before the data exists (see {@link ClusterSim}).
+ * full table. Seeds 0–499 (first catching seed; by which check):
+ * <ul>
+ *   <li>RF capped by the local view: 52 (2; PaxosSafety's AGREEMENT 47: a value committed that no majority
+ *       of the key's replicas accepted; non-linearizable history 17, lost acknowledged write 7);</li>
+ *   <li>no fence: 375 (2; the fence invariant, and PaxosSafety's "a chosen write was lost" on 2);</li>
+ *   <li>fence outside the writer: 63 (11; the fence invariant);</li>
+ *   <li>no barrier: 433 (0; the barrier invariant, PaxosSafety on 8);</li>
+ *   <li>the shell as is: 184 (3; the barrier invariant).</li>
+ * </ul>
+ * With {@code -Dsim.cluster.invariants=false} (per-event invariants counted, not failed) only the RF cap is
+ * caught by its consequences (17): in this step-4 scenario placements move only before the data exists
+ * (see {@link ClusterSim}), so a breached fence or barrier rarely reaches an acknowledged write.
  */
 class ClusterBrokenVariantsTest {
 
     /** Minimum catches per 100 seeds, well below what seeds 0–499 show. */
     private static int minimumPer100(Variant v) {
         return switch (v) {
-            case RF_CAPPED_BY_LOCAL_VIEW -> 1;
+            case RF_CAPPED_BY_LOCAL_VIEW -> 4;
             case NO_FENCE -> 50;
             case FENCE_OUTSIDE_WRITER -> 5;
             case NO_BARRIER -> 50;

@@ -84,7 +84,7 @@ import java.util.function.Function;
 public final class ClusterSim {
 
     public enum Check {
-        EPOCH_UNIQUENESS, FENCE, HOST_ID, BARRIER, LOST_WRITE, LINEARIZABILITY, ONE_KEYS, CONVERGENCE, LIVENESS, EXCEPTION
+        EPOCH_UNIQUENESS, FENCE, HOST_ID, BARRIER, PAXOS_SAFETY, LOST_WRITE, LINEARIZABILITY, ONE_KEYS, CONVERGENCE, LIVENESS, EXCEPTION
     }
 
     /** Counts for the report. */
@@ -148,6 +148,14 @@ public final class ClusterSim {
     private final List<String> quorumKeys = new ArrayList<>();
     private final List<String> oneKeys = new ArrayList<>();
     private final History history = new History();
+    /**
+     * PaxosSafety's ghost checks on the QUORUM/ALL data keys (registers monotone, durable, only chosen values
+     * committed, no chosen write lost, a restarted or failed attempt never chosen). Their natural replicas do
+     * not change once the data exists (joins precede it), so "chosen" = accepted by a majority of RF.
+     */
+    private final io.nimbus.sim.paxos.PaxosSafety safety = new io.nimbus.sim.paxos.PaxosSafety(
+            () -> "t=" + loop.now() + "ms");
+    private int nextOpId;
     /** Ghost: the topology committed at each epoch. */
     private final TreeMap<Long, Topology> committed = new TreeMap<>();
     /** Ghost: epochs whose driver reported its barrier passed. */
@@ -220,6 +228,9 @@ public final class ClusterSim {
             String key = "key-" + k;
             (oneMode && k == keyCount - 1 ? oneKeys : quorumKeys).add(key);
         }
+        for (String key : quorumKeys) {
+            safety.key(key, RF);
+        }
         int clientCount = 3 + scenario.nextInt(2);
         for (int c = 0; c < clientCount; c++) {
             clients.add(new Client("c" + c, c % nodeCount, root.split()));
@@ -242,6 +253,7 @@ public final class ClusterSim {
             e.printStackTrace(new java.io.PrintWriter(w));
             sim.violation(Check.EXCEPTION, "t=" + sim.loop.now() + "ms: " + w);
         }
+        sim.safety.violations().forEach((c, m) -> sim.violation(Check.PAXOS_SAFETY, c + " " + m));
         sim.stats.endMs = sim.loop.now();
         return new Outcome(seed, variant, Map.copyOf(sim.violations), sim.stats, sim.trace.hash(), sim.trace.entries(),
                 (System.nanoTime() - wall) / 1_000_000);
@@ -249,7 +261,8 @@ public final class ClusterSim {
 
     /** {@code -Dsim.cluster.invariants=false}: per-event invariants are counted, not failed, to see what their breach leads to. */
     private static final boolean INVARIANTS = !"false".equals(System.getProperty("sim.cluster.invariants"));
-    private static final Set<Check> PER_EVENT = Set.of(Check.EPOCH_UNIQUENESS, Check.FENCE, Check.HOST_ID, Check.BARRIER);
+    private static final Set<Check> PER_EVENT = Set.of(Check.EPOCH_UNIQUENESS, Check.FENCE, Check.HOST_ID, Check.BARRIER,
+            Check.PAXOS_SAFETY);
 
     private void violation(Check c, String message) {
         if (!INVARIANTS && PER_EVENT.contains(c)) {
@@ -639,6 +652,9 @@ public final class ClusterSim {
                     1000, 1000, seeds);
             gossiper = new Gossiper(name, generation, info, gs, random.split());
             trace.add("start", index, incarnation);
+            if (worker && !first) {
+                safety.restarted(name, store.keys);
+            }
             narrate("start " + name + " (incarnation " + incarnation + ", epoch " + (topology() == null ? 0 : topology().epoch()) + ")");
             int inc = incarnation;
             loop.after(random.nextInt((int) GOSSIP_INTERVAL_MS), () -> tick(inc));
@@ -840,11 +856,20 @@ public final class ClusterSim {
                     String key = pt.request().key();
                     KeyState current = overlay.getOrDefault(key, store.keys.getOrDefault(key, KeyState.EMPTY));
                     FencedAcceptor.Decision d = decide(staged, pt, current);
+                    boolean tracked = quorumKeys.contains(key);
                     if (d.transition().changed(current)) {
                         overlay.put(key, d.transition().next());
+                        if (tracked) {
+                            safety.transition(name, key, current, d.transition().next());
+                        }
                     }
                     Topology mine = staged;
-                    releases.add(() -> pt.reply().accept(new Object[]{d, mine}));
+                    releases.add(() -> {
+                        if (tracked) {
+                            safety.replied(name, pt.request(), d.transition().reply());
+                        }
+                        pt.reply().accept(new Object[]{d, mine});
+                    });
                 }
             }
             Topology finalStaged = staged;
@@ -972,7 +997,7 @@ public final class ClusterSim {
                 done.accept(false);
                 return;
             }
-            coordinate(REGISTER, new Coordination.Request.Read(), ConsistencyLevel.QUORUM, (Routing.Route) r,
+            coordinate(REGISTER, -1, new Coordination.Request.Read(), ConsistencyLevel.QUORUM, (Routing.Route) r,
                     this::registerRoute, res -> {
                         if (!(res instanceof Result.Read read) || read.committed() == null) {
                             done.accept(false);
@@ -999,7 +1024,7 @@ public final class ClusterSim {
                             }
                             Mutation m = new Mutation(REGISTER, TopologyCodec.encode(next),
                                     new Precondition.VersionIn(List.of(committedP.version())));
-                            coordinate(REGISTER, new Coordination.Request.Write(m), ConsistencyLevel.QUORUM, (Routing.Route) w,
+                            coordinate(REGISTER, -1, new Coordination.Request.Write(m), ConsistencyLevel.QUORUM, (Routing.Route) w,
                                     this::registerRoute, wr -> {
                                         if (wr instanceof Result.Written) {
                                             learn(next, x -> {
@@ -1165,11 +1190,11 @@ public final class ClusterSim {
         }
 
         /** Runs one request: Paxos levels serialized per key on this node, as the Coordinator does. */
-        void coordinate(String key, Coordination.Request request, ConsistencyLevel level, Routing.Route route,
+        void coordinate(String key, int origin, Coordination.Request request, ConsistencyLevel level, Routing.Route route,
                         java.util.function.Supplier<Routing.Routed> reroute, Consumer<Result> done) {
             Coordination c = new Coordination(key, request, level, route, RETRY, this::nextBallot, random.split(),
                     loop.now() + OP_DEADLINE_MS);
-            Flight f = new Flight(this, c, reroute, done);
+            Flight f = new Flight(this, c, reroute, done, origin, level != ConsistencyLevel.ONE && quorumKeys.contains(key));
             flights.add(f);
             if (level == ConsistencyLevel.ONE) {
                 f.begin();
@@ -1213,13 +1238,77 @@ public final class ClusterSim {
         final Consumer<Result> done;
         final int inc;
         boolean serialized, ended, begun;
+        /** The client operation (PaxosSafety's origin), and whether the ghost follows this key. */
+        final int origin;
+        final boolean tracked;
+        /** Ghost bookkeeping of the running attempt: its ballot and the promises the proposer counted. */
+        private Ballot attempt;
+        private boolean preparing;
+        private final Map<String, PaxosMessage.Promised> promises = new TreeMap<>();
+        private final Set<String> answeredPrepare = new HashSet<>();
+        private Ballot ownProposal;
 
-        Flight(Node node, Coordination c, java.util.function.Supplier<Routing.Routed> reroute, Consumer<Result> done) {
+        Flight(Node node, Coordination c, java.util.function.Supplier<Routing.Routed> reroute, Consumer<Result> done,
+               int origin, boolean tracked) {
             this.node = node;
             this.c = c;
             this.reroute = reroute;
             this.done = done;
             this.inc = node.incarnation;
+            this.origin = origin;
+            this.tracked = tracked;
+        }
+
+        /** What the core sends, seen by the ghost: a new prepare ballot starts an attempt; the first proposal after it is registered. */
+        void observe(PaxosMessage.Request r) {
+            if (r instanceof PaxosMessage.Prepare pr && !pr.ballot().equals(attempt)) {
+                attempt = pr.ballot();
+                preparing = true;
+                promises.clear();
+                answeredPrepare.clear();
+                ownProposal = null;
+            } else if (preparing && !(r instanceof PaxosMessage.Prepare)) {
+                if (r instanceof PaxosMessage.Propose p) {
+                    register(p.proposal());
+                }
+                preparing = false;
+            }
+        }
+
+        void register(Proposal p) {
+            Proposal newestCommit = null;
+            for (PaxosMessage.Promised pm : promises.values()) {
+                if (pm.committed() != null && pm.committed().ballot().isNewerThan(newestCommit == null ? null : newestCommit.ballot())) {
+                    newestCommit = pm.committed();
+                }
+            }
+            if (c.proposer().mayHaveWritten()) {
+                ownProposal = p.ballot();
+                safety.proposed(c.key(), p, origin, newestCommit == null ? null : newestCommit.ballot());
+                return;
+            }
+            Proposal inFlight = null;
+            for (PaxosMessage.Promised pm : promises.values()) {
+                Proposal a = pm.accepted();
+                if (a != null && (newestCommit == null || a.ballot().compareTo(newestCommit.ballot()) > 0)
+                        && (inFlight == null || a.ballot().compareTo(inFlight.ballot()) > 0)) {
+                    inFlight = a;
+                }
+            }
+            if (inFlight == null || !java.util.Arrays.equals(inFlight.value(), p.value())) {
+                violation(Check.EXCEPTION, "harness: re-proposal " + p.ballot().token() + " matches no in-flight proposal");
+            } else {
+                safety.reproposed(c.key(), p, inFlight.ballot());
+            }
+        }
+
+        /** The attempt ended with nothing of it written (restart or refresh): its proposal must never be chosen. */
+        void abandon() {
+            preparing = false;
+            if (tracked && ownProposal != null) {
+                safety.abandoned(c.key(), ownProposal);
+                ownProposal = null;
+            }
         }
 
         boolean alive() {
@@ -1257,6 +1346,9 @@ public final class ClusterSim {
                     return;
                 }
                 boolean duplicable = !(env.request() instanceof PaxosMessage.Propose);
+                if (tracked && !s.repair()) {
+                    observe(env.request());
+                }
                 ClusterSim.this.<Object[]>rpc(node, to, "paxos", duplicable, PHASE_TIMEOUT_MS,
                         (replica, answer) -> {
                             if (replica.worker && replica.store.topology != null && replica.store.topology.epoch() > epoch) {
@@ -1275,6 +1367,8 @@ public final class ClusterSim {
                             if (s.repair() || !alive()) {
                                 return;
                             }
+                            boolean attemptPrepare = tracked && preparing && env.request() instanceof PaxosMessage.Prepare pr
+                                    && pr.ballot().equals(attempt) && answeredPrepare.add(env.to());
                             if (ans == null) {
                                 advance(c.onNoReply(env, loop.now()));
                                 return;
@@ -1298,11 +1392,16 @@ public final class ClusterSim {
                                 advance(c.onNoReply(env, loop.now()));
                                 return;
                             }
+                            if (attemptPrepare && reply instanceof PaxosMessage.Promised pm) {
+                                promises.put(env.to(), pm);
+                            }
                             advance(c.onReply(env, reply, loop.now()));
                         });
             } else if (effect instanceof Coordination.Effect.Wake w) {
+                abandon();
                 loop.at(Math.max(loop.now(), w.atMs()), () -> advance(c.onWake(loop.now())));
             } else if (effect instanceof Coordination.Effect.Refresh r) {
+                abandon();
                 stats.refreshes++;
                 node.refresh(r.epoch(), t -> {
                     if (alive()) {
@@ -1407,10 +1506,11 @@ public final class ClusterSim {
             trace.add("invoke", clients.indexOf(this), node.index, kind.ordinal(), keyPick);
             Kind k = kind;
             Node at = node;
-            issue(node, key, request, level, res -> finish(at, key, k, res, think));
+            int opId = nextOpId++;
+            issue(node, key, opId, request, level, res -> finish(at, key, k, opId, res, think));
         }
 
-        void issue(Node node, String key, Coordination.Request request, ConsistencyLevel level, Consumer<Result> done) {
+        void issue(Node node, String key, int opId, Coordination.Request request, ConsistencyLevel level, Consumer<Result> done) {
             if (!node.up) {
                 done.accept(new Result.Unavailable("node down"));
                 return;
@@ -1420,10 +1520,10 @@ public final class ClusterSim {
                 done.accept(refused.result());
                 return;
             }
-            node.coordinate(key, request, level, (Routing.Route) r, () -> node.routeKey(key, level), done);
+            node.coordinate(key, opId, request, level, (Routing.Route) r, () -> node.routeKey(key, level), done);
         }
 
-        void finish(Node node, String key, Kind kind, Result res, long think) {
+        void finish(Node node, String key, Kind kind, int opId, Result res, long think) {
             long now = loop.now();
             narrate("op " + name + "@" + node.name + " " + kind + " " + key + " -> " + res);
             trace.add("done", clients.indexOf(this), res == null ? -1 : res.getClass().getSimpleName().hashCode());
@@ -1471,6 +1571,9 @@ public final class ClusterSim {
             } else {
                 history.fail(name, now);
                 stats.failed++;
+                if (write) {
+                    safety.failed(key, opId); // nothing written, says the coordinator: never chosen
+                }
             }
             busy = false;
             loop.after(think, this::next);
@@ -1488,7 +1591,7 @@ public final class ClusterSim {
             }
             Coordination.Request request = read ? new Coordination.Request.Read()
                     : new Coordination.Request.Write(new Mutation(key, value.getBytes(StandardCharsets.UTF_8), Precondition.NONE));
-            issue(node, key, request, ConsistencyLevel.ONE, res -> {
+            issue(node, key, -1, request, ConsistencyLevel.ONE, res -> {
                 narrate("ONE " + name + "@" + node.name + " " + (read ? "read " : "write ") + key + " -> " + res);
                 trace.add("one", clients.indexOf(this), res == null ? -1 : res.getClass().getSimpleName().hashCode());
                 if (res instanceof Result.Read r && r.committed() != null && !r.committed().isTombstone()) {
@@ -1525,7 +1628,7 @@ public final class ClusterSim {
                 if (r instanceof Routing.Refused refused) {
                     out[0] = refused.result();
                 } else {
-                    n.coordinate(key, new Coordination.Request.Read(), ConsistencyLevel.QUORUM, (Routing.Route) r,
+                    n.coordinate(key, nextOpId++, new Coordination.Request.Read(), ConsistencyLevel.QUORUM, (Routing.Route) r,
                             () -> n.routeKey(key, ConsistencyLevel.QUORUM), res -> out[0] = res);
                 }
                 long bound = loop.now() + 10_000;
