@@ -16,10 +16,17 @@ public enum Variant {
     /** A topology change does not wait for its barrier: the next change may follow at once. */
     NO_BARRIER,
     /**
-     * The topology shell in main as it is: a change waits for its own barrier, but a change by another
-     * driver that read its epoch before that barrier passed does not (TopologyService.transform never
-     * runs the barrier of the epoch it read), so epoch e+1 can be committed before e's barrier passed.
-     * {@link #CORRECT} runs that barrier first ({@code ClusterSim.Node#barrierBefore}).
+     * The topology shell in main as it is, without the two changes {@link #CORRECT} makes to it:
+     * <ol>
+     *   <li>a change waits for its own barrier, but a change by another driver that read its epoch does not
+     *       run that barrier first (TopologyService.transform), so when the driver of epoch e did not see its
+     *       compare-and-set succeed (outcome unknown, or it crashed) nobody runs e's barrier and e+1 can be
+     *       committed before it passed (caught by the barrier invariant); {@link #CORRECT} runs the barrier of
+     *       the epoch it read before its own compare-and-set ({@code ClusterSim.Node#barrierBefore});</li>
+     *   <li>the electorate candidacy is judged on the held topology while the transformation is applied to
+     *       the register's newer value, so a stale candidate adds itself as a fourth member (caught by the
+     *       electorate invariant); {@link #CORRECT} re-judges it on the register's value.</li>
+     * </ol>
      */
     SHELL_AS_IS
 }
