@@ -13,15 +13,18 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * The seed sweep of {@link ClusterSim} on the real policy ({@link Variant#CORRECT}): every seed must pass
  * every check. Default {@value #DEFAULT_SEEDS} seeds (about 20 s on two cores); {@code -Dsim.cluster.seeds=N}
- * runs N, {@code -Dsim.cluster.firstSeed=F} starts elsewhere; a failure prints each failing seed's replay command.
+ * runs N, {@code -Dsim.cluster.firstSeed=F} starts elsewhere, {@code -Dsim.seed=S} runs seed S alone; a failure
+ * prints each failing seed's replay command.
  */
 class ClusterSeedSweepTest {
     static final int DEFAULT_SEEDS = 2000;
 
     @Test
     void everySeedPassesEveryCheck() {
-        long first = Long.getLong("sim.cluster.firstSeed", 0);
-        int count = Integer.getInteger("sim.cluster.seeds", DEFAULT_SEEDS);
+        String replay = System.getProperty("sim.seed");
+        boolean one = replay != null && !replay.isBlank();
+        long first = one ? Long.parseLong(replay.trim()) : Long.getLong("sim.cluster.firstSeed", 0);
+        int count = one ? 1 : Integer.getInteger("sim.cluster.seeds", DEFAULT_SEEDS);
         List<ClusterSim.Outcome> failed = new ArrayList<>();
         long start = System.nanoTime();
         long ops = 0, oneOps = 0, okOps = 0, indeterminate = 0, crashes = 0, partitions = 0, joins = 0, electorate = 0;
