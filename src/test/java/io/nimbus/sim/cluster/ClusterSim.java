@@ -97,7 +97,7 @@ public final class ClusterSim {
     /** Counts for the report. */
     public static final class Stats {
         public int workers, proxies, ops, ok, failed, indeterminate, crashes, partitions, joins, electorateSteps, epochs;
-        public int invariantBreaches, fenced, refreshes, staleSends, messages, dropped, oneOps, finalReads;
+        public int invariantBreaches, cappedRoutes, cappedRoutesAlone, fenced, refreshes, staleSends, messages, dropped, oneOps, finalReads;
         public long loadStartMs, endMs;
 
         @Override
@@ -105,7 +105,8 @@ public final class ClusterSim {
             return "workers=" + workers + " proxies=" + proxies + " ops=" + ops + " ok=" + ok + " failed=" + failed
                     + " indeterminate=" + indeterminate + " oneOps=" + oneOps + " crashes=" + crashes
                     + " partitions=" + partitions + " joins=" + joins + " electorateSteps=" + electorateSteps
-                    + " epochs=" + epochs + " fenced=" + fenced + " refreshes=" + refreshes + " staleSends=" + staleSends
+                    + " epochs=" + epochs + (cappedRoutes > 0 ? " cappedRoutes=" + cappedRoutes + " (alone " + cappedRoutesAlone + ")" : "")
+                    + " fenced=" + fenced + " refreshes=" + refreshes + " staleSends=" + staleSends
                     + " messages=" + messages + " dropped=" + dropped + " finalReads=" + finalReads
                     + " loadStart=" + loadStartMs + "ms end=" + endMs + "ms";
         }
@@ -1187,6 +1188,12 @@ public final class ClusterSim {
             }
             List<Replica> natural = t.placement(token(key)).natural();
             List<Replica> reps = natural.subList(0, Math.max(1, Math.min(natural.size(), seen)));
+            if (reps.size() < natural.size()) {
+                stats.cappedRoutes++;
+                if (gossiper.size() == 1) {
+                    stats.cappedRoutesAlone++; // the restart window: gossip knows no one else yet
+                }
+            }
             List<String> names = new ArrayList<>();
             List<Replica> asked = new ArrayList<>();
             Set<String> up = new TreeSet<>();
