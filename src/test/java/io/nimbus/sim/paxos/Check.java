@@ -4,7 +4,7 @@ import java.util.EnumSet;
 import java.util.Set;
 
 /** The families of checks a run makes; a seed fails when any enabled family reports a violation. */
-enum Check {
+public enum Check {
     /** Per acceptor, per key, within one incarnation: promise and committed ballot never decrease. */
     REGISTERS,
     /** After a restart an acceptor still holds every promise, accept and commit it acknowledged. */

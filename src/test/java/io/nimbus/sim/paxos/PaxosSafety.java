@@ -36,7 +36,7 @@ import java.util.function.Supplier;
  * restarted, or of an operation reported as failed, is never chosen. Violations are recorded (first per
  * {@link Check}) and the run goes on, so one run reports everything it found.
  */
-final class PaxosSafety {
+public final class PaxosSafety {
     /** One proposal as sent: who it carries, what it was based on, and the origins of its whole chain. */
     record Info(Ballot ballot, int origin, Ballot base, byte[] value, Set<Integer> ancestry) {
     }
@@ -60,30 +60,30 @@ final class PaxosSafety {
     private final Set<Integer> failedOps = new HashSet<>();
     private final Map<String, Set<Ballot>> abandoned = new HashMap<>();
 
-    PaxosSafety(Supplier<String> where) {
+    public PaxosSafety(Supplier<String> where) {
         this.where = where;
     }
 
-    void key(String key, int replicationFactor) {
+    public void key(String key, int replicationFactor) {
         majority.put(key, replicationFactor / 2 + 1);
     }
 
     // ---- results -------------------------------------------------------------------------------------
 
-    void violation(Check check, String message) {
+    public void violation(Check check, String message) {
         counts.merge(check, 1, Integer::sum);
         first.putIfAbsent(check, where.get() + ": " + message);
     }
 
-    Map<Check, String> violations() {
+    public Map<Check, String> violations() {
         return first;
     }
 
-    Map<Check, Integer> counts() {
+    public Map<Check, Integer> counts() {
         return counts;
     }
 
-    int chosenCount() {
+    public int chosenCount() {
         return chosen.values().stream().mapToInt(List::size).sum();
     }
 
@@ -113,7 +113,7 @@ final class PaxosSafety {
     // ---- proposals -----------------------------------------------------------------------------------
 
     /** A proposer sends its operation's own value, judged against the commit {@code base} (null: none). */
-    void proposed(String key, Proposal p, int origin, Ballot base) {
+    public void proposed(String key, Proposal p, int origin, Ballot base) {
         Set<Integer> ancestry = new HashSet<>();
         ancestry.add(origin);
         if (base != null) {
@@ -128,7 +128,7 @@ final class PaxosSafety {
     }
 
     /** A proposer re-proposes the in-flight proposal {@code inFlight} under its own ballot. */
-    void reproposed(String key, Proposal p, Ballot inFlight) {
+    public void reproposed(String key, Proposal p, Ballot inFlight) {
         Info src = info(key, inFlight);
         if (src == null) {
             violation(Check.EXCEPTION, "harness: re-proposal " + p.ballot().token() + " of unknown " + inFlight.token());
@@ -152,7 +152,7 @@ final class PaxosSafety {
     // ---- acceptor events ------------------------------------------------------------------------------
 
     /** Replica {@code replica} moved {@code key} from {@code before} to {@code after} (not yet durable). */
-    void transition(String replica, String key, KeyState before, KeyState after) {
+    public void transition(String replica, String key, KeyState before, KeyState after) {
         if (before.promised() != null && (after.promised() == null || after.promised().compareTo(before.promised()) < 0)) {
             violation(Check.REGISTERS, replica + " " + key + ": promise went down from " + before.promised().token());
         }
@@ -182,7 +182,7 @@ final class PaxosSafety {
     }
 
     /** Replica {@code replica} sent {@code reply} to {@code request} (the proposer may count it from now on). */
-    void replied(String replica, PaxosMessage.Request request, PaxosMessage reply) {
+    public void replied(String replica, PaxosMessage.Request request, PaxosMessage reply) {
         String key = request.key();
         Revealed r = revealed.computeIfAbsent(replica + "/" + key, x -> new Revealed());
         if (reply instanceof PaxosMessage.Promised p) {
@@ -236,7 +236,7 @@ final class PaxosSafety {
     }
 
     /** After a restart: the acceptor must still hold everything it acknowledged before the crash. */
-    void restarted(String replica, Map<String, KeyState> restored) {
+    public void restarted(String replica, Map<String, KeyState> restored) {
         for (Map.Entry<String, Revealed> e : revealed.entrySet()) {
             if (!e.getKey().startsWith(replica + "/")) {
                 continue;
@@ -260,7 +260,7 @@ final class PaxosSafety {
     // ---- proposer and client events -------------------------------------------------------------------
 
     /** The proposer restarted the attempt that proposed {@code ballot}: it says nothing was written. */
-    void abandoned(String key, Ballot ballot) {
+    public void abandoned(String key, Ballot ballot) {
         abandoned.computeIfAbsent(key, k -> new HashSet<>()).add(ballot);
         Set<String> who = accepts.getOrDefault(key, Map.of()).get(ballot);
         if (who != null && !who.isEmpty()) {
@@ -270,7 +270,7 @@ final class PaxosSafety {
     }
 
     /** Operation {@code op} (a write) was reported to its client as failed: it must never take effect. */
-    void failed(String key, int op) {
+    public void failed(String key, int op) {
         failedOps.add(op);
         for (Info i : chosen.getOrDefault(key, List.of())) {
             if (i.origin() == op) {

@@ -6,6 +6,11 @@ import io.nimbus.sim.EventQueue;
 import io.nimbus.core.kv.Ballot;
 import io.nimbus.core.kv.ConsistencyLevel;
 import io.nimbus.core.kv.KeyState;
+import io.nimbus.core.kv.Mutation;
+import io.nimbus.core.coordinator.RetryPolicy;
+import io.nimbus.core.coordinator.Routing;
+import io.nimbus.core.topology.HostId;
+import io.nimbus.core.topology.Replica;
 import io.nimbus.core.kv.Precondition;
 import io.nimbus.core.kv.Proposal;
 import io.nimbus.core.paxos.Acceptor;
@@ -43,9 +48,10 @@ import java.util.function.Consumer;
  * <p>Messages are lost, delayed (which reorders them), held back past their time-out, duplicated (every
  * kind but {@code Propose} requests, see {@link #duplicateProposals()}) and cut by partitions. Each node
  * is an acceptor (its registers durable before any reply leaves, with a random group-commit
- * delay; a crash loses the rest) and a coordinator for the clients attached to it (one {@link Proposer} per
- * operation: per-request time-outs become {@code onNoReply}, restarts back off randomly, attempts and time
- * are bounded; repairs are sent and forgotten). A run: the chaos phase (clients busy, faults at random
+ * delay; a crash loses the rest) and a coordinator for the clients attached to it: the real
+ * {@link io.nimbus.core.coordinator.Coordination} per operation on a fixed route (the key's replicas, epoch
+ * 1; its {@link Proposer}, {@link RetryPolicy} backoff, attempt and deadline bounds, repairs sent and
+ * forgotten), per-request time-outs fed back as {@code onNoReply}. A run: the chaos phase (clients busy, faults at random
  * times, and crash points: an acceptor bounced right after deciding a transition, inside its group-commit
  * window or just after its reply left), then everything heals (partitions gone, no loss or duplicates,
  * crashed nodes restarted). Each client runs a few more operations, which must answer unless another
@@ -303,7 +309,7 @@ final class PaxosSim {
         }
         stats.crashes++;
         for (Coordination c : List.copyOf(n.coordinating)) {
-            c.end(c.proposer.mayHaveWritten(), "its coordinator " + n.id + " crashed");
+            c.end(c.mayHaveWritten(), "its coordinator " + n.id + " crashed");
         }
         n.crash();
         trace.add("crash", i);
@@ -553,9 +559,11 @@ final class PaxosSim {
             case DELETE -> Op.delete(key);
             case DELETE_IF -> Op.deleteIf(key, expected.token());
         };
-        Proposer.Op op = kind == Kind.READ ? new Proposer.Op.Read() : new Proposer.Op.Write(bytes, pre);
+        io.nimbus.core.coordinator.Coordination.Request request = kind == Kind.READ
+                ? new io.nimbus.core.coordinator.Coordination.Request.Read()
+                : new io.nimbus.core.coordinator.Coordination.Request.Write(new Mutation(key, bytes, pre));
         int opId = nextOpId++;
-        Coordination c = new Coordination(opId, client, key, kind, op,
+        Coordination c = new Coordination(opId, client, key, kind, request,
                 kind == Kind.CAS || kind == Kind.DELETE_IF ? expected : null, replicas, level.required(replicas.size()));
         stats.ops++;
         history.invoke(client.name, linOp, loop.now());
@@ -570,6 +578,11 @@ final class PaxosSim {
         return c;
     }
 
+    /** A store identity per node name (the acceptors here are not fenced; the route needs one). */
+    private static HostId hostOf(String node) {
+        return new HostId(new java.util.UUID(0x5EEDL, node.hashCode()));
+    }
+
     /** A version named by the write that made it: "w" + the op id whose value the proposal carries. */
     private String writeOf(String key, Ballot version) {
         int origin = safety.originOf(key, version);
@@ -582,17 +595,21 @@ final class PaxosSim {
 
     // ---- coordinator ---------------------------------------------------------------------------------
 
-    /** One client operation coordinated at one node: drives its {@link Proposer} over the network. */
+    /**
+     * One client operation coordinated at one node: the real {@link io.nimbus.core.coordinator.Coordination}
+     * on a fixed route (the key's replicas, all asked, epoch 1), its effects carried out over the simulated
+     * network. The ghost bookkeeping observes what it sends (a new prepare ballot is a new attempt, the
+     * first proposal after the prepares is registered with {@link PaxosSafety}) and the replies fed back.
+     */
     final class Coordination {
         final int opId;
         final Client client;
         final PaxosNode node;
         final String key;
         final Kind kind;
-        final Proposer.Op op;
         /** The version a compare-and-set or conditional delete names, else null. */
         final Ballot expected;
-        final Proposer proposer;
+        final io.nimbus.core.coordinator.Coordination core;
         final int quorum;
         final boolean afterHeal;
         final long deadline;
@@ -609,21 +626,38 @@ final class PaxosSim {
         /** Another operation on the same key was running (anywhere) while this one was. */
         private boolean contended;
 
-        Coordination(int opId, Client client, String key, Kind kind, Proposer.Op op, Ballot expected, List<String> replicas,
-                     int quorum) {
+        Coordination(int opId, Client client, String key, Kind kind, io.nimbus.core.coordinator.Coordination.Request request,
+                     Ballot expected, List<String> replicas, int quorum) {
             this.opId = opId;
             this.client = client;
             this.node = client.node;
             this.key = key;
             this.kind = kind;
-            this.op = op;
             this.expected = expected;
-            this.proposer = new Proposer(key, op, replicas, quorum == replicas.size()
-                    ? io.nimbus.core.paxos.Quorum.all(replicas) : io.nimbus.core.paxos.Quorum.majority(replicas));
             this.quorum = quorum;
             this.afterHeal = healed;
             boolean impatient = !healed && client.random.nextBoolean();
             this.deadline = loop.now() + (impatient ? (2 + client.random.nextInt(5)) * cfg.requestTimeoutMs() : cfg.opDeadlineMs());
+            List<Replica> route = new ArrayList<>(replicas.size());
+            for (String r : replicas) {
+                route.add(new Replica(r, hostOf(r)));
+            }
+            boolean all = quorum == replicas.size();
+            io.nimbus.core.paxos.Quorum q = all ? io.nimbus.core.paxos.Quorum.all(replicas) : io.nimbus.core.paxos.Quorum.majority(replicas);
+            this.core = new io.nimbus.core.coordinator.Coordination(key, request, all ? ConsistencyLevel.ALL : ConsistencyLevel.QUORUM,
+                    new Routing.Route(1, route, route, q, false),
+                    new RetryPolicy(cfg.attemptsMax(), cfg.backoffBaseMs(), 16 * cfg.backoffBaseMs()),
+                    above -> {
+                        if (above != null) {
+                            node.observe(above);
+                        }
+                        return node.nextBallot(loop.now());
+                    }, node.random, deadline);
+        }
+
+        /** Whether this operation's own value may have been proposed (what a crash or deadline leaves open). */
+        boolean mayHaveWritten() {
+            return kind != Kind.READ && core.proposer() != null && core.proposer().mayHaveWritten();
         }
 
         /** Arrives at its node: waits behind earlier requests on the same key, as in the real coordinator. */
@@ -631,13 +665,13 @@ final class PaxosSim {
             node.coordinating.add(this);
             loop.at(deadline, () -> {
                 if (!ended) {
-                    end(proposer.mayHaveWritten(), "deadline passed after " + attempts + " attempt(s)");
+                    handle(core.onDeadline(loop.now()));
                 }
             });
             ArrayDeque<Coordination> queue = node.perKey.computeIfAbsent(key, k -> new ArrayDeque<>());
             queue.add(this);
             if (queue.peek() == this) {
-                startAttempt();
+                begin();
             }
         }
 
@@ -652,26 +686,18 @@ final class PaxosSim {
             boolean wasHead = queue.peek() == this;
             queue.remove(this);
             if (wasHead && !queue.isEmpty()) {
-                queue.peek().startAttempt();
+                queue.peek().begin();
             }
         }
 
-        private void startAttempt() {
-            if (attempts == 0) {
-                Set<Coordination> running = active.computeIfAbsent(key, k -> new LinkedHashSet<>());
-                for (Coordination other : running) {
-                    other.contended = true;
-                    contended = true;
-                }
-                running.add(this);
+        private void begin() {
+            Set<Coordination> running = active.computeIfAbsent(key, k -> new LinkedHashSet<>());
+            for (Coordination other : running) {
+                other.contended = true;
+                contended = true;
             }
-            attempts++;
-            attempt = node.nextBallot(loop.now());
-            preparing = true;
-            promises.clear();
-            answeredPrepare.clear();
-            ownProposal = null;
-            handle(proposer.start(attempt));
+            running.add(this);
+            handle(core.start(loop.now()));
         }
 
         void onReply(Proposer.Envelope env, PaxosMessage reply) {
@@ -679,18 +705,14 @@ final class PaxosSim {
                 reply = new PaxosMessage.Promised(p.ballot(), null, p.committed());
             }
             if (ended) {
-                if (answered) {
-                    for (Proposer.Envelope e : proposer.lateRepairs(env, reply)) {
-                        request(this, e, true);
-                    }
-                }
+                handle(core.onReply(env, reply, loop.now())); // late replies may earn repairs
                 return;
             }
             if (preparing && env.request() instanceof PaxosMessage.Prepare pr && pr.ballot().equals(attempt)
                     && answeredPrepare.add(env.to()) && reply instanceof PaxosMessage.Promised pm) {
                 promises.put(env.to(), pm);
             }
-            handle(proposer.onReply(env, reply));
+            handle(core.onReply(env, reply, loop.now()));
         }
 
         private void onNoReply(Proposer.Envelope env) {
@@ -700,60 +722,72 @@ final class PaxosSim {
             if (preparing && env.request() instanceof PaxosMessage.Prepare pr && pr.ballot().equals(attempt)) {
                 answeredPrepare.add(env.to());
             }
-            handle(proposer.onNoReply(env));
+            handle(core.onNoReply(env, loop.now()));
         }
 
-        private void handle(Proposer.Step step) {
-            if (step instanceof Proposer.Step.Waiting) {
-                return;
-            }
-            PaxosMessage.Request first = step instanceof Proposer.Step.Send s ? s.messages().get(0).request() : null;
-            if (preparing && !(first instanceof PaxosMessage.Prepare)) {
-                // the prepare phase of this attempt is over: an accept phase begins, or the attempt ended
-                if (first instanceof PaxosMessage.Propose p) {
-                    register(p.proposal());
-                }
-                preparing = false;
-            }
-            if (step instanceof Proposer.Step.Send s) {
-                for (Proposer.Envelope e : s.repairs()) {
-                    request(this, e, true);
-                }
-                for (Proposer.Envelope e : s.messages()) {
+        /** Carries out the core's effects, observing them for the ghost. */
+        private void handle(List<io.nimbus.core.coordinator.Coordination.Effect> effects) {
+            for (io.nimbus.core.coordinator.Coordination.Effect effect : effects) {
+                if (effect instanceof io.nimbus.core.coordinator.Coordination.Effect.Send s) {
+                    Proposer.Envelope e = s.envelope();
+                    if (s.repair()) {
+                        request(this, e, true);
+                        continue;
+                    }
+                    PaxosMessage.Request r = e.request();
+                    if (r instanceof PaxosMessage.Prepare pr && !pr.ballot().equals(attempt)) {
+                        // a new attempt: its prepares
+                        attempts++;
+                        attempt = pr.ballot();
+                        preparing = true;
+                        promises.clear();
+                        answeredPrepare.clear();
+                        ownProposal = null;
+                    } else if (preparing && !(r instanceof PaxosMessage.Prepare)) {
+                        // the prepare phase of this attempt is over: an accept phase begins
+                        if (r instanceof PaxosMessage.Propose p) {
+                            register(p.proposal());
+                        }
+                        preparing = false;
+                    }
                     request(this, e, false);
                     loop.after(cfg.requestTimeoutMs(), () -> onNoReply(e));
-                }
-            } else if (step instanceof Proposer.Step.Done d) {
-                for (Proposer.Envelope e : d.repairs()) {
-                    request(this, e, true);
-                }
-                finish(d.outcome());
-            } else if (step instanceof Proposer.Step.Restart r) {
-                stats.restarts++;
-                if (ownProposal != null) {
-                    safety.abandoned(key, ownProposal);
-                }
-                if (r.seen() != null) {
-                    node.observe(r.seen());
-                }
-                if (attempts >= cfg.attemptsMax()) {
-                    end(false, "gave up after " + attempts + " attempts");
-                    return;
-                }
-                long cap = Math.min(16 * cfg.backoffBaseMs(), cfg.backoffBaseMs() << Math.min(attempts, 20));
-                long backoff = r.seen() == null ? 0 : node.random.nextLong(cap + 1);
-                loop.after(backoff, () -> {
+                } else if (effect instanceof io.nimbus.core.coordinator.Coordination.Effect.Wake w) {
+                    // the attempt restarts above a rival (nothing of it written) after the policy's backoff
+                    preparing = false;
+                    stats.restarts++;
+                    if (ownProposal != null) {
+                        safety.abandoned(key, ownProposal);
+                    }
+                    loop.at(Math.max(loop.now(), w.atMs()), () -> {
+                        if (!ended) {
+                            handle(core.onWake(loop.now()));
+                        }
+                    });
+                } else if (effect instanceof io.nimbus.core.coordinator.Coordination.Effect.Refresh r) {
+                    safety.violation(Check.EXCEPTION, "harness: a refresh to epoch " + r.epoch() + " with unfenced acceptors");
+                } else if (effect instanceof io.nimbus.core.coordinator.Coordination.Effect.Done d) {
+                    preparing = false;
                     if (ended) {
-                        return;
+                        continue;
                     }
-                    if (loop.now() >= deadline) {
-                        end(false, "deadline passed during backoff");
+                    io.nimbus.core.coordinator.Result res = d.result();
+                    if (res instanceof io.nimbus.core.coordinator.Result.Read rd) {
+                        finish(new Proposer.Outcome.Read(rd.committed()));
+                    } else if (res instanceof io.nimbus.core.coordinator.Result.Written w) {
+                        finish(new Proposer.Outcome.Written(w.version()));
+                    } else if (res instanceof io.nimbus.core.coordinator.Result.PreconditionFailed f) {
+                        finish(new Proposer.Outcome.PreconditionFailed(f.current()));
+                    } else if (res instanceof io.nimbus.core.coordinator.Result.NotFound) {
+                        finish(new Proposer.Outcome.NotFound());
                     } else {
-                        startAttempt();
+                        String why = res.toString();
+                        if (res.outcomeUnknown() && attempt != null && ownProposal == null && !mayHaveWritten()) {
+                            safety.violation(Check.EXCEPTION, "harness: outcome unknown without a proposal of its own: " + why);
+                        }
+                        end(res.outcomeUnknown(), why);
                     }
-                });
-            } else if (step instanceof Proposer.Step.Failed f) {
-                end(f.outcomeUnknown(), f.why());
+                }
             }
         }
 
@@ -768,9 +802,10 @@ final class PaxosSim {
                     newestCommit = pm.committed();
                 }
             }
-            narrate("op #" + opId + " at " + node.id + " proposes " + p + (proposer.mayHaveWritten() ? " (own value)" : " (re-proposal)")
+            boolean own = core.proposer().mayHaveWritten();
+            narrate("op #" + opId + " at " + node.id + " proposes " + p + (own ? " (own value)" : " (re-proposal)")
                     + " promises " + promises);
-            if (proposer.mayHaveWritten()) {
+            if (own) {
                 ownProposal = p.ballot();
                 safety.proposed(key, p, opId, newestCommit == null ? null : newestCommit.ballot());
                 return;

@@ -1,0 +1,33 @@
+package io.nimbus.sim.cluster;
+
+/**
+ * What the simulated cluster runs: the real policy ({@link #CORRECT}) or one deliberately broken
+ * behaviour the checks must catch. A variant changes behaviour only; the scenario a seed draws (cluster
+ * size, start times, crash and partition schedule, client choices) is drawn the same way for all.
+ */
+public enum Variant {
+    CORRECT,
+    /** The old bug: a coordinator routes with rf = min(rf, workers its gossip currently knows alive, itself included). */
+    RF_CAPPED_BY_LOCAL_VIEW,
+    /** Replicas skip the epoch fence (a wrong host id is still refused). */
+    NO_FENCE,
+    /** The fence is decided on arrival against the topology held then; the transition later, on the writer. */
+    FENCE_OUTSIDE_WRITER,
+    /** A topology change does not wait for its barrier: the next change may follow at once. */
+    NO_BARRIER,
+    /**
+     * The topology shell in main as it is, without the two changes {@link #CORRECT} makes to it:
+     * <ol>
+     *   <li>a change waits for its own barrier, but a change by another driver that read its epoch does not
+     *       run that barrier first (TopologyService.transform), so when the driver of epoch e did not see its
+     *       compare-and-set succeed (outcome unknown, or it crashed) nobody runs e's barrier and e+1 can be
+     *       committed before it passed (caught by the barrier invariant); {@link #CORRECT} runs the barrier of
+     *       the epoch it read before its own compare-and-set ({@code ClusterSim.Node#barrierBefore});</li>
+     *   <li>the electorate candidacy is judged on the held topology while the transformation is applied to
+     *       the register's newer value, so a stale candidate adds itself as a fourth member (caught by the
+     *       electorate invariant); {@link #CORRECT} re-judges it on the register's value.</li>
+     * </ol>
+     */
+    SHELL_AS_IS
+    // (TopologyService has had both fixes since 6942933; this variant keeps the shell as it was at a0937e4)
+}
