@@ -60,6 +60,8 @@ class JepsenIT {
 
     private final Object lock = new Object();
     private final History history = new History();
+    /** The node each operation was sent to, by operation id (ids are given in invocation order from 0). */
+    private final List<String> nodeOfOp = new ArrayList<>();
     private volatile boolean recording = true;
     private final Map<String, AtomicLong> counts = Collections.synchronizedMap(new HashMap<>());
     private final ConcurrentLinkedQueue<String> nemesisLog = new ConcurrentLinkedQueue<>();
@@ -149,14 +151,14 @@ class JepsenIT {
             verdictLine = String.format(Locale.ROOT,
                     "[jepsen] summary: seed=%d faults=%s ops=%d ok=%d rejected=%d failed=%d indeterminate=%d | "
                             + "injected kill=%d pause=%d partition=%d | verdict=%s | outcome-unknown=%.1f%% of %d writes "
-                            + "(client timeouts %d, 503 %d) | workload %ds, wall %ds, check %d ms",
+                            + "(client timeouts %d, connection errors %d, 503 %d) | workload %ds, wall %ds, check %d ms",
                     seed, kinds, ops.size(), byOutcome.getOrDefault(Operation.Outcome.OK, 0L),
                     byOutcome.getOrDefault(Operation.Outcome.REJECTED, 0L),
                     byOutcome.getOrDefault(Operation.Outcome.FAILED, 0L),
                     byOutcome.getOrDefault(Operation.Outcome.INDETERMINATE, 0L),
                     faults.getOrDefault(Fault.KILL, 0), faults.getOrDefault(Fault.PAUSE, 0),
                     faults.getOrDefault(Fault.PARTITION, 0), result.verdict(), unknownRate, writes,
-                    countOf("client-timeout"), countOf("503"), workload.toSeconds(), elapsedMs(wallStart) / 1000, checkMs);
+                    countOf("client-timeout"), countOf("client-io-error"), countOf("503"), workload.toSeconds(), elapsedMs(wallStart) / 1000, checkMs);
             String details = "counts " + new java.util.TreeMap<>(snapshotCounts()) + "\nfinal reads " + finals
                     + "\nhistory " + runDir.resolve("history.txt") + "\nnemesis " + runDir.resolve("nemesis.txt")
                     + "\nnode logs:" + cluster.nodes().stream().map(n -> "\n  " + n.name + " " + n.logs()
@@ -183,7 +185,8 @@ class JepsenIT {
                         + verdictLine);
             }
             if (!result.isLinearizable()) {
-                fail("NOT LINEARIZABLE (seed " + seed + ", history " + runDir.resolve("history.txt") + "):\n"
+                fail("NOT LINEARIZABLE (seed " + seed + ", history " + runDir.resolve("history.txt")
+                        + "; find the operations by #id there, each line ends with the node asked):\n"
                         + result.explanation() + "\n" + verdictLine);
             }
         }
@@ -324,6 +327,7 @@ class JepsenIT {
                     return;
                 }
                 history.invoke(name, op, now());
+                nodeOfOp.add(node.name);
             }
             HttpResponse<String> r;
             try {
@@ -331,9 +335,13 @@ class JepsenIT {
             } catch (IOException e) { // time-out, refused, reset: a write may or may not have happened
                 count(e instanceof java.net.http.HttpTimeoutException ? "client-timeout" : "client-io-error");
                 end(op, null, null, false);
+                Thread.sleep(50); // a real client backs off a little from a node it cannot reach
                 return;
             }
             record(op, r);
+            if (r.statusCode() == 503) {
+                Thread.sleep(50);
+            }
         }
 
         void record(Op op, HttpResponse<String> r) {
@@ -422,6 +430,7 @@ class JepsenIT {
                         + "/v1/kv/" + key + "?consistency=QUORUM")).timeout(CLIENT_TIMEOUT).GET().build();
                 synchronized (lock) {
                     history.invoke(reader.name, Op.read(key), now());
+                    nodeOfOp.add(node.name);
                 }
                 try {
                     HttpResponse<String> r = reader.http.send(req, HttpResponse.BodyHandlers.ofString());
@@ -446,9 +455,9 @@ class JepsenIT {
 
     private void writeHistory(Path runDir) throws IOException {
         List<String> lines = new ArrayList<>();
-        lines.add("# [invoke, response] in microseconds since the workload started; in invocation order");
+        lines.add("# [invoke, response] in microseconds since the workload started; in invocation order; @ the node asked");
         synchronized (lock) {
-            history.operations().forEach(o -> lines.add(o.toString()));
+            history.operations().forEach(o -> lines.add(o + "   @" + nodeOfOp.get(o.id())));
         }
         Files.write(runDir.resolve("history.txt"), lines);
     }
