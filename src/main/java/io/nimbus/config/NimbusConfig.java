@@ -93,7 +93,10 @@ public interface NimbusConfig {
         @WithDefault("127.0.0.1")
         String host();
 
-        /** Address the cluster port binds to; default {@code nimbus.cluster.host}. */
+        /**
+         * Address the cluster port binds to; default {@code nimbus.cluster.host}. When set, also the source
+         * address of this node's connections to peers.
+         */
         @WithName("bind-host")
         Optional<String> bindHost();
 

@@ -7,8 +7,8 @@ import java.util.stream.Collectors;
 
 /**
  * The {@code nimbus.cluster.*} / {@code nimbus.gossip.*} system properties of one node, for
- * {@link NodeProcess#start}. Everything is on 127.0.0.1; the cluster port is chosen by the test so
- * that it stays the same across a restart.
+ * {@link NodeProcess#start}. Everything is on 127.0.0.1 (or, with {@link #nodeAt}, on the node's own
+ * loopback address); the cluster port is chosen by the test so that it stays the same across a restart.
  */
 final class ClusterArgs {
     private final List<String> props = new ArrayList<>();
@@ -21,6 +21,30 @@ final class ClusterArgs {
 
     static ClusterArgs node(String id, int clusterPort) {
         return new ClusterArgs(id, clusterPort);
+    }
+
+    /**
+     * A node whose cluster port is on its own loopback address {@code host} (e.g. 127.77.5.2), which is
+     * also the source address of its connections to peers, so that {@link LoopbackPartitions} can cut
+     * traffic between two nodes by address.
+     */
+    static ClusterArgs nodeAt(String id, String host, int clusterPort) {
+        ClusterArgs a = new ClusterArgs(id, clusterPort);
+        a.props.set(1, "nimbus.cluster.host=" + host);
+        a.props.add("nimbus.cluster.bind-host=" + host);
+        return a;
+    }
+
+    /** Seeds at {@code host:port}, e.g. {@code 127.77.5.1:9081}. */
+    ClusterArgs seedsAt(String... hostPorts) {
+        props.add("nimbus.cluster.seeds=" + String.join(",", hostPorts));
+        return this;
+    }
+
+    /** Any other system property, {@code name=value}. */
+    ClusterArgs with(String property) {
+        props.add(property);
+        return this;
     }
 
     /** Seeds at {@code 127.0.0.1:<port>} for each port. */

@@ -214,6 +214,35 @@ public final class NodeProcess implements AutoCloseable {
         return awaitExit("SIGTERM");
     }
 
+    /**
+     * SIGSTOP: the process stays alive, keeps its sockets and ports, and runs nothing (no heartbeats, no
+     * answers; peers' connections to it stall) until {@link #resume()}.
+     */
+    public void pause() throws IOException, InterruptedException {
+        signal("STOP");
+    }
+
+    /** SIGCONT: undoes {@link #pause()}. */
+    public void resume() throws IOException, InterruptedException {
+        signal("CONT");
+    }
+
+    /** Sends {@code SIG<name>} to this process only (by its pid), with a bounded wait for {@code kill}. */
+    private void signal(String name) throws IOException, InterruptedException {
+        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid()))
+                .redirectErrorStream(true).start();
+        if (!kill.waitFor(10, TimeUnit.SECONDS)) {
+            kill.destroyForcibly();
+            throw new IOException("kill -" + name + " " + process.pid() + " did not finish within 10 s");
+        }
+        String out = new String(kill.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        if (kill.exitValue() != 0) {
+            throw new IOException("kill -" + name + " " + process.pid() + " (" + this.name + ") exited with "
+                    + kill.exitValue() + ": " + out);
+        }
+        System.out.printf("[it] %s pid %d: SIG%s%n", this.name, process.pid(), name);
+    }
+
     private int awaitExit(String how) throws InterruptedException {
         if (!process.waitFor(EXIT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
             process.destroyForcibly();

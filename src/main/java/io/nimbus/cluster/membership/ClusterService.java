@@ -93,7 +93,7 @@ public class ClusterService {
             }
         }
         transport = new ClusterTransport(vertx, c.secret().orElse(null), c.frameBytesMax(), c.pendingPerPeerMax(),
-                this::handle);
+                this::handle, c.bindHost().orElse(null));
         int wanted = c.port().orElse(httpPort + 1000);
         int port = transport.listen(c.bindHost().orElse(c.host()), wanted).toCompletionStage().toCompletableFuture()
                 .get(10, TimeUnit.SECONDS);

@@ -83,13 +83,20 @@ public final class ClusterTransport implements AutoCloseable {
     private NetServer server;
 
     public ClusterTransport(Vertx vertx, String secret, int frameBytesMax, int pendingPerPeerMax, Handler handler) {
+        this(vertx, secret, frameBytesMax, pendingPerPeerMax, handler, null);
+    }
+
+    /** {@code localAddress}: source address of connections to peers (null: the kernel's choice). */
+    public ClusterTransport(Vertx vertx, String secret, int frameBytesMax, int pendingPerPeerMax, Handler handler,
+                            String localAddress) {
         this.vertx = vertx;
         this.context = vertx.getOrCreateContext();
         this.auth = new PeerAuth(secret, new SecureRandom());
         this.frameBytesMax = frameBytesMax;
         this.pendingPerPeerMax = pendingPerPeerMax;
         this.handler = handler;
-        this.client = vertx.createNetClient(new NetClientOptions().setConnectTimeout(2000).setTcpNoDelay(true));
+        this.client = vertx.createNetClient(new NetClientOptions().setConnectTimeout(2000).setTcpNoDelay(true)
+                .setLocalAddress(localAddress));
     }
 
     public Stats stats() {

@@ -1,0 +1,347 @@
+package io.nimbus.it;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Collectors;
+
+/**
+ * A small multi-process cluster on one machine (in the spirit of Apache Ratis' MiniRaftCluster): N workers
+ * and optionally one proxy, each a {@link NodeProcess} with fixed HTTP and cluster ports, so that a
+ * restarted node keeps its address and data directory. The first worker has no seeds; every other node is
+ * seeded with it.
+ *
+ * <p>Faults: {@link #kill9}, {@link #restart}, {@link #pause} / {@link #resume} (SIGSTOP / SIGCONT), and,
+ * when built {@link Builder#partitionable()}, {@link #partition} / {@link #heal}: each node's cluster port
+ * is then on its own loopback address 127.77.c.i and traffic between addresses is cut with nftables
+ * ({@link LoopbackPartitions}). Clients always reach every node over HTTP on 127.0.0.1.
+ *
+ * <p>Every wait is bounded. {@link #close()} kills every process this cluster started (by its pid) and
+ * deletes its nftables table.
+ */
+final class LocalCluster implements AutoCloseable {
+    static final Duration CONVERGE_TIMEOUT = Duration.ofSeconds(90);
+
+    /** One node: its fixed identity and addresses, and its current process (null while it is down). */
+    static final class Node {
+        final String name;
+        final boolean proxy;
+        final String address;
+        final int httpPort;
+        final int clusterPort;
+        final Path dataDir;
+        final String[] properties;
+        private volatile NodeProcess process;
+        private volatile boolean paused;
+
+        private Node(String name, boolean proxy, String address, int httpPort, int clusterPort, Path dataDir,
+                     String[] properties) {
+            this.name = name;
+            this.proxy = proxy;
+            this.address = address;
+            this.httpPort = httpPort;
+            this.clusterPort = clusterPort;
+            this.dataDir = dataDir;
+            this.properties = properties;
+        }
+
+        /** The running process; throws if the node is down. */
+        NodeProcess process() {
+            NodeProcess p = process;
+            if (p == null) {
+                throw new IllegalStateException(name + " is not running");
+            }
+            return p;
+        }
+
+        boolean isUp() {
+            NodeProcess p = process;
+            return p != null && p.isAlive();
+        }
+
+        boolean isPaused() {
+            return paused;
+        }
+
+        /** Where its logs are: one file per process it ran. */
+        String logs() {
+            NodeProcess p = process;
+            return p == null ? "(down)" : p.logFile().toString();
+        }
+
+        @Override
+        public String toString() {
+            return name + "@" + address + ":" + clusterPort + "/http:" + httpPort;
+        }
+    }
+
+    static final class Builder {
+        private int workers = 3;
+        private boolean proxy;
+        private int replicationFactor = 3;
+        private boolean partitionable;
+        private String label = "lc";
+        private final List<String> properties = new ArrayList<>();
+
+        Builder workers(int n) {
+            this.workers = n;
+            return this;
+        }
+
+        Builder withProxy() {
+            this.proxy = true;
+            return this;
+        }
+
+        Builder replicationFactor(int rf) {
+            this.replicationFactor = rf;
+            return this;
+        }
+
+        /** Own loopback address per node and an nftables table for {@link #partition}; needs root and nft. */
+        Builder partitionable() {
+            this.partitionable = true;
+            return this;
+        }
+
+        Builder label(String label) {
+            this.label = label;
+            return this;
+        }
+
+        /** A system property for every node, {@code name=value}. */
+        Builder property(String p) {
+            properties.add(p);
+            return this;
+        }
+
+        /** Starts every node, waits until each is ready and all see each other and the whole ring. */
+        LocalCluster start() throws IOException, InterruptedException {
+            LocalCluster c = new LocalCluster(this);
+            try {
+                c.startAll();
+                return c;
+            } catch (IOException | InterruptedException | RuntimeException | Error e) {
+                c.close();
+                throw e;
+            }
+        }
+    }
+
+    private final List<Node> nodes = new ArrayList<>();
+    private final int replicationFactor;
+    private final LoopbackPartitions partitions;
+    private volatile String currentCut = "none";
+
+    static Builder builder() {
+        return new Builder();
+    }
+
+    private LocalCluster(Builder b) throws IOException, InterruptedException {
+        this.replicationFactor = Math.min(b.replicationFactor, b.workers);
+        this.partitions = b.partitionable ? LoopbackPartitions.create() : null;
+        // a /24 of loopback addresses of this cluster's own, so its cuts never touch anyone else's traffic
+        int subnet = ThreadLocalRandom.current().nextInt(1, 255);
+        int total = b.workers + (b.proxy ? 1 : 0);
+        for (int i = 0; i < total; i++) {
+            boolean isProxy = i == b.workers;
+            String name = isProxy ? b.label + "-proxy" : b.label + "-w" + (i + 1);
+            String address = b.partitionable ? "127.77." + subnet + "." + (i + 1) : "127.0.0.1";
+            int http = NodeProcess.freePort();
+            int cluster = NodeProcess.freePort();
+            Path dir = NodeProcess.newDataDir(name);
+            if (isProxy) {
+                Files.deleteIfExists(dir); // a proxy opens no data directory
+            }
+            ClusterArgs args = b.partitionable ? ClusterArgs.nodeAt(name, address, cluster)
+                    : ClusterArgs.node(name, cluster);
+            if (i > 0) {
+                args.seedsAt(nodes.get(0).address + ":" + nodes.get(0).clusterPort);
+            }
+            args.with("nimbus.replication-factor=" + b.replicationFactor);
+            if (isProxy) {
+                args.with("nimbus.role=proxy");
+            }
+            b.properties.forEach(args::with);
+            nodes.add(new Node(name, isProxy, address, http, cluster, dir, args.toArray()));
+        }
+    }
+
+    private void startAll() throws IOException, InterruptedException {
+        for (Node n : nodes) {
+            n.process = NodeProcess.startOnPort(n.name, n.dataDir, n.httpPort, n.properties);
+        }
+        for (Node n : nodes) {
+            n.process.awaitReady(NodeProcess.READY_TIMEOUT);
+        }
+        awaitConverged(CONVERGE_TIMEOUT);
+    }
+
+    List<Node> nodes() {
+        return List.copyOf(nodes);
+    }
+
+    List<Node> workers() {
+        return nodes.stream().filter(n -> !n.proxy).toList();
+    }
+
+    Node proxy() {
+        return nodes.stream().filter(n -> n.proxy).findFirst().orElseThrow();
+    }
+
+    Node node(String name) {
+        return nodes.stream().filter(n -> n.name.equals(name)).findFirst().orElseThrow();
+    }
+
+    /** {@code kill -9} of the node's process; it stays down until {@link #restart}. */
+    void kill9(Node n) throws InterruptedException {
+        NodeProcess p = n.process();
+        p.killHard();
+        n.paused = false;
+        n.process = null;
+    }
+
+    /** Starts the node again on the same ports and data directory and waits until it is ready. */
+    void restart(Node n) throws IOException, InterruptedException {
+        if (n.isUp()) {
+            throw new IllegalStateException(n.name + " is still running");
+        }
+        n.process = NodeProcess.startOnPort(n.name, n.dataDir, n.httpPort, n.properties);
+        n.process.awaitReady(NodeProcess.READY_TIMEOUT);
+    }
+
+    /** SIGSTOP. */
+    void pause(Node n) throws IOException, InterruptedException {
+        n.process().pause();
+        n.paused = true;
+    }
+
+    /** SIGCONT. */
+    void resume(Node n) throws IOException, InterruptedException {
+        n.process().resume();
+        n.paused = false;
+    }
+
+    /**
+     * Cuts all traffic between nodes of different groups (both directions); nodes in no group keep talking
+     * to everyone. Replaces any previous cut.
+     */
+    @SafeVarargs
+    final void partition(Collection<Node>... groups) throws IOException, InterruptedException {
+        requirePartitionable();
+        List<Set<String>> byAddress = new ArrayList<>();
+        for (Collection<Node> g : groups) {
+            byAddress.add(g.stream().map(n -> n.address).collect(Collectors.toCollection(LinkedHashSet::new)));
+        }
+        partitions.cut(byAddress);
+        currentCut = describe(groups);
+        System.out.printf("[it] partition %s%n", currentCut);
+    }
+
+    /** Removes every cut. */
+    void heal() throws IOException, InterruptedException {
+        requirePartitionable();
+        partitions.heal();
+        currentCut = "none";
+        System.out.println("[it] healed");
+    }
+
+    /** Heals, resumes every paused node, restarts every node that is down; then awaits convergence. */
+    void restoreAll(Duration timeout) throws IOException, InterruptedException {
+        if (partitions != null) {
+            heal();
+        }
+        for (Node n : nodes) {
+            if (n.isUp() && n.paused) {
+                resume(n);
+            }
+        }
+        for (Node n : nodes) {
+            if (!n.isUp()) {
+                n.process = null;
+                restart(n);
+            }
+        }
+        awaitConverged(timeout);
+    }
+
+    /** Every node is up and sees every node reachable, and every node sees the ring of {@code RF} workers. */
+    void awaitConverged(Duration timeout) throws InterruptedException {
+        Set<String> all = nodes.stream().map(n -> n.name).collect(Collectors.toSet());
+        String rf = "\"replicationFactor\":" + replicationFactor;
+        long ms = Await.until("every node sees all " + all.size() + " nodes reachable and the ring", timeout, () -> {
+            for (Node n : nodes) {
+                if (!n.isUp() || !ClusterView.of(n.process()).isExactlyReachable(all)
+                        || !n.process().fetch("/v1/cluster/ring").contains(rf)) {
+                    return false;
+                }
+            }
+            return true;
+        }, this::describeState);
+        System.out.printf("[it] cluster converged after %d ms%n", ms);
+    }
+
+    /** Each node's state, view, and the nftables rules, for failure messages. */
+    String describeState() {
+        StringBuilder b = new StringBuilder("cut: " + currentCut);
+        for (Node n : nodes) {
+            b.append("\n  ").append(n).append(n.isUp() ? (n.paused ? " PAUSED" : " up") : " DOWN")
+                    .append(" log ").append(n.logs());
+        }
+        List<NodeProcess> running = nodes.stream().filter(n -> n.isUp() && !n.paused).map(n -> n.process).toList();
+        b.append('\n').append(ClusterView.views(running));
+        if (partitions != null) {
+            b.append("\n").append(partitions.rules());
+        }
+        return b.toString();
+    }
+
+    String currentCut() {
+        return currentCut;
+    }
+
+    /** The name of the nftables table (null unless partitionable). */
+    String nftTable() {
+        return partitions == null ? null : partitions.table();
+    }
+
+    /** Kills every process this cluster started (by pid; SIGKILL works on a paused one too), deletes its rules. */
+    @Override
+    public void close() {
+        for (Node n : nodes) {
+            NodeProcess p = n.process;
+            if (p != null) {
+                p.close();
+            }
+        }
+        if (partitions != null) {
+            try {
+                partitions.close();
+            } catch (Exception e) {
+                System.out.printf("[it] could not delete nftables table %s: %s%n", partitions.table(), e);
+            }
+        }
+    }
+
+    private void requirePartitionable() {
+        if (partitions == null) {
+            throw new IllegalStateException("build the cluster with partitionable() to cut traffic");
+        }
+    }
+
+    @SafeVarargs
+    private static String describe(Collection<Node>... groups) {
+        List<String> parts = new ArrayList<>();
+        for (Collection<Node> g : groups) {
+            parts.add(g.stream().map(n -> n.name).collect(Collectors.joining(",", "{", "}")));
+        }
+        return String.join(" | ", parts);
+    }
+}
