@@ -22,6 +22,7 @@ import io.nimbus.core.ring.TokenAllocator;
 import io.nimbus.core.ring.TokenRing;
 import io.nimbus.core.topology.Barrier;
 import io.nimbus.core.topology.HostId;
+import io.nimbus.core.topology.Reachability;
 import io.nimbus.core.topology.Replica;
 import io.nimbus.core.topology.Topology;
 import io.nimbus.core.topology.TopologyChangeRefused;
@@ -388,27 +389,18 @@ public class TopologyService {
     /** Called by the gossip shell after each round with its members: reachability, addresses, announced epochs. */
     public void onGossip(List<Member> members) {
         Topology t = current();
-        Set<String> nowDown = new HashSet<>();
         Map<String, Endpoint> nowAt = new HashMap<>();
-        long newest = 0;
-        Endpoint newestAt = null;
         for (Member m : members) {
-            if (m.self()) {
-                continue;
-            }
-            nowAt.put(m.id(), m.info().endpoint());
-            peerEndpoints.put(m.id(), m.info().endpoint());
-            peerEpochs.put(m.id(), m.info().topologyEpoch());
-            boolean otherStore = t != null && m.info().role() == NodeRole.WORKER && !m.info().hostId().isEmpty()
-                    && t.worker(m.id()).map(w -> !w.host().toString().equals(m.info().hostId())).orElse(false);
-            if (!m.reachable() || otherStore) {
-                nowDown.add(m.id());
-            }
-            if (m.reachable() && m.info().topologyEpoch() > newest) {
-                newest = m.info().topologyEpoch();
-                newestAt = m.info().endpoint();
+            if (!m.self()) {
+                nowAt.put(m.id(), m.info().endpoint());
+                peerEndpoints.put(m.id(), m.info().endpoint());
+                peerEpochs.put(m.id(), m.info().topologyEpoch());
             }
         }
+        Set<String> nowDown = Reachability.down(t, members);
+        Member announcer = Reachability.newestAnnouncer(members);
+        long newest = announcer == null ? 0 : announcer.info().topologyEpoch();
+        Endpoint newestAt = announcer == null ? null : announcer.info().endpoint();
         down = Set.copyOf(nowDown);
         addresses = Map.copyOf(nowAt);
         this.members = List.copyOf(members);

@@ -28,6 +28,7 @@ import io.nimbus.core.topology.Barrier;
 import io.nimbus.core.topology.FencedAcceptor;
 import io.nimbus.core.topology.Fence;
 import io.nimbus.core.topology.HostId;
+import io.nimbus.core.topology.Reachability;
 import io.nimbus.core.topology.Replica;
 import io.nimbus.core.topology.Topology;
 import io.nimbus.core.topology.TopologyChangeRefused;
@@ -733,24 +734,17 @@ public final class ClusterSim {
         /** TopologyService.onGossip: reachability, announced epochs, fetch a newer one, advance membership. */
         void onGossip() {
             Topology t = topology();
-            Set<String> nowDown = new TreeSet<>();
-            long newest = 0;
-            String newestAt = null;
-            for (Member m : gossiper.members(loop.now())) {
-                if (m.self()) {
-                    continue;
-                }
-                peerEpochs.put(m.id(), m.info().topologyEpoch());
-                boolean otherStore = t != null && m.info().role() == NodeRole.WORKER && !m.info().hostId().isEmpty()
-                        && t.worker(m.id()).map(w -> !w.host().toString().equals(m.info().hostId())).orElse(false);
-                if (!m.reachable() || otherStore) {
-                    nowDown.add(m.id());
-                }
-                if (m.reachable() && m.info().topologyEpoch() > newest) {
-                    newest = m.info().topologyEpoch();
-                    newestAt = m.id();
+            // the real rules of TopologyService.onGossip
+            List<Member> members = gossiper.members(loop.now());
+            for (Member m : members) {
+                if (!m.self()) {
+                    peerEpochs.put(m.id(), m.info().topologyEpoch());
                 }
             }
+            Set<String> nowDown = Reachability.down(t, members);
+            Member announcer = Reachability.newestAnnouncer(members);
+            long newest = announcer == null ? 0 : announcer.info().topologyEpoch();
+            String newestAt = announcer == null ? null : announcer.id();
             down = Set.copyOf(nowDown);
             if (newest > (t == null ? 0 : t.epoch()) && !fetching) {
                 fetching = true;
