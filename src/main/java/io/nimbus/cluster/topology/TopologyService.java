@@ -70,9 +70,10 @@ import java.util.function.Function;
  * topology it answers KV requests 503 {@code node-not-ready}.
  *
  * <p>A change is a compare-and-set of the register (a reserved key run by the existing Paxos on the
- * electorate's quorum): read, apply a pure transformation, write with If-Match on the read version,
- * then the barrier: push the new topology to the workers until those that hold it durably block every
- * quorum the change retired ({@link Barrier}), so at most two neighbouring epochs stay live.
+ * electorate's quorum): read; pass the barrier of what was read (push it to the workers until those that
+ * hold it durably block every quorum it retired, {@link Barrier}); apply a pure transformation; write
+ * with If-Match on the read version; then push the new topology at once. So at most two neighbouring
+ * epochs are ever live, whoever made the previous change and however it ended.
  */
 @ApplicationScoped
 public class TopologyService {
