@@ -16,7 +16,9 @@ import java.util.stream.Collectors;
  * A small multi-process cluster on one machine (in the spirit of Apache Ratis' MiniRaftCluster): N workers
  * and optionally one proxy, each a {@link NodeProcess} with fixed HTTP and cluster ports, so that a
  * restarted node keeps its address and data directory. The first worker has no seeds; every other node is
- * seeded with it.
+ * seeded with it ({@link Builder#seededByAll()}: every node seeded with all the workers, the first named as
+ * the founder). Shared by the process-level tests: the Jepsen-style test, partitions, the restart window,
+ * the replication factor mismatch and the wiped founder.
  *
  * <p>Faults: {@link #kill9}, {@link #restart}, {@link #pause} / {@link #resume} (SIGSTOP / SIGCONT), and,
  * when built {@link Builder#partitionable()}, {@link #partition} / {@link #heal}: each node's cluster port
@@ -88,6 +90,7 @@ final class LocalCluster implements AutoCloseable {
         private int replicationFactor = 3;
         private boolean partitionable;
         private String label = "lc";
+        private boolean seededByAll;
         private final List<String> properties = new ArrayList<>();
 
         Builder workers(int n) {
@@ -114,6 +117,20 @@ final class LocalCluster implements AutoCloseable {
         Builder label(String label) {
             this.label = label;
             return this;
+        }
+
+        /**
+         * Every node seeded with every worker but itself, and the first worker named as the one that may
+         * found the cluster (instead of: the first worker seedless, the others seeded with it).
+         */
+        Builder seededByAll() {
+            this.seededByAll = true;
+            return this;
+        }
+
+        /** The cluster, configured but not started (see {@link LocalCluster#startAll}). */
+        LocalCluster build() throws IOException, InterruptedException {
+            return new LocalCluster(this);
         }
 
         /** A system property for every node, {@code name=value}. */
@@ -150,19 +167,33 @@ final class LocalCluster implements AutoCloseable {
         // a /24 of loopback addresses of this cluster's own, so its cuts never touch anyone else's traffic
         int subnet = ThreadLocalRandom.current().nextInt(1, 255);
         int total = b.workers + (b.proxy ? 1 : 0);
+        int[] clusterPorts = new int[total];
+        String[] addresses = new String[total];
+        for (int i = 0; i < total; i++) {
+            clusterPorts[i] = NodeProcess.freePort();
+            addresses[i] = b.partitionable ? "127.77." + subnet + "." + (i + 1) : "127.0.0.1";
+        }
         for (int i = 0; i < total; i++) {
             boolean isProxy = i == b.workers;
             String name = isProxy ? b.label + "-proxy" : b.label + "-w" + (i + 1);
-            String address = b.partitionable ? "127.77." + subnet + "." + (i + 1) : "127.0.0.1";
+            String address = addresses[i];
             int http = NodeProcess.freePort();
-            int cluster = NodeProcess.freePort();
+            int cluster = clusterPorts[i];
             Path dir = NodeProcess.newDataDir(name);
             if (isProxy) {
                 Files.deleteIfExists(dir); // a proxy opens no data directory
             }
             ClusterArgs args = b.partitionable ? ClusterArgs.nodeAt(name, address, cluster)
                     : ClusterArgs.node(name, cluster);
-            if (i > 0) {
+            if (b.seededByAll) {
+                List<String> seeds = new ArrayList<>();
+                for (int j = 0; j < b.workers; j++) {
+                    if (j != i) {
+                        seeds.add(addresses[j] + ":" + clusterPorts[j]);
+                    }
+                }
+                args.seedsAt(seeds.toArray(String[]::new)).with("nimbus.cluster.bootstrap=" + b.label + "-w1");
+            } else if (i > 0) {
                 args.seedsAt(nodes.get(0).address + ":" + nodes.get(0).clusterPort);
             }
             args.with("nimbus.replication-factor=" + b.replicationFactor);
@@ -198,6 +229,122 @@ final class LocalCluster implements AutoCloseable {
 
     Node node(String name) {
         return nodes.stream().filter(n -> n.name.equals(name)).findFirst().orElseThrow();
+    }
+
+    /** Worker {@code i}'s name. */
+    String id(int i) {
+        return workers().get(i).name;
+    }
+
+    /** Worker {@code i}'s current process (null while it is down). */
+    NodeProcess process(int i) {
+        return workers().get(i).process;
+    }
+
+    /** Worker {@code i}'s data directory. */
+    Path dir(int i) {
+        return workers().get(i).dataDir;
+    }
+
+    /** The workers' current processes, in order. */
+    List<NodeProcess> processes() {
+        return workers().stream().map(n -> n.process).toList();
+    }
+
+    /** Starts every node (each with {@code extra} system properties too) without waiting; see {@link #awaitReady}. */
+    void startAll(String... extra) throws IOException {
+        for (int i = 0; i < nodes.size(); i++) {
+            Node n = nodes.get(i);
+            n.process = NodeProcess.startOnPort(n.name, n.dataDir, n.httpPort, withExtra(n.properties, extra));
+        }
+    }
+
+    /** Starts worker {@code i} again (it must be down) with {@code extra} properties, without waiting for it. */
+    NodeProcess startWorker(int i, String nameSuffix, String... extra) throws IOException {
+        Node n = workers().get(i);
+        if (n.isUp()) {
+            throw new IllegalStateException(n.name + " is still running");
+        }
+        n.paused = false;
+        n.process = NodeProcess.startOnPort(n.name + nameSuffix, n.dataDir, n.httpPort, withExtra(n.properties, extra));
+        return n.process;
+    }
+
+    private static String[] withExtra(String[] properties, String... extra) {
+        List<String> all = new ArrayList<>(List.of(properties));
+        all.addAll(List.of(extra));
+        return all.toArray(String[]::new);
+    }
+
+    void awaitReady(Duration timeout) throws InterruptedException {
+        for (Node n : nodes) {
+            n.process().awaitReady(timeout);
+        }
+    }
+
+    /** The generation of worker {@code i} as worker {@code observer} sees it. */
+    long generationOf(int i, int observer) throws IOException, InterruptedException {
+        return ClusterView.of(process(observer)).member(id(i)).orElseThrow().generation();
+    }
+
+    /** Waits until every other node marks worker {@code i} unreachable; returns the milliseconds. */
+    long awaitUnreachable(int i, Duration timeout) throws InterruptedException {
+        return Await.until("every other node marks " + id(i) + " unreachable", timeout, () -> {
+            for (Node n : nodes) {
+                if (!n.name.equals(id(i)) && ClusterView.of(n.process()).member(id(i))
+                        .map(ClusterView.Member::reachable).orElse(true)) {
+                    return false;
+                }
+            }
+            return true;
+        }, this::describeState);
+    }
+
+    /**
+     * Waits until every node acknowledges a QUORUM write (of {@code keyPrefix + index}); 503 and 504
+     * answers are retried, anything else fails. Returns the milliseconds it took.
+     */
+    long awaitWritable(String keyPrefix, Duration timeout) throws InterruptedException {
+        java.net.http.HttpClient http = KvClient.newClient();
+        long start = System.nanoTime();
+        for (int i = 0; i < nodes.size(); i++) {
+            NodeProcess n = nodes.get(i).process();
+            String key = keyPrefix + i;
+            Await.until(n + " acknowledges a QUORUM write", timeout, () -> {
+                java.net.http.HttpResponse<String> r = KvClient.put(http, n, key, "ready", "QUORUM", Duration.ofSeconds(8));
+                if (r.statusCode() == 503 || r.statusCode() == 504) {
+                    return false;
+                }
+                if (r.statusCode() != 204) {
+                    throw new AssertionError("PUT " + key + " at QUORUM through " + n + ": " + r.statusCode() + " "
+                            + r.body());
+                }
+                return true;
+            }, this::describeState);
+        }
+        return KvClient.ms(System.nanoTime() - start);
+    }
+
+    /**
+     * What each worker holds for {@code key} on its own replica (a {@code ONE} read is served by the
+     * receiving worker's own replica first), for failure messages; best effort.
+     */
+    String localCopies(java.net.http.HttpClient http, String key) {
+        StringBuilder b = new StringBuilder();
+        for (Node w : workers()) {
+            b.append(b.length() == 0 ? "" : ", ").append(w.name).append('=');
+            if (!w.isUp()) {
+                b.append("down");
+                continue;
+            }
+            try {
+                java.net.http.HttpResponse<String> r = KvClient.get(http, w.process, key, "ONE", Duration.ofSeconds(2));
+                b.append(r.statusCode() == 200 ? "has it" : r.statusCode() == 404 ? "404" : r.statusCode() + "");
+            } catch (Exception e) {
+                b.append(e.getClass().getSimpleName());
+            }
+        }
+        return b.toString();
     }
 
     /** {@code kill -9} of the node's process; it stays down until {@link #restart}. */
@@ -272,20 +419,38 @@ final class LocalCluster implements AutoCloseable {
         awaitConverged(timeout);
     }
 
-    /** Every node is up and sees every node reachable, and every node sees the ring of {@code RF} workers. */
-    void awaitConverged(Duration timeout) throws InterruptedException {
+    /**
+     * Every node is up, sees every node reachable and the ring of all the workers at the cluster's
+     * replication factor; if {@code generationAbove[i] >= 0}, also sees worker {@code i} with a higher
+     * generation than that (it restarted). Returns the milliseconds it took.
+     */
+    long awaitConverged(Duration timeout, long... generationAbove) throws InterruptedException {
         Set<String> all = nodes.stream().map(n -> n.name).collect(Collectors.toSet());
-        String rf = "\"replicationFactor\":" + replicationFactor;
-        long ms = Await.until("every node sees all " + all.size() + " nodes reachable and the ring", timeout, () -> {
+        int workerCount = workers().size();
+        long ms = Await.until("every node sees all " + all.size() + " nodes reachable and a ring of " + workerCount
+                + " workers", timeout, () -> {
             for (Node n : nodes) {
-                if (!n.isUp() || !ClusterView.of(n.process()).isExactlyReachable(all)
-                        || !n.process().fetch("/v1/cluster/ring").contains(rf)) {
+                if (!n.isUp()) {
+                    return false;
+                }
+                ClusterView v = ClusterView.of(n.process());
+                if (!v.isExactlyReachable(all)) {
+                    return false;
+                }
+                for (int i = 0; i < generationAbove.length; i++) {
+                    if (generationAbove[i] >= 0 && v.member(id(i)).orElseThrow().generation() <= generationAbove[i]) {
+                        return false;
+                    }
+                }
+                var ring = KvClient.ring(n.process());
+                if (ring.get("replicationFactor").asInt() != replicationFactor || ring.get("workers").size() != workerCount) {
                     return false;
                 }
             }
             return true;
         }, this::describeState);
         System.out.printf("[it] cluster converged after %d ms%n", ms);
+        return ms;
     }
 
     /** Each node's state, view, and the nftables rules, for failure messages. */

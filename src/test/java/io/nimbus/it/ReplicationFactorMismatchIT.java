@@ -49,7 +49,7 @@ class ReplicationFactorMismatchIT {
     private static final Duration DETECTION = Duration.ofSeconds(15);
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private FixedPortCluster cluster;
+    private LocalCluster cluster;
 
     @AfterEach
     void killNodes() {
@@ -60,12 +60,14 @@ class ReplicationFactorMismatchIT {
 
     @Test
     void writesThroughAWorkerConfiguredWithReplicationFactorOneSurviveItsLoss() throws Exception {
-        cluster = new FixedPortCluster("rfm", WORKERS);
+        cluster = LocalCluster.builder().label("rfm").workers(WORKERS).seededByAll()
+                .property("nimbus.gossip.interval=200ms").property("nimbus.gossip.failure-timeout=1s")
+                .property("nimbus.gossip.seed-backoff-max=1s").build();
         cluster.startAll(); // nimbus.replication-factor: the default, 3
         cluster.awaitReady(START);
         long convergeMs = cluster.awaitConverged(CONVERGE);
-        for (NodeProcess n : cluster.nodes) {
-            assertEquals(3, FixedPortCluster.ring(n).get("replicationFactor").asInt(), n + " ring: RF");
+        for (NodeProcess n : cluster.processes()) {
+            assertEquals(3, KvClient.ring(n).get("replicationFactor").asInt(), n + " ring: RF");
         }
         long writableMs = cluster.awaitWritable("rfm-ready-", CONVERGE);
         System.out.printf("[it] %d workers (RF 3) converged in %d ms; each acknowledged a QUORUM write after %d ms "
@@ -73,13 +75,13 @@ class ReplicationFactorMismatchIT {
 
         // Restart one worker with nimbus.replication-factor=1 and wait until all see all again.
         long oldGeneration = cluster.generationOf(ODD, 0);
-        cluster.nodes[ODD].killHard();
-        NodeProcess odd = cluster.start(ODD, "-rf1", "nimbus.replication-factor=1");
+        cluster.process(ODD).killHard();
+        NodeProcess odd = cluster.startWorker(ODD, "-rf1", "nimbus.replication-factor=1");
         odd.awaitReady(START);
         long[] above = {-1, -1, -1};
         above[ODD] = oldGeneration;
         long rejoinMs = cluster.awaitConverged(CONVERGE, above);
-        HttpClient http = FixedPortCluster.newClient();
+        HttpClient http = KvClient.newClient();
         // the cluster's factor wins, and the node says so once
         var topology = JSON.readTree(odd.fetch("/v1/cluster/topology"));
         assertEquals(3, topology.get("replicationFactor").asInt(), "the cluster's RF: " + topology);
@@ -87,7 +89,7 @@ class ReplicationFactorMismatchIT {
         assertTrue(odd.output().contains("nimbus.replication-factor is 1 here, but cluster"), "the node logs the "
                 + "difference; log " + odd.logFile());
         System.out.printf("[it] %s restarted with nimbus.replication-factor=1 and rejoined (%d ms); its ring says "
-                + "replicationFactor %s; placements it reports for the test keys: %s%n", cluster.ids[ODD], rejoinMs,
+                + "replicationFactor %s; placements it reports for the test keys: %s%n", cluster.id(ODD), rejoinMs,
                 bestEffortRf(odd), placements(odd));
 
         // QUORUM writes through it.
@@ -102,7 +104,7 @@ class ReplicationFactorMismatchIT {
             while (true) {
                 HttpResponse<String> r;
                 try {
-                    r = FixedPortCluster.put(http, odd, key, value, "QUORUM", REQUEST_TIMEOUT);
+                    r = KvClient.put(http, odd, key, value, "QUORUM", REQUEST_TIMEOUT);
                 } catch (IOException e) {
                     indeterminate++;
                     break;
@@ -111,7 +113,7 @@ class ReplicationFactorMismatchIT {
                 if (r.statusCode() == 204 && etag != null) {
                     acked.put(key, new String[] {value, etag});
                 } else if (r.statusCode() == 503) {
-                    refused.merge(FixedPortCluster.problemType(r), 1, Integer::sum);
+                    refused.merge(KvClient.problemType(r), 1, Integer::sum);
                     if (System.nanoTime() < writeDeadline) {
                         Thread.sleep(50);
                         continue; // nothing was written: try the key again
@@ -127,16 +129,16 @@ class ReplicationFactorMismatchIT {
         }
         System.out.printf("[it] %d keys written at QUORUM through %s: acknowledged %d, refused (503, retried) %s, "
                 + "indeterminate %d%n",
-                KEYS, cluster.ids[ODD], acked.size(), refused, indeterminate);
+                KEYS, cluster.id(ODD), acked.size(), refused, indeterminate);
         assertTrue(violations.isEmpty(), "writes answered outside the contract: " + violations);
         assertTrue(acked.size() >= MIN_ACKED, "only " + acked.size() + " of " + KEYS + " QUORUM writes through "
-                + cluster.ids[ODD] + " were acknowledged (need " + MIN_ACKED + "); refused " + refused
-                + ", indeterminate " + indeterminate + "\n" + cluster.views());
+                + cluster.id(ODD) + " were acknowledged (need " + MIN_ACKED + "); refused " + refused
+                + ", indeterminate " + indeterminate + "\n" + cluster.describeState());
 
         // Lose that worker; read everything back through the two survivors.
         odd.killHard();
         long detectMs = cluster.awaitUnreachable(ODD, DETECTION);
-        System.out.printf("[it] kill -9 of %s; both survivors mark it unreachable after %d ms%n", cluster.ids[ODD],
+        System.out.printf("[it] kill -9 of %s; both survivors mark it unreachable after %d ms%n", cluster.id(ODD),
                 detectMs);
         Map<String, List<String>> missing = new TreeMap<>();
         java.util.Set<String> missingKeys = new java.util.TreeSet<>();
@@ -145,9 +147,9 @@ class ReplicationFactorMismatchIT {
                 continue;
             }
             List<String> wrong = new ArrayList<>();
-            FixedPortCluster.ReadBudget budget = new FixedPortCluster.ReadBudget(READ_RETRYING, READ_TOTAL);
+            KvClient.ReadBudget budget = new KvClient.ReadBudget(READ_RETRYING, READ_TOTAL);
             for (Map.Entry<String, String[]> e : acked.entrySet()) {
-                String outcome = FixedPortCluster.readBack(http, cluster.nodes[j], e.getKey(), e.getValue()[0],
+                String outcome = KvClient.readBack(http, cluster.process(j), e.getKey(), e.getValue()[0],
                         e.getValue()[1], REQUEST_TIMEOUT, budget);
                 if (outcome != null) {
                     missingKeys.add(e.getKey());
@@ -156,19 +158,19 @@ class ReplicationFactorMismatchIT {
                 }
             }
             if (!wrong.isEmpty()) {
-                missing.put(cluster.ids[j], wrong);
+                missing.put(cluster.id(j), wrong);
             }
         }
         System.out.printf("[it] ReplicationFactorMismatchIT: %d acknowledged writes through %s (RF 1 configured); "
                 + "after its kill -9, %d keys not read back at QUORUM through the survivors (%s)%n", acked.size(),
-                cluster.ids[ODD], missingKeys.size(), counts(missing));
+                cluster.id(ODD), missingKeys.size(), counts(missing));
         if (!missing.isEmpty()) {
             StringBuilder b = new StringBuilder();
             missing.forEach((reader, items) -> b.append("\n  through ").append(reader).append(": ").append(items.size())
                     .append(" of ").append(acked.size()).append(":\n    ")
                     .append(String.join("\n    ", items.subList(0, Math.min(15, items.size()))))
                     .append(items.size() > 15 ? "\n    ... and " + (items.size() - 15) + " more" : ""));
-            fail(missingKeys.size() + " of " + acked.size() + " QUORUM writes acknowledged by " + cluster.ids[ODD]
+            fail(missingKeys.size() + " of " + acked.size() + " QUORUM writes acknowledged by " + cluster.id(ODD)
                     + " (started with nimbus.replication-factor=1 in an RF-3 cluster) were lost with it:" + b);
         }
     }
@@ -180,7 +182,7 @@ class ReplicationFactorMismatchIT {
     /** The replication factor in {@code /v1/cluster/ring} of {@code n}, for the log only. */
     private static String bestEffortRf(NodeProcess n) {
         try {
-            return FixedPortCluster.ring(n).path("replicationFactor").asText("?");
+            return KvClient.ring(n).path("replicationFactor").asText("?");
         } catch (Exception e) {
             return "? (" + e + ")";
         }
@@ -194,7 +196,7 @@ class ReplicationFactorMismatchIT {
                 JsonNode where = JSON.readTree(n.fetch("/v1/cluster/locate/" + key(k)));
                 JsonNode replicas = where.path("replicas");
                 String shape = replicas.size() + " replica(s)" + (replicas.size() == 1 ? " on "
-                        + (replicas.get(0).asText().equals(cluster.ids[ODD]) ? "itself" : "another worker") : "");
+                        + (replicas.get(0).asText().equals(cluster.id(ODD)) ? "itself" : "another worker") : "");
                 shapes.merge(shape, 1, Integer::sum);
             }
             return shapes.toString();

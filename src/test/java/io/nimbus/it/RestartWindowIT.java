@@ -24,7 +24,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
-import static io.nimbus.it.FixedPortCluster.ms;
+import static io.nimbus.it.KvClient.ms;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -77,7 +77,7 @@ class RestartWindowIT {
     private static final Duration START = Duration.ofSeconds(60);
     private static final Duration CONVERGE = Duration.ofSeconds(30);
 
-    private FixedPortCluster cluster;
+    private LocalCluster cluster;
 
     @AfterEach
     void killNodes() {
@@ -138,12 +138,14 @@ class RestartWindowIT {
 
     @Test
     void everyWriteAcknowledgedRightAfterARestartReadsBackAtQuorumThroughEveryOtherWorker() throws Exception {
-        cluster = new FixedPortCluster("rw", WORKERS);
+        cluster = LocalCluster.builder().label("rw").workers(WORKERS).seededByAll()
+                .property("nimbus.gossip.interval=200ms").property("nimbus.gossip.failure-timeout=1s")
+                .property("nimbus.gossip.seed-backoff-max=1s").build();
         cluster.startAll("nimbus.replication-factor=3");
         cluster.awaitReady(START);
         long convergeMs = cluster.awaitConverged(CONVERGE);
-        for (NodeProcess n : cluster.nodes) {
-            assertEquals(3, FixedPortCluster.ring(n).get("replicationFactor").asInt(), n + " ring: RF");
+        for (NodeProcess n : cluster.processes()) {
+            assertEquals(3, KvClient.ring(n).get("replicationFactor").asInt(), n + " ring: RF");
         }
         System.out.printf("[it] %d workers converged (all reachable, ring of %d) in %d ms%n", WORKERS, WORKERS,
                 convergeMs);
@@ -182,7 +184,7 @@ class RestartWindowIT {
             summary.append(String.format("%n  restart %d (%s): first 204 %s ms after port open, %d acked in the first "
                             + "500 ms; acked %d / refused %d %s / indeterminate %d; on no other worker %d; keys "
                             + "missing %d%s",
-                    round.number, cluster.ids[round.victim], round.firstAck(), round.ackedIn500ms.get(),
+                    round.number, cluster.id(round.victim), round.firstAck(), round.ackedIn500ms.get(),
                     round.acked.size(), round.refused.get(), round.refusedByType, round.indeterminate.get(),
                     round.lone.size(), round.missingKeys.size(), round.missingAckedAt()));
         }
@@ -193,7 +195,7 @@ class RestartWindowIT {
 
         List<String> problems = new ArrayList<>();
         for (Round round : rounds) {
-            String who = "restart " + round.number + " (" + cluster.ids[round.victim] + ")";
+            String who = "restart " + round.number + " (" + cluster.id(round.victim) + ")";
             if (!round.violations.isEmpty()) {
                 problems.add(who + ": writes answered outside the contract: "
                         + head(new ArrayList<>(round.violations)));
@@ -221,12 +223,12 @@ class RestartWindowIT {
      */
     private void restartAndWrite(Round round) throws Exception {
         int v = round.victim;
-        NodeProcess old = cluster.nodes[v];
+        NodeProcess old = cluster.process(v);
         round.oldGeneration = cluster.generationOf(v, (v + 1) % WORKERS);
         old.killHard();
         long startNanos = System.nanoTime();
-        NodeProcess node = cluster.start(v, "-restart" + round.number, "nimbus.replication-factor=3");
-        HttpClient http = FixedPortCluster.newClient(); // no pooled connection to the dead process
+        NodeProcess node = cluster.startWorker(v, "-restart" + round.number, "nimbus.replication-factor=3");
+        HttpClient http = KvClient.newClient(); // no pooled connection to the dead process
         CountDownLatch go = new CountDownLatch(1);
         AtomicLong openAt = new AtomicLong();
         AtomicInteger seq = new AtomicInteger();
@@ -240,7 +242,7 @@ class RestartWindowIT {
                     return null;
                 }));
             }
-            long open = FixedPortCluster.awaitPortOpen(node, node.port(), PORT_POLL_MS, START);
+            long open = KvClient.awaitPortOpen(node, node.port(), PORT_POLL_MS, START);
             openAt.set(open);
             go.countDown();
             round.startToPortMs = ms(open - startNanos);
@@ -270,11 +272,11 @@ class RestartWindowIT {
                 return;
             }
             int n = seq.getAndIncrement();
-            String key = String.format("rw-r%d-%s-k%05d", round.number, cluster.ids[round.victim], n);
+            String key = String.format("rw-r%d-%s-k%05d", round.number, cluster.id(round.victim), n);
             String value = "value-" + round.number + "-" + n + "-" + Long.toHexString(System.nanoTime());
             HttpResponse<String> r;
             try {
-                r = FixedPortCluster.put(http, node, key, value, "QUORUM", WRITE_TIMEOUT);
+                r = KvClient.put(http, node, key, value, "QUORUM", WRITE_TIMEOUT);
             } catch (IOException e) { // time-out or connection cut: the outcome is unknown
                 round.indeterminate.incrementAndGet();
                 continue;
@@ -290,7 +292,7 @@ class RestartWindowIT {
                 }
             } else if (status == 503) {
                 round.refused.incrementAndGet();
-                round.refusedByType.merge(FixedPortCluster.problemType(r), 1, Integer::sum);
+                round.refusedByType.merge(KvClient.problemType(r), 1, Integer::sum);
             } else if (status == 504) {
                 round.indeterminate.incrementAndGet();
             } else {
@@ -310,7 +312,7 @@ class RestartWindowIT {
      * catch can be judged.
      */
     private void findLoneCopies(Round round) {
-        HttpClient http = FixedPortCluster.newClient();
+        HttpClient http = KvClient.newClient();
         for (String key : round.acked.keySet()) {
             if (round.loneChecked >= LONE_CHECK) {
                 break;
@@ -322,7 +324,7 @@ class RestartWindowIT {
                     continue;
                 }
                 try {
-                    HttpResponse<String> r = FixedPortCluster.get(http, cluster.nodes[j], key, "ONE", READ_TIMEOUT);
+                    HttpResponse<String> r = KvClient.get(http, cluster.process(j), key, "ONE", READ_TIMEOUT);
                     elsewhere = r.statusCode() != 404;
                 } catch (Exception e) {
                     elsewhere = true; // unknown: do not count it as lone
@@ -336,19 +338,19 @@ class RestartWindowIT {
 
     /** Reads every acknowledged key at QUORUM through each worker that was not restarted. */
     private void verify(Round round) throws Exception {
-        HttpClient http = FixedPortCluster.newClient();
+        HttpClient http = KvClient.newClient();
         for (int j = 0; j < WORKERS; j++) {
             if (j == round.victim) {
                 continue;
             }
-            NodeProcess reader = cluster.nodes[j];
-            FixedPortCluster.ReadBudget budget = new FixedPortCluster.ReadBudget(READ_RETRYING, READ_TOTAL);
+            NodeProcess reader = cluster.process(j);
+            KvClient.ReadBudget budget = new KvClient.ReadBudget(READ_RETRYING, READ_TOTAL);
             List<String> wrong = new ArrayList<>();
             for (Map.Entry<String, Ack> e : round.acked.entrySet()) {
                 String key = e.getKey();
                 String value = e.getValue().value();
                 String etag = e.getValue().etag();
-                String outcome = FixedPortCluster.readBack(http, reader, key, value, etag, READ_TIMEOUT, budget);
+                String outcome = KvClient.readBack(http, reader, key, value, etag, READ_TIMEOUT, budget);
                 if (outcome != null) {
                     round.missingKeys.add(key);
                     round.readsMissing++;
@@ -359,7 +361,7 @@ class RestartWindowIT {
                 }
             }
             if (!wrong.isEmpty()) {
-                round.missing.put(cluster.ids[j], wrong);
+                round.missing.put(cluster.id(j), wrong);
             }
         }
     }
@@ -369,7 +371,7 @@ class RestartWindowIT {
                         + "the port opened; writes for %d ms: acknowledged %d (%d in the first 500 ms), refused (503) %d "
                         + "%s, indeterminate %d; on no other worker (ONE, first %d keys): %d; QUORUM reads through "
                         + "the other two: %d keys missing (%d reads)%s%s%n",
-                round.number, cluster.ids[round.victim], round.startToPortMs,
+                round.number, cluster.id(round.victim), round.startToPortMs,
                 round.firstAck(), round.writeMs, round.acked.size(), round.ackedIn500ms.get(), round.refused.get(),
                 round.refusedByType, round.indeterminate.get(), round.loneChecked, round.lone.size(),
                 round.missingKeys.size(), round.readsMissing,

@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class WipedFounderIT {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration START = Duration.ofSeconds(60);
-    private FixedPortCluster cluster;
+    private LocalCluster cluster;
 
     @AfterEach
     void killNodes() {
@@ -38,27 +38,29 @@ class WipedFounderIT {
 
     @Test
     void aWipedFounderJoinsNoSecondClusterAndSaysWhy() throws Exception {
-        cluster = new FixedPortCluster("wiped", 2);
+        cluster = LocalCluster.builder().label("wiped").workers(2).seededByAll()
+                .property("nimbus.gossip.interval=200ms").property("nimbus.gossip.failure-timeout=1s")
+                .property("nimbus.gossip.seed-backoff-max=1s").build();
         cluster.startAll(); // worker 0 may found (nimbus.cluster.bootstrap=true), worker 1 may not
         cluster.awaitReady(START);
         cluster.awaitConverged(Duration.ofSeconds(30));
-        JsonNode before = topology(cluster.nodes[1]);
+        JsonNode before = topology(cluster.process(1));
         String clusterId = before.get("clusterId").asText();
-        String founderHost = topology(cluster.nodes[0]).get("workers").get(0).get("hostId").asText();
+        String founderHost = topology(cluster.process(0)).get("workers").get(0).get("hostId").asText();
 
-        cluster.nodes[0].killHard();
-        try (Stream<Path> files = Files.walk(cluster.dirs[0])) {
-            files.sorted(Comparator.reverseOrder()).filter(p -> !p.equals(cluster.dirs[0])).forEach(p -> p.toFile().delete());
+        cluster.process(0).killHard();
+        try (Stream<Path> files = Files.walk(cluster.dir(0))) {
+            files.sorted(Comparator.reverseOrder()).filter(p -> !p.equals(cluster.dir(0))).forEach(p -> p.toFile().delete());
         }
-        NodeProcess wiped = cluster.start(0, "-wiped");
+        NodeProcess wiped = cluster.startWorker(0, "-wiped");
         Await.until("the wiped founder holds a topology", Duration.ofSeconds(30), () -> topology(wiped).has("clusterId"),
                 () -> wiped.tail(20));
         assertEquals(clusterId, topology(wiped).get("clusterId").asText(),
                 "it learned the running cluster's topology instead of founding another");
-        assertEquals(clusterId, topology(cluster.nodes[1]).get("clusterId").asText());
+        assertEquals(clusterId, topology(cluster.process(1)).get("clusterId").asText());
         assertTrue(wiped.output().contains("listening"), "it listened for peers before founding anything");
         Await.until("the wiped founder explains why it cannot rejoin", Duration.ofSeconds(30),
-                () -> wiped.output().contains("the topology holds a worker named " + cluster.ids[0] + " with host id "
+                () -> wiped.output().contains("the topology holds a worker named " + cluster.id(0) + " with host id "
                         + founderHost), () -> wiped.tail(20));
         assertTrue(!wiped.output().contains("founded cluster"), "no second cluster: " + wiped.logFile());
         String ready = wiped.fetch("/q/health/ready");
