@@ -45,6 +45,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -79,7 +80,6 @@ public class Coordinator {
     /** Per key, the last request queued on this node (see {@link #serialized}). */
     private final ConcurrentHashMap<String, CompletableFuture<Void>> keyTails = new ConcurrentHashMap<>();
     private final BallotClock clock;
-    private final SplittableRandom seeds = new SplittableRandom(new java.security.SecureRandom().nextLong());
     private final Counter restarts;
     private final Counter outcomeUnknown;
     private final Counter notApplied;
@@ -219,7 +219,9 @@ public class Coordinator {
         }
         long deadline = nowMs() + config.limits().writeTimeoutMs();
         Function<Routing.Route, CompletableFuture<Result>> go = r -> new Flight(new Coordination(key, request, level, r,
-                retry, this::nextBallot, seeds.split(), deadline), reroute).begin();
+                // its own generator: a request's backoffs are drawn on whichever thread its replies arrive on
+                retry, this::nextBallot, new SplittableRandom(ThreadLocalRandom.current().nextLong()), deadline),
+                reroute).begin();
         CompletableFuture<Result> f = level == ConsistencyLevel.ONE ? go.apply(route)
                 : serialized(key, () -> go.apply(route));
         return f.whenComplete((v, e) -> inFlight.decrementAndGet()).thenApply(res -> {

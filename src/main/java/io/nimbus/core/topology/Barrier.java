@@ -39,9 +39,4 @@ public final class Barrier {
         }
         return passed(next, acked);
     }
-
-    /** @see #retired(Topology) */
-    public static List<Quorum> retired(Topology previous, Topology next) {
-        return retired(next);
-    }
 }
