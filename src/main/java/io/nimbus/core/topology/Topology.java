@@ -207,10 +207,9 @@ public final class Topology {
         next.add(w);
         Topology shape = new Topology(clusterId, epoch + 1, rf, next, electorate, electorateChangedAt, changedAt,
                 Retired.NONE);
-        NavigableMap<Long, Long> ranges = changes(this, shape);
-        Topology moved = new Topology(clusterId, epoch + 1, rf, next, electorate, electorateChangedAt, ranges, Retired.NONE);
-        return new Topology(clusterId, epoch + 1, rf, next, electorate, electorateChangedAt, ranges,
-                new Retired(retiredMajorities(this, moved), null));
+        Moves moves = moves(this, shape);
+        return new Topology(clusterId, epoch + 1, rf, next, electorate, electorateChangedAt, moves.ranges(),
+                new Retired(moves.retired(), null));
     }
 
     /** First step of adding {@code r} to the register's electorate: joint (old and old + r), at the next epoch. */
@@ -282,31 +281,25 @@ public final class Topology {
         return Optional.empty();
     }
 
-    /** The distinct natural replica sets, under {@code old}, of the ranges {@code next} moved. */
-    static List<List<String>> retiredMajorities(Topology old, Topology next) {
-        java.util.Set<java.util.Set<String>> seen = new java.util.LinkedHashSet<>();
-        for (long b : boundaries(old, next)) {
-            if (next.changedAt(b) == next.epoch()) {
-                seen.add(new TreeSet<>(old.placement(b).names()));
-            }
-        }
-        List<List<String>> out = new ArrayList<>(seen.size());
-        for (java.util.Set<String> s : seen) {
-            out.add(List.copyOf(s));
-        }
-        return out;
+    /** What a change moved: the new range epochs, and the distinct old replica sets of the ranges that moved. */
+    private record Moves(NavigableMap<Long, Long> ranges, List<List<String>> retired) {
     }
 
     /**
-     * The range epochs of {@code next}: over the elementary ranges of both rings (and of the old range
-     * map), a range whose natural replica set differs between the two gets {@code next}'s epoch, the rest
-     * keep theirs; neighbouring ranges with the same epoch are merged.
+     * One pass over the elementary ranges of both rings (and of the old range map): a range whose natural
+     * replica set differs between the two gets {@code next}'s epoch and retires its old set; the rest keep
+     * their epochs. Neighbouring ranges with the same epoch are merged.
      */
-    static NavigableMap<Long, Long> changes(Topology old, Topology next) {
+    private static Moves moves(Topology old, Topology next) {
         TreeMap<Long, Long> out = new TreeMap<>();
+        java.util.Set<List<String>> retired = new java.util.LinkedHashSet<>();
         for (long b : boundaries(old, next)) {
+            // replicas, not names: a store that takes over a name is another acceptor
             boolean moved = !new HashSet<>(old.natural(b)).equals(new HashSet<>(next.natural(b)));
             out.put(b, moved ? next.epoch : old.changedAt(b));
+            if (moved) {
+                retired.add(List.copyOf(new TreeSet<>(old.placement(b).names())));
+            }
         }
         // merge: the range ending at b joins the one after it when both carry the same epoch
         List<Long> keys = new ArrayList<>(out.keySet());
@@ -315,7 +308,7 @@ public final class Topology {
                 out.remove(keys.get(i));
             }
         }
-        return out;
+        return new Moves(out, List.copyOf(retired));
     }
 
     /**
