@@ -39,6 +39,7 @@ import io.nimbus.lin.Observed;
 import io.nimbus.lin.Op;
 import io.nimbus.lin.Output;
 import io.nimbus.sim.EventQueue;
+import io.nimbus.sim.ClientOp;
 import io.nimbus.sim.Trace;
 import io.nimbus.storage.TopologyCodec;
 
@@ -1467,8 +1468,6 @@ public final class ClusterSim {
 
     // ---- clients -------------------------------------------------------------------------------------
 
-    private enum Kind { READ, WRITE, CAS, CREATE, DELETE, DELETE_IF }
-
     final class Client {
         final String name;
         final int home;
@@ -1508,34 +1507,21 @@ public final class ClusterSim {
                 return;
             }
             Ballot expected = known.get(key);
-            Kind kind = kindPick < 35 ? Kind.READ : kindPick < 60 ? Kind.WRITE : kindPick < 75 ? Kind.CAS
-                    : kindPick < 85 ? Kind.CREATE : kindPick < 95 ? Kind.DELETE : Kind.DELETE_IF;
-            if ((kind == Kind.CAS || kind == Kind.DELETE_IF) && expected == null) {
-                kind = kind == Kind.CAS ? Kind.CREATE : Kind.DELETE;
+            ClientOp kind = kindPick < 35 ? ClientOp.READ : kindPick < 60 ? ClientOp.WRITE : kindPick < 75 ? ClientOp.CAS
+                    : kindPick < 85 ? ClientOp.CREATE : kindPick < 95 ? ClientOp.DELETE : ClientOp.DELETE_IF;
+            if ((kind == ClientOp.CAS || kind == ClientOp.DELETE_IF) && expected == null) {
+                kind = kind == ClientOp.CAS ? ClientOp.CREATE : ClientOp.DELETE;
             }
             ConsistencyLevel level = all ? ConsistencyLevel.ALL : ConsistencyLevel.QUORUM;
-            String value = kind == Kind.READ || kind == Kind.DELETE || kind == Kind.DELETE_IF ? null : name + "." + (++seq);
-            Precondition pre = switch (kind) {
-                case CAS, DELETE_IF -> new Precondition.VersionIn(List.of(expected));
-                case CREATE -> new Precondition.Absent();
-                default -> Precondition.NONE;
-            };
-            Op linOp = switch (kind) {
-                case READ -> Op.read(key);
-                case WRITE -> Op.write(key, value);
-                case CAS -> Op.cas(key, expected.token(), value);
-                case CREATE -> Op.createIfAbsent(key, value);
-                case DELETE -> Op.delete(key);
-                case DELETE_IF -> Op.deleteIf(key, expected.token());
-            };
-            Coordination.Request request = kind == Kind.READ ? new Coordination.Request.Read()
-                    : new Coordination.Request.Write(new Mutation(key, value == null ? null : value.getBytes(StandardCharsets.UTF_8), pre));
+            String value = kind.writesValue() ? name + "." + (++seq) : null;
+            Op linOp = kind.historyOp(key, value, expected);
+            Coordination.Request request = kind.request(key, value, expected);
             stats.ops++;
             busy = true;
             what = kind + " " + key + " at " + node.name;
             history.invoke(name, linOp, loop.now());
             trace.add("invoke", clients.indexOf(this), node.index, kind.ordinal(), keyPick);
-            Kind k = kind;
+            ClientOp k = kind;
             Node at = node;
             int opId = nextOpId++;
             issue(node, key, opId, request, level, res -> finish(at, key, k, opId, res, think));
@@ -1554,11 +1540,11 @@ public final class ClusterSim {
             node.coordinate(key, opId, request, level, (Routing.Route) r, () -> node.routeKey(key, level), done);
         }
 
-        void finish(Node node, String key, Kind kind, int opId, Result res, long think) {
+        void finish(Node node, String key, ClientOp kind, int opId, Result res, long think) {
             long now = loop.now();
             narrate("op " + name + "@" + node.name + " " + kind + " " + key + " -> " + res);
             trace.add("done", clients.indexOf(this), res == null ? -1 : res.getClass().getSimpleName().hashCode());
-            boolean write = kind != Kind.READ;
+            boolean write = kind != ClientOp.READ;
             if (res == null || res.outcomeUnknown()) {
                 if (write) {
                     history.indeterminate(name);
@@ -1578,7 +1564,7 @@ public final class ClusterSim {
                 }
                 stats.ok++;
             } else if (res instanceof Result.Written w) {
-                if (kind == Kind.DELETE || kind == Kind.DELETE_IF) {
+                if (kind == ClientOp.DELETE || kind == ClientOp.DELETE_IF) {
                     history.ok(name, new Output.Deleted(w.version().token()), now);
                     known.remove(key);
                 } else {

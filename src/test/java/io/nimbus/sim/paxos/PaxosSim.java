@@ -1,5 +1,6 @@
 package io.nimbus.sim.paxos;
 
+import io.nimbus.sim.ClientOp;
 import io.nimbus.sim.Trace;
 import io.nimbus.sim.EventQueue;
 
@@ -66,8 +67,6 @@ final class PaxosSim {
     static final long MAX_EVENTS = 5_000_000;
     static final String REPLAY = "./mvnw -B -q -ntp test -Dtest='io.nimbus.sim.paxos.PaxosSeedSweepTest'"
             + " -Dsurefire.failIfNoSpecifiedTests=false -Dsim.seed=";
-
-    private enum Kind { READ, WRITE, CAS, CREATE, DELETE, DELETE_IF }
 
     final PaxosSimConfig cfg;
     final Variant variant;
@@ -529,8 +528,8 @@ final class PaxosSim {
             boolean all = random.nextDouble() < cfg.allShare();
             double x = random.nextDouble();
             Ballot v = known.get(key);
-            Kind kind = x < 0.30 ? Kind.READ : x < 0.50 ? Kind.WRITE : x < 0.70 ? (v == null ? Kind.CREATE : Kind.CAS)
-                    : x < 0.80 ? Kind.CREATE : x < 0.90 ? Kind.DELETE : (v == null ? Kind.DELETE : Kind.DELETE_IF);
+            ClientOp kind = x < 0.30 ? ClientOp.READ : x < 0.50 ? ClientOp.WRITE : x < 0.70 ? (v == null ? ClientOp.CREATE : ClientOp.CAS)
+                    : x < 0.80 ? ClientOp.CREATE : x < 0.90 ? ClientOp.DELETE : (v == null ? ClientOp.DELETE : ClientOp.DELETE_IF);
             coordinate(this, key, kind, all ? ConsistencyLevel.ALL : ConsistencyLevel.QUORUM, v);
         }
 
@@ -541,30 +540,15 @@ final class PaxosSim {
         }
     }
 
-    private Coordination coordinate(Client client, String key, Kind kind, ConsistencyLevel level, Ballot expected) {
+    private Coordination coordinate(Client client, String key, ClientOp kind, ConsistencyLevel level, Ballot expected) {
         int k = Integer.parseInt(key.substring(1));
         List<String> replicas = cfg.replicasPerKey().get(k);
-        String value = kind == Kind.READ || kind == Kind.DELETE || kind == Kind.DELETE_IF ? null : client.name + "." + (++client.seq);
-        byte[] bytes = value == null ? null : value.getBytes(StandardCharsets.UTF_8);
-        Precondition pre = switch (kind) {
-            case CAS, DELETE_IF -> new Precondition.VersionIn(List.of(expected));
-            case CREATE -> new Precondition.Absent();
-            default -> Precondition.NONE;
-        };
-        Op linOp = switch (kind) {
-            case READ -> Op.read(key);
-            case WRITE -> Op.write(key, value);
-            case CAS -> Op.cas(key, expected.token(), value);
-            case CREATE -> Op.createIfAbsent(key, value);
-            case DELETE -> Op.delete(key);
-            case DELETE_IF -> Op.deleteIf(key, expected.token());
-        };
-        io.nimbus.core.coordinator.Coordination.Request request = kind == Kind.READ
-                ? new io.nimbus.core.coordinator.Coordination.Request.Read()
-                : new io.nimbus.core.coordinator.Coordination.Request.Write(new Mutation(key, bytes, pre));
+        String value = kind.writesValue() ? client.name + "." + (++client.seq) : null;
+        Op linOp = kind.historyOp(key, value, expected);
+        io.nimbus.core.coordinator.Coordination.Request request = kind.request(key, value, expected);
         int opId = nextOpId++;
         Coordination c = new Coordination(opId, client, key, kind, request,
-                kind == Kind.CAS || kind == Kind.DELETE_IF ? expected : null, replicas, level.required(replicas.size()));
+                kind == ClientOp.CAS || kind == ClientOp.DELETE_IF ? expected : null, replicas, level.required(replicas.size()));
         stats.ops++;
         history.invoke(client.name, linOp, loop.now());
         Op byWriteOp = switch (kind) {
@@ -606,7 +590,7 @@ final class PaxosSim {
         final Client client;
         final PaxosNode node;
         final String key;
-        final Kind kind;
+        final ClientOp kind;
         /** The version a compare-and-set or conditional delete names, else null. */
         final Ballot expected;
         final io.nimbus.core.coordinator.Coordination core;
@@ -626,7 +610,7 @@ final class PaxosSim {
         /** Another operation on the same key was running (anywhere) while this one was. */
         private boolean contended;
 
-        Coordination(int opId, Client client, String key, Kind kind, io.nimbus.core.coordinator.Coordination.Request request,
+        Coordination(int opId, Client client, String key, ClientOp kind, io.nimbus.core.coordinator.Coordination.Request request,
                      Ballot expected, List<String> replicas, int quorum) {
             this.opId = opId;
             this.client = client;
@@ -657,7 +641,7 @@ final class PaxosSim {
 
         /** Whether this operation's own value may have been proposed (what a crash or deadline leaves open). */
         boolean mayHaveWritten() {
-            return kind != Kind.READ && core.proposer() != null && core.proposer().mayHaveWritten();
+            return kind != ClientOp.READ && core.proposer() != null && core.proposer().mayHaveWritten();
         }
 
         /** Arrives at its node: waits behind earlier requests on the same key, as in the real coordinator. */
@@ -845,7 +829,7 @@ final class PaxosSim {
                 }
                 stats.ok++;
             } else if (outcome instanceof Proposer.Outcome.Written w) {
-                if (kind == Kind.DELETE || kind == Kind.DELETE_IF) {
+                if (kind == ClientOp.DELETE || kind == ClientOp.DELETE_IF) {
                     history.ok(name, new Output.Deleted(w.version().token()), now);
                     byWrite.ok(name, new Output.Deleted(writeOf(key, w.version())), now);
                     client.known.remove(key);
@@ -896,7 +880,7 @@ final class PaxosSim {
                 history.fail(client.name, loop.now());
                 byWrite.fail(client.name, loop.now());
                 stats.failed++;
-                if (kind != Kind.READ) {
+                if (kind != ClientOp.READ) {
                     safety.failed(key, opId);
                 }
             }
@@ -924,14 +908,14 @@ final class PaxosSim {
         for (int k = 0; k < cfg.keys(); k++) {
             String key = PaxosSimConfig.key(k);
             PaxosNode writer = nodes[k % nodes.length];
-            runAlone(new Client("final-" + writer.id, writer, new SplittableRandom(k), 0), key, Kind.WRITE);
+            runAlone(new Client("final-" + writer.id, writer, new SplittableRandom(k), 0), key, ClientOp.WRITE);
             for (PaxosNode n : nodes) {
-                runAlone(new Client("final-" + n.id, n, new SplittableRandom(k), 0), key, Kind.READ);
+                runAlone(new Client("final-" + n.id, n, new SplittableRandom(k), 0), key, ClientOp.READ);
             }
         }
     }
 
-    private void runAlone(Client client, String key, Kind kind) {
+    private void runAlone(Client client, String key, ClientOp kind) {
         client.done = true;
         Coordination c = coordinate(client, key, kind, ConsistencyLevel.QUORUM, null);
         runUntil(() -> c.ended, c.deadline);
