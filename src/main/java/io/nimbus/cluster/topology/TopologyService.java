@@ -11,7 +11,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.nimbus.config.NimbusConfig;
 import io.nimbus.core.gossip.Endpoint;
 import io.nimbus.core.gossip.Member;
-import io.nimbus.core.gossip.NodeRole;
 import io.nimbus.core.kv.Mutation;
 import io.nimbus.core.kv.Precondition;
 import io.nimbus.core.kv.Proposal;
