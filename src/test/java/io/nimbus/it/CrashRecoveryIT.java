@@ -18,6 +18,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -139,6 +140,7 @@ class CrashRecoveryIT {
     private Cycle crashAndVerify(int cycle, NodeProcess node, Path dir, List<Client> clients, String... restartProps)
             throws Exception {
         AtomicBoolean killing = new AtomicBoolean();
+        AtomicLong deadAtNanos = new AtomicLong(Long.MAX_VALUE);
         CountDownLatch nearLimit = new CountDownLatch(1);
         ExecutorService pool = Executors.newFixedThreadPool(THREADS);
         long start = System.nanoTime();
@@ -149,13 +151,14 @@ class CrashRecoveryIT {
                 c.acked = 0;
                 c.inFlightAtKill = 0;
                 c.unexpected.clear();
-                running.add(pool.submit(() -> write(node, c, killing, nearLimit)));
+                running.add(pool.submit(() -> write(node, c, killing, deadAtNanos, nearLimit)));
             }
             // Kill after WRITE_FOR, or earlier if a client nears its write cap, so clients are always still writing.
             nearLimit.await(WRITE_FOR.toMillis(), TimeUnit.MILLISECONDS);
             writeMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
             killing.set(true);
             int exit = node.killHard();
+            deadAtNanos.set(System.nanoTime());
             System.out.printf("[it] cycle %d: kill -9 of %s after %d ms of writes, exit %d%n", cycle, node,
                     writeMillis, exit);
             pool.shutdown();
@@ -196,12 +199,19 @@ class CrashRecoveryIT {
                 counts[2], replayed), restarted);
     }
 
-    /** One client: overwrites its own keys round-robin, one request at a time, recording what was acknowledged. */
-    private static void write(NodeProcess node, Client c, AtomicBoolean killing, CountDownLatch nearLimit) {
+    /**
+     * One client: overwrites its own keys round-robin, one request at a time, recording what was acknowledged.
+     * It does not stop when the kill is announced, only when a request fails, so the kill always lands while
+     * clients are writing (a client that stopped at the announcement left nothing in flight, and CI once saw
+     * all eight stop before the signal arrived). A failed request counts as in flight at the kill when it was
+     * sent before the node's death was confirmed.
+     */
+    private static void write(NodeProcess node, Client c, AtomicBoolean killing, AtomicLong deadAtNanos,
+                              CountDownLatch nearLimit) {
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(2)).build();
         int sent = 0;
-        while (!killing.get() && sent < MAX_WRITES_PER_THREAD) {
+        while (sent < MAX_WRITES_PER_THREAD) {
             long n = c.nextValue++;
             KeyModel k = c.keys[(int) (n % KEYS_PER_THREAD)];
             String value = k.key + "-v" + n;
@@ -211,6 +221,7 @@ class CrashRecoveryIT {
             }
             HttpRequest put = HttpRequest.newBuilder(node.kvUri(k.key)).timeout(Duration.ofSeconds(10))
                     .PUT(HttpRequest.BodyPublishers.ofString(value, StandardCharsets.UTF_8)).build();
+            long sentAt = System.nanoTime();
             try {
                 HttpResponse<String> r = http.send(put, HttpResponse.BodyHandlers.ofString());
                 if (r.statusCode() == 204 && r.headers().firstValue("ETag").isPresent()) {
@@ -225,7 +236,9 @@ class CrashRecoveryIT {
             } catch (IOException e) {
                 k.unknown.add(value);
                 if (killing.get()) {
-                    c.inFlightAtKill++;
+                    if (sentAt < deadAtNanos.get()) {
+                        c.inFlightAtKill++;
+                    }
                 } else {
                     c.unexpected.add("PUT " + k.key + " = " + value + " -> " + e);
                 }
