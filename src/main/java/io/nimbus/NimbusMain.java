@@ -31,6 +31,8 @@ public class NimbusMain {
                 nimbus.limits.write-queue-max     writes waiting for disk before 503 (10000)
                 nimbus.limits.write-batch-max     writes per group commit (512)
                 nimbus.limits.write-timeout-ms    time for a request to reach its level, else 504 (5000)
+                nimbus.storage.disk-free-bytes-min  writes get 503 disk-full below this (67108864)
+                nimbus.storage.disk-reserve-bytes   room held for a checkpoint on a full disk (67108864)
                 nimbus.paxos.phase-timeout-ms     time for a replica to answer one phase (1000)
                 nimbus.paxos.attempts-max         attempts when rival ballots pre-empt a request (10)
                 nimbus.paxos.backoff-base-ms      randomized backoff before a retry (2) ...

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.nimbus.core.coordinator.Result;
 import io.nimbus.node.RequestFailedException;
+import io.nimbus.storage.StoreDiskFullException;
 import io.nimbus.storage.StoreFailedException;
 import io.nimbus.storage.StoreOverloadedException;
 import jakarta.ws.rs.WebApplicationException;
@@ -72,6 +73,13 @@ public class ProblemMappers {
                     + "write may still be applied. Read the key (or retry with If-Match) to find out.", uri).build();
         }
         throw new IllegalStateException("a successful result reached the failure mapper: " + r);
+    }
+
+    @ServerExceptionMapper
+    public Response diskFull(StoreDiskFullException e, UriInfo uri) {
+        return builder(503, "disk-full", "Disk full", e.getMessage() + ". Reads still work; writes resume by "
+                + "themselves once space is freed on the node's data disk", uri)
+                .header(HttpHeaders.RETRY_AFTER, "10").build();
     }
 
     @ServerExceptionMapper

@@ -196,6 +196,23 @@ public interface NimbusConfig {
         @WithName("wal-segment-bytes-max")
         @WithDefault("67108864")
         long walSegmentBytesMax();
+
+        /**
+         * Writes are refused (503 {@code disk-full}) when fewer bytes than this would stay free on the data
+         * directory's disk; they resume by themselves once space is back.
+         */
+        @WithName("disk-free-bytes-min")
+        @WithDefault("67108864")
+        long diskFreeBytesMin();
+
+        /**
+         * A file of this size kept in the data directory holds room for a checkpoint when the disk fills up
+         * anyway; no writes are taken while it cannot be kept. At least 4 MiB, and 4 × the largest value
+         * plus 2 MiB so that a checkpoint of one full-size write always fits.
+         */
+        @WithName("disk-reserve-bytes")
+        @WithDefault("67108864")
+        long diskReserveBytes();
     }
 
     interface Node {

@@ -58,6 +58,11 @@ public class StorageHealth {
             return b.down().withData("store", "not open").build();
         }
         MapDbStore s = storage.store();
-        return b.status(s.isHealthy()).withData("queuedWrites", s.queued()).build();
+        b.withData("queuedWrites", s.queued());
+        String full = s.diskFull();
+        if (full != null) {
+            b.withData("diskFull", full); // still ready: reads are served, writes resume once space is freed
+        }
+        return b.status(s.isHealthy()).build();
     }
 }

@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.nimbus.config.NimbusConfig;
 import io.nimbus.core.gossip.NodeRole;
 import io.nimbus.storage.CommitGate;
+import io.nimbus.storage.DiskSpace;
 import io.nimbus.storage.MapDbStore;
 import io.nimbus.storage.StoreOpenException;
 import io.nimbus.storage.StoreSettings;
@@ -49,7 +50,9 @@ public class Storage {
         StoreSettings settings = new StoreSettings(dir, identity.id(), config.limits().writeQueueMax(),
                 config.limits().writeBatchMax(), config.storage().checkpointIntervalMs(),
                 config.storage().walSegmentBytesMax(), () -> TimeUnit.MILLISECONDS.toMicros(System.currentTimeMillis()),
-                gate.isResolvable() ? gate.get() : CommitGate.NONE, java.util.UUID::randomUUID);
+                gate.isResolvable() ? gate.get() : CommitGate.NONE, java.util.UUID::randomUUID,
+                new StoreSettings.DiskLimits(config.storage().diskFreeBytesMin(), config.storage().diskReserveBytes(),
+                        DiskSpace.of(dir)));
         try {
             store = MapDbStore.open(settings);
         } catch (StoreOpenException e) {
@@ -69,6 +72,13 @@ public class Storage {
                 .description("time spent in checkpoints").register(registry);
         FunctionCounter.builder("nimbus.store.rejected.overload", s, x -> x.stats().rejectedOverload())
                 .description("writes refused because the write queue was full").register(registry);
+        FunctionCounter.builder("nimbus.store.rejected.disk.full", s, x -> x.stats().rejectedDiskFull())
+                .description("writes refused because the disk was (nearly) full").register(registry);
+        FunctionCounter.builder("nimbus.store.checkpoints.deferred", s, x -> x.stats().checkpointsDeferred())
+                .description("checkpoints put off for lack of disk space, even after releasing the reserve")
+                .register(registry);
+        Gauge.builder("nimbus.store.disk.full", s, x -> x.diskFull() == null ? 0 : 1)
+                .description("1 while writes are refused for lack of disk space").register(registry);
         Gauge.builder("nimbus.store.queue", s, MapDbStore::queued)
                 .description("writes waiting for the group commit").register(registry);
         LOG.infof("node %s: store open at %s", identity.id(), dir.toAbsolutePath());

@@ -48,15 +48,26 @@ import java.util.stream.Stream;
  * with the last applied log sequence number, then starts a new segment and deletes the old ones.
  * On open, records after that number are replayed. Stopping cleanly checkpoints.
  *
- * <p><b>Fail-stop.</b> If deciding, logging or applying a batch throws, the outcome of that batch is
- * unknown: its writes fail with {@link StoreFailedException} and the store refuses all further
- * requests until restarted (which replays the log).
+ * <p><b>Full disk.</b> MapDB 3.1 damages its file when the disk fills inside a commit, so the store
+ * never starts one without room for it ({@link DiskSpace#commitBytes}): a batch is logged only if the
+ * space it and its eventual checkpoint need, plus {@code freeBytesMin}, is free; a {@link DiskReserve}
+ * file holds room for the checkpoint of everything accepted and is deleted to make that room when the
+ * disk fills anyway (another process), and no write is taken while it is missing. A refused batch is
+ * not applied ({@link StoreDiskFullException}); an append that runs out of space is cut off again. The
+ * writer re-measures every {@value #SPACE_CHECK_MS} ms and resumes by itself. At start-up the log is
+ * read first and replayed only if the space for it is there: otherwise the store refuses to open and
+ * has changed nothing.
+ *
+ * <p><b>Fail-stop.</b> If deciding, logging or applying a batch throws anything else, the outcome of
+ * that batch is unknown: its writes fail with {@link StoreFailedException} and the store refuses all
+ * further requests until restarted (which replays the log).
  */
 public final class MapDbStore implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(MapDbStore.class);
     static final String DB_FILE = "nimbus.db";
     static final String MARKER_FILE = "NIMBUS_FORMAT";
     static final String FORMAT = "nimbus-store-1";
+    static final long SPACE_CHECK_MS = 200;
 
     private final StoreSettings settings;
     private final DataDirLock lock;
@@ -76,9 +87,16 @@ public final class MapDbStore implements AutoCloseable {
     private final HostId hostId;
     /** The topology this store holds, persisted before it is set; changed only on the writer thread (after open). */
     private volatile Topology topology;
+    private final DiskReserve reserve;
     private long lastSeq;
     private long checkpointedSeq;
     private long lastCheckpointMicros;
+    /** Log bytes and records applied to MapDB since its last commit: what the next checkpoint must take in. */
+    private long pendingBytes;
+    private long pendingRecords;
+    private long lastSpaceCheckNanos;
+    /** Set by the writer when the disk is too full to take writes; new writes are refused at once meanwhile. */
+    private volatile String diskFull;
     private volatile boolean closing;
     private volatile Throwable failure;
 
@@ -87,34 +105,56 @@ public final class MapDbStore implements AutoCloseable {
                            java.util.function.Supplier<Object> control) {
     }
 
-    private MapDbStore(StoreSettings settings, DataDirLock lock, DB db) throws IOException {
+    private MapDbStore(StoreSettings settings, DataDirLock lock, DB db, DiskReserve reserve) throws IOException {
         this.settings = settings;
         this.lock = lock;
         this.db = db;
+        this.reserve = reserve;
         this.kv = db.hashMap("kv", Serializer.STRING, Serializer.BYTE_ARRAY).createOrOpen();
         this.ballotHighWater = db.atomicLong("ballotHighWater").createOrOpen();
         this.appliedSeq = db.atomicLong("walAppliedSeq").createOrOpen();
         this.clock = new BallotClock(settings.nodeId(), ballotHighWater.get());
         this.lastSeq = appliedSeq.get();
         this.checkpointedSeq = lastSeq;
-        long[] replayed = {0};
+        // Read the log first, apply it only once the space to take it in and commit it is known to be there:
+        // a replay that runs out of space inside MapDB's commit would damage the store it replays into.
+        List<WriteAheadLog.Entry> replay = new ArrayList<>();
+        long[] expected = {lastSeq + 1};
         this.wal = WriteAheadLog.openAndReplay(settings.dataDir(), lastSeq, entry -> {
-            if (entry.seq() != lastSeq + 1) {
-                throw new StoreOpenException("write-ahead log skips from record " + lastSeq + " to " + entry.seq()
-                        + ": a segment is missing. Restore the data directory from a backup.");
+            if (entry.seq() != expected[0]) {
+                throw new StoreOpenException("write-ahead log skips from record " + (expected[0] - 1) + " to "
+                        + entry.seq() + ": a segment is missing. Restore the data directory from a backup.");
             }
+            expected[0]++;
+            replay.add(entry);
+        });
+        long replayBytes = replay.stream().mapToLong(WriteAheadLog::recordBytes).sum();
+        // the replay and its checkpoint (the fixed overhead in the estimate also covers the small commit of this
+        // start's host id and generation below)
+        long need = DiskSpace.commitBytes(replayBytes, replay.size());
+        if (!reserve.makeRoom(need)) {
+            throw new StoreOpenException("the disk holding " + settings.dataDir().toAbsolutePath() + " is full: "
+                    + "replaying " + replay.size() + " logged writes needs about " + need + " bytes free, "
+                    + reserve.usable() + " are. Nothing was changed; free space (or move the directory to a "
+                    + "larger disk) and start again.");
+        }
+        for (WriteAheadLog.Entry entry : replay) {
             KeyState state = KeyStateCodec.decode(entry.state());
             if (state.promised() != null) {
                 clock.observe(state.promised());
             }
             kv.put(entry.key(), entry.state());
             lastSeq = entry.seq();
-            replayed[0]++;
-        });
-        if (replayed[0] > 0) {
-            LOG.infof("replayed %d write-ahead log records (up to #%d)", replayed[0], lastSeq);
         }
-        checkpoint();
+        if (!replay.isEmpty()) {
+            LOG.infof("replayed %d write-ahead log records (up to #%d)", replay.size(), lastSeq);
+        }
+        pendingBytes = replayBytes;
+        pendingRecords = replay.size();
+        if (!checkpoint()) {
+            throw new StoreOpenException("the disk holding " + settings.dataDir().toAbsolutePath() + " filled up "
+                    + "during start-up; nothing was committed. Free space and start again.");
+        }
         this.topologyRecord = db.atomicVar("topology", Serializer.BYTE_ARRAY).createOrOpen();
         byte[] held = topologyRecord.get();
         try {
@@ -136,6 +176,10 @@ public final class MapDbStore implements AutoCloseable {
         this.generation = Math.max(persistedGeneration.get() + 1, settings.nowMicros().getAsLong() / 1000);
         persistedGeneration.set(generation);
         db.commit();
+        refreshDiskState();
+        if (diskFull != null) {
+            LOG.warnf("disk nearly full: %s. Reads are served, writes are refused until space is freed", diskFull);
+        }
         this.queue = new ArrayBlockingQueue<>(settings.writeQueueMax());
         this.writer = new Thread(this::writeLoop, "nimbus-group-commit");
         this.writer.start();
@@ -160,9 +204,18 @@ public final class MapDbStore implements AutoCloseable {
             throw new StoreOpenException("cannot lock data directory " + dir.toAbsolutePath() + ": " + e, e);
         }
         try {
+            DiskReserve reserve = new DiskReserve(dir, settings.disk().reserveBytes(), settings.disk().space());
+            long mapDbLog = mapDbLogBytes(dir);
+            long need = 2 * mapDbLog + DiskSpace.COMMIT_OVERHEAD_BYTES;
+            if (!reserve.makeRoom(need)) {
+                throw new StoreOpenException("the disk holding " + dir.toAbsolutePath() + " is full: opening the "
+                        + "store " + (mapDbLog > 0 ? "(finishing a checkpoint of " + mapDbLog + " bytes) " : "")
+                        + "needs about " + need + " bytes free, " + reserve.usable() + " are. Nothing was "
+                        + "changed; free space and start again.");
+            }
             DB db = openDb(dir);
             try {
-                return new MapDbStore(settings, lock, db);
+                return new MapDbStore(settings, lock, db, reserve);
             } catch (IOException | RuntimeException e) {
                 db.close();
                 throw e;
@@ -210,7 +263,7 @@ public final class MapDbStore implements AutoCloseable {
         }
         DB db;
         try {
-            db = DBMaker.fileDB(file.toFile()).transactionEnable().fileMmapEnableIfSupported().make();
+            db = DBMaker.fileDB(file.toFile()).transactionEnable().fileMmapEnableIfSupported().cleanerHackEnable().make();
         } catch (DBException | IllegalStateException | IllegalArgumentException | IndexOutOfBoundsException e) {
             throw new StoreOpenException("store file " + file.toAbsolutePath() + " is damaged and cannot be opened ("
                     + e.getMessage() + "). Nimbus will not start over it: restore it from a backup or, if this "
@@ -237,6 +290,17 @@ public final class MapDbStore implements AutoCloseable {
         } catch (RuntimeException e) {
             db.close();
             throw e;
+        }
+    }
+
+    /** Bytes in MapDB's own log files (left by a checkpoint that a crash interrupted; MapDB finishes it on open). */
+    private static long mapDbLogBytes(Path dir) throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            long total = 0;
+            for (Path p : files.filter(f -> f.getFileName().toString().startsWith(DB_FILE + ".")).toList()) {
+                total += Files.size(p);
+            }
+            return total;
         }
     }
 
@@ -281,6 +345,15 @@ public final class MapDbStore implements AutoCloseable {
         enqueue(new Pending(null, null, result, () -> {
             Topology held = topology;
             if (held == null || (next.epoch() > held.epoch() && held.clusterId().equals(next.clusterId()))) {
+                // A MapDB commit also takes in every record applied since the last checkpoint.
+                try {
+                    if (!reserve.makeRoom(DiskSpace.commitBytes(pendingBytes + encoded.length, pendingRecords + 1))) {
+                        throw new StoreDiskFullException("the disk is full: no room to persist topology epoch "
+                                + next.epoch() + " (" + reserve.usable() + " bytes free); it was not installed");
+                    }
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
                 synchronized (commitLock) {
                     topologyRecord.set(encoded);
                     db.commit();
@@ -300,6 +373,25 @@ public final class MapDbStore implements AutoCloseable {
         CompletableFuture<Object> result = new CompletableFuture<>();
         enqueue(new Pending(null, null, result, () -> topology));
         return result.thenApply(x -> (Topology) x);
+    }
+
+    /**
+     * Reads and decodes every record of the store: the number of keys, or a {@link StoreFailedException}
+     * naming the first that is damaged. For checks after a fault, and for {@code store verify}.
+     */
+    public long verify() {
+        checkUsable();
+        long n = 0;
+        try {
+            for (Map.Entry<String, byte[]> e : kv.entrySet()) {
+                KeyStateCodec.decode(e.getValue());
+                n++;
+            }
+        } catch (RuntimeException e) {
+            throw new StoreFailedException("the store in " + settings.dataDir().toAbsolutePath() + " is damaged after "
+                    + n + " intact records: " + describe(e), e);
+        }
+        return n;
     }
 
     /** The committed (durable) state of {@code key} ({@link KeyState#EMPTY} if never written). */
@@ -337,7 +429,13 @@ public final class MapDbStore implements AutoCloseable {
         Throwable failed = failure;
         if (failed != null || closing) {
             result.completeExceptionally(new StoreFailedException(
-                    closing ? "store is shutting down" : "store has failed: " + failed.getMessage(), failed));
+                    closing ? "store is shutting down" : "store has failed: " + describe(failed), failed));
+            return;
+        }
+        String full = diskFull;
+        if (full != null && pending.control() == null) {
+            stats.rejectedDiskFull.incrementAndGet();
+            result.completeExceptionally(new StoreDiskFullException(full + "; the write was not applied"));
             return;
         }
         if (!queue.offer(pending)) {
@@ -369,6 +467,20 @@ public final class MapDbStore implements AutoCloseable {
         return failure == null && !closing;
     }
 
+    /** Why writes are being refused for lack of disk space, or null if they are not. */
+    public String diskFull() {
+        return diskFull;
+    }
+
+    /** Whether the disk reserve is held (false: the disk was too full to keep it; writes are refused). */
+    public boolean reserveHeld() {
+        return reserve.held();
+    }
+
+    private static String describe(Throwable t) {
+        return t.getMessage() != null ? t.getMessage() : t.toString();
+    }
+
     public Throwable failure() {
         return failure;
     }
@@ -384,7 +496,7 @@ public final class MapDbStore implements AutoCloseable {
     private void checkUsable() {
         Throwable failed = failure;
         if (failed != null) {
-            throw new StoreFailedException("store has failed: " + failed.getMessage(), failed);
+            throw new StoreFailedException("store has failed: " + describe(failed), failed);
         }
     }
 
@@ -403,57 +515,83 @@ public final class MapDbStore implements AutoCloseable {
                 if (closing) {
                     return;
                 }
-                if (!maybeCheckpoint()) {
+                if (!maybeCheckpoint() || !maybeRefreshDisk()) {
                     return;
                 }
                 continue;
             }
             batch.add(first);
             queue.drainTo(batch, settings.writeBatchMax() - 1);
-            if (!commitBatch(batch) || !maybeCheckpoint()) {
+            if (!commitBatch(batch) || !maybeCheckpoint() || !maybeRefreshDisk()) {
                 return;
             }
             batch.clear();
         }
     }
 
-    /** Decides, logs durably, applies and answers one batch; false if the store failed. */
+    /**
+     * Decides, logs durably, applies and answers one batch; false if the store failed. The decided records
+     * are logged in chunks that each fit the disk reserve's budget ({@link #flush}); a chunk the disk has
+     * no room for is refused, and with it every later request of the batch (they were decided on top of it).
+     */
     private boolean commitBatch(List<Pending> batch) {
         Object[] replies = new Object[batch.size()];
         Map<String, KeyState> decided = new HashMap<>();
-        List<WriteAheadLog.Entry> entries = new ArrayList<>(batch.size());
+        List<WriteAheadLog.Entry> chunk = new ArrayList<>();
+        long[] chunkBytes = {0};
+        int firstUnlogged = 0; // the first request whose decision is not durable yet
+        String refusal = null;
         try {
             long now = settings.nowMicros().getAsLong();
             long seq = lastSeq;
-            for (int i = 0; i < batch.size(); i++) {
-                if (batch.get(i).control() != null) {
-                    replies[i] = batch.get(i).control().get();
+            for (int i = 0; i < batch.size() && refusal == null; i++) {
+                Pending p = batch.get(i);
+                if (p.control() != null) {
+                    // A control sees every decision before it durable (a fence point, a topology install).
+                    refusal = flush(chunk, chunkBytes);
+                    if (refusal != null) {
+                        break;
+                    }
+                    firstUnlogged = i;
+                    try {
+                        replies[i] = p.control().get();
+                    } catch (StoreDiskFullException full) {
+                        replies[i] = full;
+                    }
+                    firstUnlogged = i + 1;
                     continue;
                 }
-                String key = batch.get(i).key();
+                String key = p.key();
                 KeyState current = decided.containsKey(key) ? decided.get(key) : KeyStateCodec.decode(kv.get(key));
-                Acceptor.Transition<?> t = batch.get(i).update().apply(current, () -> clock.next(now));
+                Acceptor.Transition<?> t = p.update().apply(current, () -> clock.next(now));
                 if (t.changed(current)) {
                     if (t.next().promised() != null) {
                         clock.observe(t.next().promised());
                     }
+                    WriteAheadLog.Entry e = new WriteAheadLog.Entry(seq + 1, key, KeyStateCodec.encode(t.next()));
+                    long bytes = WriteAheadLog.recordBytes(e);
+                    if (!chunk.isEmpty() && DiskSpace.commitBytes(pendingBytes + chunkBytes[0] + bytes,
+                            pendingRecords + chunk.size() + 1) > reserve.bytes()) {
+                        refusal = flush(chunk, chunkBytes);
+                        if (refusal != null) {
+                            break;
+                        }
+                        firstUnlogged = i;
+                    }
+                    seq++;
                     decided.put(key, t.next());
-                    entries.add(new WriteAheadLog.Entry(++seq, key, KeyStateCodec.encode(t.next())));
+                    chunk.add(e);
+                    chunkBytes[0] += bytes;
                 }
                 replies[i] = t.reply();
             }
-            settings.gate().beforeCommit(batch.size());
-            if (!entries.isEmpty()) {
-                long start = System.nanoTime();
-                wal.append(entries);
-                stats.groupCommitNanos.addAndGet(System.nanoTime() - start);
-                stats.groupCommits.incrementAndGet();
-                for (WriteAheadLog.Entry e : entries) {
-                    kv.put(e.key(), e.state());
-                }
-                lastSeq = seq;
+            if (refusal == null) {
+                refusal = flush(chunk, chunkBytes);
             }
-            stats.mutations.addAndGet(batch.size());
+            if (refusal == null) {
+                firstUnlogged = batch.size();
+            }
+            stats.mutations.addAndGet(firstUnlogged);
         } catch (Throwable t) {
             if (t instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
@@ -462,17 +600,136 @@ public final class MapDbStore implements AutoCloseable {
             return false;
         }
         for (int i = 0; i < batch.size(); i++) {
-            batch.get(i).result().complete(replies[i]);
+            if (i >= firstUnlogged) {
+                stats.rejectedDiskFull.incrementAndGet();
+                batch.get(i).result().completeExceptionally(new StoreDiskFullException(refusal
+                        + "; the write was not applied"));
+            } else if (replies[i] instanceof StoreDiskFullException full) {
+                stats.rejectedDiskFull.incrementAndGet();
+                batch.get(i).result().completeExceptionally(full);
+            } else {
+                batch.get(i).result().complete(replies[i]);
+            }
         }
         return true;
     }
 
-    /** Checkpoints if the interval has passed with new records, or the log segment is full; false if that failed. */
+    /**
+     * Logs {@code chunk} durably and applies it to MapDB, checkpointing first if the reserve could not
+     * otherwise cover the checkpoint after it. Returns null when done (the chunk is emptied), or why the
+     * disk has no room for it (nothing of it was logged). Throws for any other failure.
+     */
+    private String flush(List<WriteAheadLog.Entry> chunk, long[] chunkBytes) throws Exception {
+        if (chunk.isEmpty()) {
+            return null;
+        }
+        long bytes = chunkBytes[0];
+        int records = chunk.size();
+        String full = diskFull;
+        if (full != null) {
+            return full;
+        }
+        if (pendingRecords > 0
+                && DiskSpace.commitBytes(pendingBytes + bytes, pendingRecords + records) > reserve.bytes()) {
+            if (!checkpoint()) {
+                return diskFull;
+            }
+        }
+        long free = reserve.usable();
+        // the log bytes, and MapDB's share for them (its fixed overhead is the reserve's to cover)
+        long need = bytes + DiskSpace.commitBytes(bytes, records) - DiskSpace.COMMIT_OVERHEAD_BYTES;
+        if (!reserve.held() || free - need < settings.disk().freeBytesMin()) {
+            diskFull = describeFull(free, need);
+            return diskFull;
+        }
+        settings.gate().beforeCommit(records);
+        long start = System.nanoTime();
+        try {
+            wal.append(chunk);
+        } catch (WriteAheadLog.AppendRefusedException e) {
+            if (!e.noSpace()) {
+                throw e;
+            }
+            diskFull = "the disk filled while logging (" + e.getCause().getMessage() + ")";
+            return diskFull;
+        }
+        stats.groupCommitNanos.addAndGet(System.nanoTime() - start);
+        stats.groupCommits.incrementAndGet();
+        for (WriteAheadLog.Entry e : chunk) {
+            kv.put(e.key(), e.state());
+        }
+        lastSeq = chunk.get(chunk.size() - 1).seq();
+        pendingBytes += bytes;
+        pendingRecords += records;
+        chunk.clear();
+        chunkBytes[0] = 0;
+        return null;
+    }
+
+    private String describeFull(long free, long need) {
+        if (!reserve.held()) {
+            return "the disk is full: the store's reserve of " + reserve.bytes() + " bytes (nimbus.storage."
+                    + "disk-reserve-bytes) could not be kept; " + free + " bytes are free";
+        }
+        return "the disk is nearly full: " + free + " bytes free, a write needs about " + need + " and "
+                + settings.disk().freeBytesMin() + " must stay free (nimbus.storage.disk-free-bytes-min)";
+    }
+
+    /**
+     * Every {@value #SPACE_CHECK_MS} ms: re-measures free space, re-creates the reserve if it is missing
+     * and there is room, and lifts (or sets) the refusal of writes. False if that failed the store.
+     */
+    private boolean maybeRefreshDisk() {
+        long now = System.nanoTime();
+        if (now - lastSpaceCheckNanos < TimeUnit.MILLISECONDS.toNanos(SPACE_CHECK_MS)) {
+            return true;
+        }
+        lastSpaceCheckNanos = now;
+        try {
+            refreshDiskState();
+            return true;
+        } catch (Throwable t) {
+            fail(t, List.of());
+            return false;
+        }
+    }
+
+    private void refreshDiskState() throws IOException {
+        long min = settings.disk().freeBytesMin();
+        boolean wasFull = diskFull != null;
+        if (!reserve.held() && lastSeq > checkpointedSeq) {
+            // Whatever was accepted gets checkpointed before the reserve is rebuilt (it may need that room).
+            if (!checkpoint()) {
+                return;
+            }
+        }
+        reserve.tryCreate(min);
+        long free = reserve.usable();
+        // One more full-size write's worth above the minimum, so the refusal does not flap.
+        long hysteresis = DiskSpace.COMMIT_OVERHEAD_BYTES;
+        if (reserve.held() && free >= min + hysteresis) {
+            if (wasFull) {
+                LOG.infof("disk space is back (%d bytes free): taking writes again", free);
+            }
+            diskFull = null;
+        } else if (!reserve.held() || free < min) {
+            if (!wasFull) {
+                LOG.warnf("disk nearly full (%d bytes free): refusing writes until space is freed", free);
+            }
+            diskFull = describeFull(free, 0);
+        }
+    }
+
+    /**
+     * Checkpoints if the interval has passed with new records, the log segment is full, or the records
+     * waiting would take half the reserve; false if the store failed.
+     */
     private boolean maybeCheckpoint() {
         long now = settings.nowMicros().getAsLong();
         boolean due = lastSeq > checkpointedSeq
                 && (now - lastCheckpointMicros >= settings.checkpointIntervalMs() * 1000
-                || wal.currentBytes() >= settings.walSegmentBytesMax());
+                || wal.currentBytes() >= settings.walSegmentBytesMax()
+                || DiskSpace.commitBytes(pendingBytes, pendingRecords) * 2 > reserve.bytes());
         if (!due) {
             return true;
         }
@@ -485,19 +742,43 @@ public final class MapDbStore implements AutoCloseable {
         }
     }
 
-    /** Commits MapDB with the last applied log record, then starts a new log segment and drops the old ones. */
-    private void checkpoint() throws IOException {
+    /**
+     * Commits MapDB with the last applied log record, then starts a new log segment and drops the old ones.
+     * Only if the commit has room ({@link DiskReserve#makeRoom}, which deletes the reserve if it must):
+     * otherwise nothing is committed, writes are refused, and false is returned (the log still holds
+     * everything; the next try comes with the next space check).
+     */
+    private boolean checkpoint() throws IOException {
+        long need = DiskSpace.commitBytes(pendingBytes, pendingRecords);
+        if (!reserve.makeRoom(need)) {
+            stats.checkpointsDeferred.incrementAndGet();
+            diskFull = "the disk is full: a checkpoint needs about " + need + " bytes, " + reserve.usable()
+                    + " are free even without the reserve";
+            return false;
+        }
         long start = System.nanoTime();
         synchronized (commitLock) {
             appliedSeq.set(lastSeq);
             ballotHighWater.set(clock.highWaterMark());
             db.commit();
         }
-        wal.startSegment(lastSeq + 1);
+        pendingBytes = 0;
+        pendingRecords = 0;
+        try {
+            wal.startSegment(lastSeq + 1);
+        } catch (IOException e) {
+            if (!DiskSpace.isNoSpace(e)) {
+                throw e;
+            }
+            // The commit is durable; the log goes on in its current segment and replay skips what it covers.
+            LOG.warnf("checkpoint committed but no new log segment could be started (%s); retrying at the next "
+                    + "checkpoint", e.getMessage());
+        }
         checkpointedSeq = lastSeq;
         lastCheckpointMicros = settings.nowMicros().getAsLong();
         stats.checkpointNanos.addAndGet(System.nanoTime() - start);
         stats.checkpoints.incrementAndGet();
+        return true;
     }
 
     private void fail(Throwable cause, List<Pending> batch) {
@@ -531,8 +812,8 @@ public final class MapDbStore implements AutoCloseable {
             throw new IllegalStateException("group-commit writer did not stop within 30 s; files left open");
         }
         try {
-            if (failure == null) {
-                checkpoint();
+            if (failure == null && !checkpoint()) {
+                LOG.warnf("no room for the final checkpoint; the write-ahead log will replay on the next start");
             }
             wal.close();
         } catch (IOException e) {

@@ -10,6 +10,8 @@ public final class StoreStats {
     final AtomicLong checkpoints = new AtomicLong();
     final AtomicLong checkpointNanos = new AtomicLong();
     final AtomicLong rejectedOverload = new AtomicLong();
+    final AtomicLong rejectedDiskFull = new AtomicLong();
+    final AtomicLong checkpointsDeferred = new AtomicLong();
 
     /** Group commits: one log append and one fdatasync each. */
     public long groupCommits() {
@@ -36,5 +38,15 @@ public final class StoreStats {
 
     public long rejectedOverload() {
         return rejectedOverload.get();
+    }
+
+    /** Writes refused because the disk was (nearly) full. */
+    public long rejectedDiskFull() {
+        return rejectedDiskFull.get();
+    }
+
+    /** Checkpoints put off because the disk had no room for them, even after releasing the reserve. */
+    public long checkpointsDeferred() {
+        return checkpointsDeferred.get();
     }
 }

@@ -197,12 +197,59 @@ final class WriteAheadLog implements AutoCloseable {
             buf.putInt(start + 4, (int) crc.getValue());
         }
         buf.flip();
-        while (buf.hasRemaining()) {
-            current.write(buf);
+        long before = currentBytes;
+        try {
+            while (buf.hasRemaining()) {
+                current.write(buf);
+            }
+        } catch (IOException e) {
+            // Nothing of this append was synced or acknowledged: cut it off so the segment ends where it did,
+            // and the caller may refuse the batch as not applied. If even that fails, the segment's end is
+            // unknown and the caller must stop.
+            try {
+                current.truncate(before);
+                current.force(false);
+            } catch (IOException truncateError) {
+                e.addSuppressed(truncateError);
+                throw new AppendUnknownException(e);
+            }
+            throw new AppendRefusedException(e);
         }
         current.force(false);
         currentBytes += size;
         syncs++;
+    }
+
+    /** An append that failed and was cut off again: none of its records is in the log. */
+    static final class AppendRefusedException extends IOException {
+        AppendRefusedException(IOException cause) {
+            super("write-ahead log append failed and was rolled back: " + cause.getMessage(), cause);
+        }
+
+        boolean noSpace() {
+            return DiskSpace.isNoSpace(getCause());
+        }
+    }
+
+    /** An append that failed and could not be cut off: the log's end is unknown until it is replayed. */
+    static final class AppendUnknownException extends IOException {
+        AppendUnknownException(IOException cause) {
+            super("write-ahead log append failed and could not be rolled back: " + cause.getMessage(), cause);
+        }
+    }
+
+    /** Bytes in all segments (what a start-up replay reads at most). */
+    long totalBytes() throws IOException {
+        long total = 0;
+        for (Path p : segments()) {
+            total += Files.size(p);
+        }
+        return total;
+    }
+
+    /** Bytes {@code e} takes in a segment. */
+    static long recordBytes(Entry e) {
+        return HEADER + payloadSize(e);
     }
 
     private static int payloadSize(Entry e) {
@@ -215,12 +262,16 @@ final class WriteAheadLog implements AutoCloseable {
      */
     void startSegment(long firstSeq) throws IOException {
         List<Path> old = segments();
+        Path nextPath = dir.resolve(String.format("%s%020d%s", PREFIX, firstSeq, SUFFIX));
+        // Open the new segment before closing the old one: if it cannot be created (no space for the
+        // directory entry) the log goes on in the old segment, which replay reads from the checkpoint on.
+        FileChannel next = FileChannel.open(nextPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.APPEND);
         if (current != null) {
             current.close();
         }
-        currentPath = dir.resolve(String.format("%s%020d%s", PREFIX, firstSeq, SUFFIX));
-        current = FileChannel.open(currentPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.APPEND);
+        current = next;
+        currentPath = nextPath;
         currentBytes = current.size();
         syncDirectory();
         for (Path p : old) {

@@ -56,7 +56,8 @@ class MapDbStoreTest {
     }
 
     private MapDbStore open(Path at) {
-        MapDbStore s = MapDbStore.open(new StoreSettings(at, "n1", 1000, 512, 3_600_000, 64 << 20, micros::get, gate, java.util.UUID::randomUUID));
+        MapDbStore s = MapDbStore.open(new StoreSettings(at, "n1", 1000, 512, 3_600_000, 64 << 20, micros::get, gate, java.util.UUID::randomUUID,
+                new StoreSettings.DiskLimits(0, 4 << 20, DiskSpace.of(at))));
         open.add(s);
         return s;
     }
@@ -227,7 +228,8 @@ class MapDbStoreTest {
 
     @Test
     void aFullQueueRefusesAtOnce() throws Exception {
-        MapDbStore s = MapDbStore.open(new StoreSettings(dir, "n1", 2, 512, 3_600_000, 64 << 20, micros::get, gate, java.util.UUID::randomUUID));
+        MapDbStore s = MapDbStore.open(new StoreSettings(dir, "n1", 2, 512, 3_600_000, 64 << 20, micros::get, gate, java.util.UUID::randomUUID,
+                new StoreSettings.DiskLimits(0, 4 << 20, DiskSpace.of(dir))));
         open.add(s);
         gate.latch = new CountDownLatch(1);
         CompletableFuture<WriteOutcome> held = s.submit(put("h", "x"));
