@@ -722,14 +722,16 @@ public final class MapDbStore implements AutoCloseable {
 
     /**
      * Checkpoints if the interval has passed with new records, the log segment is full, or the records
-     * waiting would take half the reserve; false if the store failed.
+     * waiting would take half of what the reserve holds beyond a commit's fixed overhead; false if the store
+     * failed.
      */
     private boolean maybeCheckpoint() {
         long now = settings.nowMicros().getAsLong();
         boolean due = lastSeq > checkpointedSeq
                 && (now - lastCheckpointMicros >= settings.checkpointIntervalMs() * 1000
                 || wal.currentBytes() >= settings.walSegmentBytesMax()
-                || DiskSpace.commitBytes(pendingBytes, pendingRecords) * 2 > reserve.bytes());
+                || (DiskSpace.commitBytes(pendingBytes, pendingRecords) - DiskSpace.COMMIT_OVERHEAD_BYTES) * 2
+                > reserve.bytes() - DiskSpace.COMMIT_OVERHEAD_BYTES);
         if (!due) {
             return true;
         }

@@ -57,7 +57,7 @@ class MapDbStoreTest {
 
     private MapDbStore open(Path at) {
         MapDbStore s = MapDbStore.open(new StoreSettings(at, "n1", 1000, 512, 3_600_000, 64 << 20, micros::get, gate, java.util.UUID::randomUUID,
-                new StoreSettings.DiskLimits(0, 4 << 20, DiskSpace.of(at))));
+                new StoreSettings.DiskLimits(0, 16 << 20, DiskSpace.of(at))));
         open.add(s);
         return s;
     }
@@ -229,7 +229,7 @@ class MapDbStoreTest {
     @Test
     void aFullQueueRefusesAtOnce() throws Exception {
         MapDbStore s = MapDbStore.open(new StoreSettings(dir, "n1", 2, 512, 3_600_000, 64 << 20, micros::get, gate, java.util.UUID::randomUUID,
-                new StoreSettings.DiskLimits(0, 4 << 20, DiskSpace.of(dir))));
+                new StoreSettings.DiskLimits(0, 16 << 20, DiskSpace.of(dir))));
         open.add(s);
         gate.latch = new CountDownLatch(1);
         CompletableFuture<WriteOutcome> held = s.submit(put("h", "x"));
@@ -345,6 +345,55 @@ class MapDbStoreTest {
                     Files.copy(p, target);
                 }
             }
+        }
+    }
+
+    @Test
+    void writesAreRefusedNotAppliedBelowTheFreeSpaceMinimumAndResumeByThemselves() throws Exception {
+        AtomicLong free = new AtomicLong(1L << 40);
+        MapDbStore s = MapDbStore.open(new StoreSettings(dir, "n1", 1000, 512, 3_600_000, 64 << 20, micros::get, gate,
+                java.util.UUID::randomUUID, new StoreSettings.DiskLimits(100L << 20, 4 << 20, free::get)));
+        open.add(s);
+        assertTrue(Files.size(dir.resolve(DiskReserve.FILE)) == 4 << 20, "the reserve is really written");
+        await(s.submit(put("k", "before")));
+
+        free.set(50L << 20); // below the 100 MiB minimum
+        ExecutionException refused = assertThrows(ExecutionException.class,
+                () -> s.submit(put("k", "during")).get(5, TimeUnit.SECONDS));
+        assertInstanceOf(StoreDiskFullException.class, refused.getCause());
+        assertTrue(refused.getCause().getMessage().contains("not applied"), refused.getCause().getMessage());
+        assertEquals("before", new String(io.nimbus.core.kv.SingleReplica.settled(s.read("k")).committed().value()));
+        assertTrue(s.isHealthy(), "a full disk is not a storage failure");
+
+        free.set(1L << 40);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (s.diskFull() != null && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(null, s.diskFull(), "writes did not resume once space was back");
+        await(s.submit(put("k", "after")));
+        assertEquals("after", new String(io.nimbus.core.kv.SingleReplica.settled(s.read("k")).committed().value()));
+    }
+
+    @Test
+    void aStartWithoutRoomToReplayTheLogRefusesAndChangesNothing() throws Exception {
+        MapDbStore first = open(dir);
+        for (int i = 0; i < 50; i++) {
+            await(first.submit(put("k" + i, "v" + i)));
+        }
+        Path crashed = dir.resolveSibling(dir.getFileName() + "-crashed");
+        copyTree(dir, crashed); // as a crash leaves it: the log holds the writes, MapDB not yet committed
+        long[] free = {1L << 20}; // 1 MiB: less than a checkpoint's fixed overhead
+        StoreOpenException e = assertThrows(StoreOpenException.class, () -> MapDbStore.open(new StoreSettings(crashed,
+                "n1", 1000, 512, 3_600_000, 64 << 20, micros::get, gate, java.util.UUID::randomUUID,
+                new StoreSettings.DiskLimits(0, 4 << 20, () -> free[0]))));
+        assertTrue(e.getMessage().contains("full") && e.getMessage().contains("Nothing was changed"), e.getMessage());
+        free[0] = 1L << 40;
+        MapDbStore again = MapDbStore.open(new StoreSettings(crashed, "n1", 1000, 512, 3_600_000, 64 << 20,
+                micros::get, gate, java.util.UUID::randomUUID, new StoreSettings.DiskLimits(0, 4 << 20, () -> free[0])));
+        open.add(again);
+        for (int i = 0; i < 50; i++) {
+            assertEquals("v" + i, new String(io.nimbus.core.kv.SingleReplica.settled(again.read("k" + i)).committed().value()));
         }
     }
 }
