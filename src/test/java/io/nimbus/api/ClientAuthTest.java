@@ -17,10 +17,10 @@ import static org.hamcrest.Matchers.not;
 /** Client authentication turned on: who may do what, and what a refused client is told (README "Security"). */
 @QuarkusTest
 @TestProfile(ClientAuthTest.AuthOn.class)
-class ClientAuthTest {
-    static final String READER = "read-token-for-tests";
-    static final String WRITER = "write-token-for-tests";
-    static final String ADMIN = "admin-token-for-tests";
+public class ClientAuthTest {
+    public static final String READER = "read-token-for-tests";
+    public static final String WRITER = "write-token-for-tests";
+    public static final String ADMIN = "admin-token-for-tests";
     private static final String PROBLEM = "application/problem+json";
     private static final String ADMIN_PROBE = "/v1/cluster/test-only/admin-probe";
 

@@ -74,6 +74,22 @@ public class SelfSignedCertificate implements QuarkusTestResourceLifecycleManage
         return "-----BEGIN " + type + "-----\n" + b64 + "\n-----END " + type + "-----\n";
     }
 
+    /** TLS that trusts exactly the test certificate (host names are still checked against it). */
+    public static javax.net.ssl.SSLContext trustingContext() throws GeneralSecurityException, IOException {
+        KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
+        trust.load(null, null);
+        try (InputStream in = Files.newInputStream(CERT)) {
+            trust.setCertificateEntry("node",
+                    java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
+        }
+        javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
+                javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        javax.net.ssl.SSLContext tls = javax.net.ssl.SSLContext.getInstance("TLS");
+        tls.init(null, tmf.getTrustManagers(), null);
+        return tls;
+    }
+
     @Override
     public void stop() {
         // the files stay under target/ for a look after a failure

@@ -6,19 +6,14 @@ import io.quarkus.test.junit.TestProfile;
 import org.eclipse.microprofile.config.ConfigProvider;
 import org.junit.jupiter.api.Test;
 
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLHandshakeException;
-import javax.net.ssl.TrustManagerFactory;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
-import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -34,7 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @QuarkusTest
 @TestProfile(TlsTest.TlsAndAuth.class)
-class TlsTest {
+public class TlsTest {
 
     public static class TlsAndAuth implements QuarkusTestProfile {
         @Override
@@ -50,23 +45,14 @@ class TlsTest {
         }
     }
 
-    private static URI https(String path) {
+    public static URI https(String path) {
         int port = ConfigProvider.getConfig().getValue("quarkus.http.test-ssl-port", Integer.class);
         return URI.create("https://localhost:" + port + path);
     }
 
-    /** A client that trusts exactly the test certificate, and checks the host name against it. */
     private static HttpClient trusting() throws Exception {
-        KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
-        trust.load(null, null);
-        try (InputStream in = Files.newInputStream(SelfSignedCertificate.CERT)) {
-            trust.setCertificateEntry("node", CertificateFactory.getInstance("X.509").generateCertificate(in));
-        }
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(trust);
-        SSLContext tls = SSLContext.getInstance("TLS");
-        tls.init(null, tmf.getTrustManagers(), null);
-        return HttpClient.newBuilder().sslContext(tls).connectTimeout(Duration.ofSeconds(5)).build();
+        return HttpClient.newBuilder().sslContext(SelfSignedCertificate.trustingContext())
+                .connectTimeout(Duration.ofSeconds(5)).build();
     }
 
     @Test
