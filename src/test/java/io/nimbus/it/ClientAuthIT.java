@@ -60,6 +60,7 @@ class ClientAuthIT {
         assertArrayEquals(value, node.get("k").body());
         HttpClient http = KvClient.newClient();
         assertEquals(200, KvClient.get(http, node, "k", "QUORUM", Duration.ofSeconds(10)).statusCode());
+        assertTrue(ClusterView.of(node).joined(), "a write token also reads cluster information");
         assertTrue(node.output().contains("client API authentication is on: 1 token(s)"), node.tail(20));
         assertTrue(!node.output().contains(WRITER), "the token never reaches the log");
     }
