@@ -126,6 +126,7 @@ public class ClientAuthTest {
         given().get("/q/health/started").then().statusCode(200);
         given().get("/q/metrics").then().statusCode(200);
         given().get("/q/openapi").then().statusCode(200);
+        given().get("/q/swagger-ui/").then().statusCode(200);
         // even with a bad token: they do not look at it
         given().auth().oauth2("garbage").get("/q/health/ready").then().statusCode(200);
     }
