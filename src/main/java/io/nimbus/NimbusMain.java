@@ -43,6 +43,8 @@ public class NimbusMain {
                 nimbus.cluster.bootstrap          may a worker with a never-used store found a new
                                                   cluster: true, false or a node id (true without
                                                   seeds other than itself, else false)
+                nimbus.api.auth.enabled           require bearer tokens with roles read, write, admin (false)
+                nimbus.api.auth.tokens-file       '<sha-256 of token> <role>[,<role>] [name]' lines
                 nimbus.cluster.*, nimbus.gossip.* the cluster port, discovery, secret, gossip timing:
                                                   see README.md
 

@@ -215,6 +215,27 @@ public interface NimbusConfig {
         long diskReserveBytes();
     }
 
+    Api api();
+
+    /** The public (client) HTTP API. */
+    interface Api {
+        Auth auth();
+
+        /** Client authentication: bearer tokens with roles read, write, admin (README "Security"). */
+        interface Auth {
+            /** Off by default so a single dev node needs no setup; every deployment should turn it on. */
+            @WithDefault("false")
+            boolean enabled();
+
+            /**
+             * File of {@code <sha-256 of the token, hex>  <role>[,<role>]  [name]} lines, read at start-up;
+             * required when enabled.
+             */
+            @WithName("tokens-file")
+            Optional<String> tokensFile();
+        }
+    }
+
     interface Node {
         /** Stable node name; default {@code <hostname>-<http port>}. */
         Optional<String> id();

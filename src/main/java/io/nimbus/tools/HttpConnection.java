@@ -1,5 +1,8 @@
 package io.nimbus.tools;
 
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SSLSocketFactory;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
@@ -28,14 +31,23 @@ final class HttpConnection implements Closeable {
 
     private final String host;
     private final int port;
+    private final boolean tls;
+    private final SSLSocketFactory tlsSockets;
     private final int timeoutMs;
     private Socket socket;
     private InputStream in;
     private OutputStream out;
 
     HttpConnection(URI base, int timeoutMs) {
+        this(base, timeoutMs, (SSLSocketFactory) SSLSocketFactory.getDefault());
+    }
+
+    /** {@code tlsSockets}: for https:// bases; the default one trusts the JVM's trust store. */
+    HttpConnection(URI base, int timeoutMs, SSLSocketFactory tlsSockets) {
+        this.tlsSockets = tlsSockets;
         this.host = base.getHost();
-        this.port = base.getPort() > 0 ? base.getPort() : 80;
+        this.tls = "https".equalsIgnoreCase(base.getScheme());
+        this.port = base.getPort() > 0 ? base.getPort() : tls ? 443 : 80;
         this.timeoutMs = timeoutMs;
     }
 
@@ -56,12 +68,31 @@ final class HttpConnection implements Closeable {
     }
 
     private void connect() throws IOException {
-        socket = new Socket();
-        socket.setTcpNoDelay(true);
-        socket.connect(new InetSocketAddress(host, port), timeoutMs);
-        socket.setSoTimeout(timeoutMs);
-        in = new BufferedInputStream(socket.getInputStream(), 64 * 1024);
-        out = new BufferedOutputStream(socket.getOutputStream(), 64 * 1024);
+        Socket plain = new Socket();
+        try {
+            plain.setTcpNoDelay(true);
+            plain.connect(new InetSocketAddress(host, port), timeoutMs);
+            plain.setSoTimeout(timeoutMs);
+            Socket s = plain;
+            if (tls) {
+                SSLSocket secure = (SSLSocket) tlsSockets.createSocket(plain, host, port, true);
+                SSLParameters params = secure.getSSLParameters();
+                params.setEndpointIdentificationAlgorithm("HTTPS"); // the certificate must name this host
+                secure.setSSLParameters(params);
+                secure.startHandshake();
+                s = secure;
+            }
+            in = new BufferedInputStream(s.getInputStream(), 64 * 1024);
+            out = new BufferedOutputStream(s.getOutputStream(), 64 * 1024);
+            socket = s; // only a fully set-up connection is ever reused
+        } catch (IOException e) {
+            try {
+                plain.close();
+            } catch (IOException closeError) {
+                e.addSuppressed(closeError);
+            }
+            throw e;
+        }
     }
 
     private Response send(String method, String target, String[] headers, byte[] body) throws IOException {

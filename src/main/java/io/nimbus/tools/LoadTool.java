@@ -36,6 +36,10 @@ public final class LoadTool {
               --consistency LEVEL  ONE, QUORUM or ALL (the node's default)
               --prefix P           key prefix (load-)
               --seed N             random seed for key choice (1)
+              --token-file F       send 'Authorization: Bearer <first line of F>' (nimbus.api.auth.enabled
+                                   nodes); default: the NIMBUS_API_TOKEN environment variable, else none
+            https:// URLs verify the node's certificate against the JVM's trust store
+            (-Djavax.net.ssl.trustStore=...).
             GET and CAS runs write every key once first (not measured).
             CAS counts one operation per GET+PUT If-Match pair; a 412 (lost race) is a conflict, not an error.
             """;
@@ -46,13 +50,23 @@ public final class LoadTool {
     }
 
     record Options(List<URI> urls, int connections, int durationS, int warmupS, long maxOps, int keys, int valueBytes,
-                   Map<Op, Integer> mix, String consistency, String prefix, long seed) {
+                   Map<Op, Integer> mix, String consistency, String prefix, long seed, String token) {
+        @Override
+        public String toString() { // never print the token
+            return "Options[urls=" + urls + ", connections=" + connections + ", token=" + (token == null ? "none" : "set")
+                    + "]";
+        }
     }
 
     public static int run(String[] args, PrintStream out, PrintStream err) {
+        return run(args, System.getenv("NIMBUS_API_TOKEN"), out, err);
+    }
+
+    /** {@code envToken}: the NIMBUS_API_TOKEN environment variable, used when no --token-file is given. */
+    static int run(String[] args, String envToken, PrintStream out, PrintStream err) {
         Options o;
         try {
-            o = parse(args);
+            o = parse(args, envToken);
         } catch (IllegalArgumentException e) {
             err.println("load: " + e.getMessage());
             err.print(USAGE);
@@ -71,7 +85,7 @@ public final class LoadTool {
         }
     }
 
-    static Options parse(String[] args) {
+    static Options parse(String[] args, String envToken) {
         Map<String, String> a = new LinkedHashMap<>();
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--help") || args[i].equals("-h")) {
@@ -99,9 +113,9 @@ public final class LoadTool {
                 positive(a, "connections", 16), positive(a, "duration-s", 10), nonNegative(a, "warmup-s", 2),
                 Long.parseLong(a.getOrDefault("max-ops", "10000000")), positive(a, "keys", 1000),
                 nonNegative(a, "value-bytes", 100), mix, a.get("consistency"), a.getOrDefault("prefix", "load-"),
-                Long.parseLong(a.getOrDefault("seed", "1")));
+                Long.parseLong(a.getOrDefault("seed", "1")), token(a.get("token-file"), envToken));
         a.keySet().removeAll(List.of("url", "connections", "duration-s", "warmup-s", "max-ops", "keys", "value-bytes",
-                "mix", "consistency", "prefix", "seed"));
+                "mix", "consistency", "prefix", "seed", "token-file"));
         if (!a.isEmpty()) {
             throw new IllegalArgumentException("unknown options " + a.keySet());
         }
@@ -109,6 +123,22 @@ public final class LoadTool {
             throw new IllegalArgumentException("--mix weights must add up to more than 0");
         }
         return o;
+    }
+
+    private static String token(String file, String envToken) {
+        if (file == null) {
+            return envToken == null || envToken.isBlank() ? null : envToken.trim();
+        }
+        List<String> lines;
+        try {
+            lines = java.nio.file.Files.readAllLines(java.nio.file.Path.of(file), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("cannot read --token-file " + file + ": " + e.getMessage(), e);
+        }
+        if (lines.isEmpty() || lines.get(0).isBlank()) {
+            throw new IllegalArgumentException("--token-file " + file + " is empty: put the token on its first line");
+        }
+        return lines.get(0).trim();
     }
 
     private static int positive(Map<String, String> a, String name, int dflt) {
@@ -335,6 +365,16 @@ public final class LoadTool {
             }
         }
 
+        private String[] withToken(String... headers) {
+            if (o.token() == null) {
+                return headers;
+            }
+            String[] all = java.util.Arrays.copyOf(headers, headers.length + 2);
+            all[headers.length] = "Authorization";
+            all[headers.length + 1] = "Bearer " + o.token();
+            return all;
+        }
+
         private String target(int key) {
             return base + key + (o.consistency() == null ? "" : "?consistency=" + o.consistency());
         }
@@ -345,11 +385,11 @@ public final class LoadTool {
                     : ifNoneMatch != null
                     ? new String[]{"Content-Type", "application/octet-stream", "If-None-Match", ifNoneMatch}
                     : new String[]{"Content-Type", "application/octet-stream"};
-            return send("PUT", target(key), headers, value);
+            return send("PUT", target(key), withToken(headers), value);
         }
 
         Result get(int key) {
-            return send("GET", target(key), new String[0], null);
+            return send("GET", target(key), withToken(), null);
         }
 
         private Result send(String method, String target, String[] headers, byte[] body) {

@@ -31,6 +31,23 @@ class OperationsEndpointsTest {
     }
 
     @Test
+    void openApiDocumentsTheBearerSchemeAndEachOperationsRole() {
+        io.restassured.path.json.JsonPath doc = given().queryParam("format", "json").get("/q/openapi")
+                .then().statusCode(200).extract().jsonPath();
+        org.junit.jupiter.api.Assertions.assertEquals("bearer", doc.getString("components.securitySchemes.bearer.scheme"));
+        org.junit.jupiter.api.Assertions.assertEquals("http", doc.getString("components.securitySchemes.bearer.type"));
+        String put = "paths.'/v1/kv/{key}'.put";
+        org.junit.jupiter.api.Assertions.assertTrue(doc.getString(put + ".description").contains("Needs role `write`"));
+        org.junit.jupiter.api.Assertions.assertTrue(doc.getString("paths.'/v1/kv/{key}'.get.description")
+                .contains("Needs role `read`"));
+        org.junit.jupiter.api.Assertions.assertTrue(doc.getString("paths.'/set'.get.description")
+                .contains("Needs role `write`"));
+        org.junit.jupiter.api.Assertions.assertNotNull(doc.get(put + ".responses.'401'"));
+        org.junit.jupiter.api.Assertions.assertNotNull(doc.get(put + ".responses.'403'.content.'application/problem+json'"));
+        org.junit.jupiter.api.Assertions.assertEquals(java.util.List.of(), doc.getList(put + ".security[0].bearer"));
+    }
+
+    @Test
     void metricsCountRequestsAndCommits() {
         given().body("m").put("/v1/kv/metrics-key").then().statusCode(204);
         given().get("/v1/kv/metrics-key").then().statusCode(200);

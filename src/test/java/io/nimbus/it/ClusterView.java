@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
@@ -23,7 +22,7 @@ record ClusterView(String self, boolean joined, int reachable, List<Member> memb
 
     /** Fetches and parses {@code node}'s view; throws if the node does not answer 200 within 2 s. */
     static ClusterView of(NodeProcess node) throws IOException, InterruptedException {
-        HttpResponse<String> r = node.http().send(HttpRequest.newBuilder(node.uri("/v1/cluster"))
+        HttpResponse<String> r = node.http().send(node.request(node.uri("/v1/cluster"))
                 .timeout(Duration.ofSeconds(2)).GET().build(), HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() != 200) {
             throw new IOException(node + " GET /v1/cluster -> " + r.statusCode() + " " + r.body());

@@ -61,7 +61,7 @@ final class KvClient {
     /** {@code PUT /v1/kv/{key}?consistency=level}. */
     static HttpResponse<String> put(HttpClient http, NodeProcess n, String key, String value, String level,
                                     Duration timeout) throws IOException, InterruptedException {
-        return http.send(HttpRequest.newBuilder(URI.create(n.kvUri(key) + "?consistency=" + level)).timeout(timeout)
+        return http.send(n.request(URI.create(n.kvUri(key) + "?consistency=" + level)).timeout(timeout)
                 .PUT(HttpRequest.BodyPublishers.ofString(value, StandardCharsets.UTF_8)).build(),
                 HttpResponse.BodyHandlers.ofString());
     }
@@ -69,7 +69,7 @@ final class KvClient {
     /** {@code GET /v1/kv/{key}?consistency=level}. */
     static HttpResponse<String> get(HttpClient http, NodeProcess n, String key, String level, Duration timeout)
             throws IOException, InterruptedException {
-        return http.send(HttpRequest.newBuilder(URI.create(n.kvUri(key) + "?consistency=" + level)).timeout(timeout)
+        return http.send(n.request(URI.create(n.kvUri(key) + "?consistency=" + level)).timeout(timeout)
                 .GET().build(), HttpResponse.BodyHandlers.ofString());
     }
 

@@ -44,6 +44,8 @@ public final class NodeProcess implements AutoCloseable {
     private final Path log;
     private final Process process;
     private final HttpClient http;
+    /** Bearer token for the client API (a node started with nimbus.api.auth.enabled=true); null: none. */
+    private volatile String token;
 
     private NodeProcess(String name, Path dataDir, int port, Path log, Process process) {
         this.name = name;
@@ -283,6 +285,22 @@ public final class NodeProcess implements AutoCloseable {
         return uri("/v1/kv/" + java.net.URLEncoder.encode(key, StandardCharsets.UTF_8).replace("+", "%20"));
     }
 
+    /**
+     * Sends {@code Authorization: Bearer <token>} on this node's client API requests from now on
+     * ({@link #request}, {@link #put}, {@link #get}, {@link #fetch}, and {@link KvClient}'s); null: none.
+     */
+    public NodeProcess useToken(String token) {
+        this.token = token;
+        return this;
+    }
+
+    /** A request to this node, carrying the token if {@link #useToken} gave one. */
+    public HttpRequest.Builder request(URI uri) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri);
+        String t = token;
+        return t == null ? b : b.header("Authorization", "Bearer " + t);
+    }
+
     /** A client for this node (HTTP/1.1, bounded connect time). */
     public HttpClient http() {
         return http;
@@ -290,19 +308,19 @@ public final class NodeProcess implements AutoCloseable {
 
     /** {@code PUT /v1/kv/{key}}; returns the response (body as text). */
     public HttpResponse<String> put(String key, byte[] value) throws IOException, InterruptedException {
-        return http.send(HttpRequest.newBuilder(kvUri(key)).timeout(Duration.ofSeconds(10))
+        return http.send(request(kvUri(key)).timeout(Duration.ofSeconds(10))
                 .PUT(HttpRequest.BodyPublishers.ofByteArray(value)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     /** {@code GET /v1/kv/{key}}; returns the response (body as bytes). */
     public HttpResponse<byte[]> get(String key) throws IOException, InterruptedException {
-        return http.send(HttpRequest.newBuilder(kvUri(key)).timeout(Duration.ofSeconds(10)).GET().build(),
+        return http.send(request(kvUri(key)).timeout(Duration.ofSeconds(10)).GET().build(),
                 HttpResponse.BodyHandlers.ofByteArray());
     }
 
     /** {@code GET path} on the public port; the body as text (any status). */
     public String fetch(String path) throws IOException, InterruptedException {
-        return http.send(HttpRequest.newBuilder(uri(path))
+        return http.send(request(uri(path))
                 .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofString()).body();
     }
 

@@ -1,0 +1,73 @@
+package io.nimbus.api.auth;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.nimbus.api.Problem;
+import io.quarkus.security.AuthenticationFailedException;
+import io.quarkus.security.ForbiddenException;
+import io.quarkus.security.UnauthorizedException;
+import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.Request;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.UriInfo;
+import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
+
+import java.io.UncheckedIOException;
+
+/**
+ * The client API's 401 and 403 as RFC 9457 problems that say what to send instead. A 401 carries
+ * {@code WWW-Authenticate: Bearer} (RFC 6750 §3: {@code error="invalid_request"} for a malformed header,
+ * {@code error="invalid_token"} for an unknown token). Details never echo the presented token.
+ */
+public class AuthProblemMappers {
+    private final ObjectMapper json;
+
+    public AuthProblemMappers(ObjectMapper json) {
+        this.json = json;
+    }
+
+    /** No credentials on a request that needs a role. */
+    @ServerExceptionMapper
+    public Response unauthorized(UnauthorizedException e, HttpHeaders headers, Request request, UriInfo uri) {
+        ApiRole needed = AccessRules.required(request.getMethod(), uri.getRequestUri().getRawPath());
+        return problem(401, "unauthorized", "Unauthorized", "this node requires client authentication "
+                + "(nimbus.api.auth.enabled=true): send 'Authorization: Bearer <token>' with a token holding role '"
+                + needed.roleName() + "'; the operator lists tokens in nimbus.api.auth.tokens-file", uri)
+                .header(HttpHeaders.WWW_AUTHENTICATE, BearerTokenMechanism.CHALLENGE).build();
+    }
+
+    /** Credentials sent, but not a well-formed bearer token, or a token this node does not know. */
+    @ServerExceptionMapper
+    public Response authenticationFailed(AuthenticationFailedException e, HttpHeaders headers, UriInfo uri) {
+        String header = headers.getHeaderString(HttpHeaders.AUTHORIZATION);
+        if (header == null || BearerHeader.token(header) == null) {
+            return problem(401, "unauthorized", "Unauthorized", "the Authorization header is not a bearer token: "
+                    + "send 'Authorization: Bearer <token>' (one space, the token as issued, nothing else)", uri)
+                    .header(HttpHeaders.WWW_AUTHENTICATE, BearerTokenMechanism.CHALLENGE + ", error=\"invalid_request\"")
+                    .build();
+        }
+        return problem(401, "unauthorized", "Unauthorized", "this node does not know the bearer token sent (mistyped, "
+                + "revoked, or issued for another cluster); ask the operator for a token listed in "
+                + "nimbus.api.auth.tokens-file", uri)
+                .header(HttpHeaders.WWW_AUTHENTICATE, BearerTokenMechanism.CHALLENGE + ", error=\"invalid_token\"")
+                .build();
+    }
+
+    /** A known token without the role the request needs. */
+    @ServerExceptionMapper
+    public Response forbidden(ForbiddenException e, Request request, UriInfo uri) {
+        ApiRole needed = AccessRules.required(request.getMethod(), uri.getRequestUri().getRawPath());
+        return problem(403, "forbidden", "Forbidden", request.getMethod() + " " + uri.getRequestUri().getRawPath()
+                + " needs role '" + needed.roleName() + "' (" + AccessRules.allows(needed) + "), which this token "
+                + "does not hold; use a token with that role", uri).build();
+    }
+
+    private Response.ResponseBuilder problem(int status, String type, String title, String detail, UriInfo uri) {
+        Problem p = Problem.of(type, title, status, detail, uri.getRequestUri().getRawPath());
+        try {
+            return Response.status(status).type(Problem.MEDIA_TYPE).entity(json.writeValueAsString(p));
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
