@@ -41,8 +41,13 @@ public class NimbusMain {
                 nimbus.cluster.bootstrap          may a worker with a never-used store found a new
                                                   cluster: true, false or a node id (true without
                                                   seeds other than itself, else false)
-                nimbus.cluster.*, nimbus.gossip.* the cluster port, discovery, secret, gossip timing:
-                                                  see README.md
+                nimbus.cluster.secret             shared secret peers prove; also MACs every frame
+                nimbus.cluster.tls.cert-file      mutual TLS on the cluster port (recommended): this
+                nimbus.cluster.tls.key-file       node's certificate and key, and the CA bundle peers
+                nimbus.cluster.tls.trust-file     must chain to (PEM). A node whose cluster port is not
+                                                  on loopback refuses to start without TLS or a secret
+                nimbus.cluster.*, nimbus.gossip.* the cluster port, discovery, handshake and idle
+                                                  time-outs, connection limits, gossip timing: README.md
 
             Drive load against a node:
               java -jar target/quarkus-app/quarkus-run.jar load --help
