@@ -170,7 +170,10 @@ public interface NimbusConfig {
         @WithDefault("1024")
         int pendingPerPeerMax();
 
-        /** An accepted connection that has not completed the handshake (TLS included) by then is closed. */
+        /**
+         * An accepted connection that has not completed the handshake (TLS included) by then is closed; so is this
+         * node's own connection to a peer that has not completed it (the next request opens a new one).
+         */
         @WithName("handshake-timeout-ms")
         @WithDefault("5000")
         long handshakeTimeoutMs();

@@ -87,7 +87,10 @@ public final class ClusterTransport implements AutoCloseable {
             return connectionsRefused.get();
         }
 
-        /** Accepted connections closed because they had not authenticated within the handshake time-out. */
+        /**
+         * Connections closed because they had not authenticated within the handshake time-out (accepted ones, and
+         * this node's own to a peer that never completed the handshake).
+         */
         public long handshakeTimeouts() {
             return handshakeTimeouts.get();
         }
@@ -218,10 +221,16 @@ public final class ClusterTransport implements AutoCloseable {
                 s.close();
             }
         }
+        long handshakeNs = TimeUnit.MILLISECONDS.toNanos(settings.handshakeTimeoutMs());
         for (ClientConnection c : new ArrayList<>(connections.values())) {
             if (c.ready && c.pending.isEmpty() && now - c.lastActivityNs >= serverIdleNs / 2) {
                 stats.idleClosed.incrementAndGet();
-                c.close();
+                c.close(new IllegalStateException("idle"));
+            } else if (!c.ready && now - c.openedNs >= handshakeNs) {
+                // a peer that accepted the connection but never completed the handshake: try afresh next time
+                stats.handshakeTimeouts.incrementAndGet();
+                c.close(new TimeoutException("peer " + c.endpoint + " did not complete the handshake within "
+                        + settings.handshakeTimeoutMs() + " ms"));
             }
         }
     }
@@ -440,7 +449,8 @@ public final class ClusterTransport implements AutoCloseable {
         private long nextId = 1;
         private NetSocket socket;
         private boolean ready;
-        private long lastActivityNs = System.nanoTime();
+        private final long openedNs = System.nanoTime();
+        private long lastActivityNs = openedNs;
         private FrameMac sendMac;
         private FrameMac receiveMac;
         boolean closed;
@@ -588,11 +598,15 @@ public final class ClusterTransport implements AutoCloseable {
         }
 
         void close() {
+            close(new IllegalStateException("transport closed"));
+        }
+
+        void close(Exception cause) {
             closed = true;
             if (socket != null) {
                 socket.close();
             }
-            fail(new IllegalStateException("transport closed"));
+            fail(cause);
         }
     }
 

@@ -274,6 +274,18 @@ class ClusterPortHardeningTest {
     }
 
     @Test
+    void aPeerThatNeverCompletesTheHandshakeIsGivenUpAndTriedAfresh() throws Exception {
+        try (ServerSocket mute = new ServerSocket(0, 8, java.net.InetAddress.getLoopbackAddress())) {
+            ClusterTransport client = client(TransportSettings.of(null, 1 << 20, 16).withTimeouts(300, 60_000));
+            Endpoint to = new Endpoint("127.0.0.1", mute.getLocalPort());
+            assertThrows(ExecutionException.class, () -> await(client.request(to, new ClusterTransport.Message(1, new byte[0]),
+                    2000)));
+            assertEquals(1, client.stats().handshakeTimeouts(), "the connection was closed after 300 ms");
+            mute.accept().close();
+        }
+    }
+
+    @Test
     void aNodeDoesNotCloseAConnectionWhileARequestIsBeingHandled() throws Exception {
         TransportSettings s = TransportSettings.of(null, 1 << 20, 16).withTimeouts(5000, 200);
         ClusterTransport slow = new ClusterTransport(vertx, s, req -> {
