@@ -226,6 +226,43 @@ class ClusterPortHardeningTest {
     }
 
     @Test
+    void aResponseWithABadMacFailsTheRequestAtTheConnectingSide() throws Exception {
+        try (ServerSocket fake = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            CompletableFuture<Void> served = CompletableFuture.runAsync(() -> {
+                try (Socket s = fake.accept()) {
+                    java.io.DataInputStream in = new java.io.DataInputStream(s.getInputStream());
+                    OutputStream out = s.getOutputStream();
+                    PeerAuth auth = new PeerAuth(SECRET, new java.security.SecureRandom());
+                    byte[] nonce = auth.nonce();
+                    byte[] hello = new byte[1 + nonce.length];
+                    hello[0] = Frames.FLAG_SECRET;
+                    System.arraycopy(nonce, 0, hello, 1, nonce.length);
+                    out.write(Frames.encode(Frames.HELLO, 0, Frames.PROTOCOL_VERSION, hello).getBytes());
+                    byte[] authFrame = new byte[in.readInt()];
+                    in.readFully(authFrame);
+                    byte[] clientNonce = java.util.Arrays.copyOfRange(Frames.decode(Buffer.buffer(authFrame)).payload(), 0,
+                            PeerAuth.NONCE_BYTES);
+                    out.write(Frames.encode(Frames.AUTH_OK, 0, 0, auth.serverProof(clientNonce)).getBytes());
+                    PeerAuth.SessionKeys keys = auth.sessionKeys(nonce, clientNonce);
+                    byte[] request = new byte[in.readInt()];
+                    in.readFully(request);
+                    // the client's own frame reflected back at it (signed with the client-to-server key)
+                    out.write(Frames.encode(Frames.RESPONSE, 1, 7, new byte[0], new FrameMac(keys.clientToServer())).getBytes());
+                    out.flush();
+                    in.read();
+                } catch (IOException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            ClusterTransport client = client(TransportSettings.of(SECRET, 1 << 20, 16));
+            ExecutionException e = assertThrows(ExecutionException.class, () -> await(client.request(
+                    new Endpoint("127.0.0.1", fake.getLocalPort()), new ClusterTransport.Message(1, new byte[0]), 3000)));
+            assertEquals(1, client.stats().badMacs(), "failed by the bad MAC, not by a time-out: " + e.getCause());
+            served.get(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
     void aPeerOfAnotherProtocolVersionIsRefusedWithAMessageNamingBoth() throws Exception {
         ClusterTransport server = server(TransportSettings.of(null, 1 << 20, 16));
         RawPeer old = raw();
