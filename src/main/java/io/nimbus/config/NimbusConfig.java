@@ -187,9 +187,12 @@ public interface NimbusConfig {
         @WithDefault("60000")
         long idleTimeoutMs();
 
-        /** Accepted connections still in their handshake at once; beyond this a new one is closed at once. */
+        /**
+         * Accepted connections still in their handshake at once; beyond this a new one is closed at once. Twice
+         * {@code connections-per-address-max} by default, so one remote address cannot take every slot.
+         */
         @WithName("handshakes-max")
-        @WithDefault("64")
+        @WithDefault("128")
         int handshakesMax();
 
         /**

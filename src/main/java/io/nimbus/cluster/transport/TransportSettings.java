@@ -31,7 +31,7 @@ public record TransportSettings(Optional<String> secret, Optional<ClusterTls> tl
     /** Defaults of everything but the secret and the two frame limits (tests, tools). */
     public static TransportSettings of(String secret, int frameBytesMax, int pendingPerPeerMax) {
         return new TransportSettings(Optional.ofNullable(secret), Optional.empty(), frameBytesMax, pendingPerPeerMax,
-                5000, 60000, 64, 64, Optional.empty());
+                5000, 60000, 128, 64, Optional.empty());
     }
 
     public TransportSettings withTls(ClusterTls t) {
