@@ -22,7 +22,6 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -318,6 +317,8 @@ public final class ClusterTransport implements AutoCloseable {
         void start() {
             accepted.add(this);
             socket.closeHandler(v -> onClosed());
+            // an I/O or TLS error is followed by the close, which does the accounting
+            socket.exceptionHandler(e -> LOG.debugf("cluster connection from %s: %s", socket.remoteAddress(), e.toString()));
             socket.handler(framer(socket, () -> authenticated ? authenticatedMax() : Frames.HANDSHAKE_BYTES_MAX,
                     this::onFrame));
             handshakeTimer = vertx.setTimer(settings.handshakeTimeoutMs(), t -> {
@@ -453,6 +454,11 @@ public final class ClusterTransport implements AutoCloseable {
         private long lastActivityNs = openedNs;
         private FrameMac sendMac;
         private FrameMac receiveMac;
+        private boolean helloSeen;
+        private byte[] serverNonce;
+        /** The peer asked for a secret this node lacks: it will refuse the empty proof (said when it closes). */
+        private boolean peerWantsMissingSecret;
+        private Throwable lastError;
         boolean closed;
 
         ClientConnection(Endpoint endpoint) {
@@ -476,13 +482,28 @@ public final class ClusterTransport implements AutoCloseable {
                 }
                 socket.handler(framer(socket, () -> ready ? authenticatedMax() : Frames.HANDSHAKE_BYTES_MAX,
                         this::onFrame));
-                socket.closeHandler(v -> fail(new IllegalStateException(ready ? "connection to " + endpoint + " closed"
-                        : peerWantsMissingSecret ? "peer " + endpoint + " closed the connection during the handshake: "
-                        + "it requires nimbus.cluster.secret and this node has none"
-                        : "peer " + endpoint + " closed the connection during the handshake: it refused this "
-                        + "node's proof of nimbus.cluster.secret or its TLS certificate, it runs another protocol "
-                        + "version, or it is not a Nimbus cluster port")));
+                // an I/O or TLS error (e.g. the peer refusing this node's certificate) is followed by the close
+                socket.exceptionHandler(e -> {
+                    LOG.debugf("cluster connection to %s: %s", endpoint, e.toString());
+                    lastError = e;
+                });
+                socket.closeHandler(v -> fail(closedCause()));
             });
+        }
+
+        /** Why the connection closed, as its pending requests fail with it. */
+        private IllegalStateException closedCause() {
+            if (ready) {
+                return new IllegalStateException("connection to " + endpoint + " closed");
+            }
+            String prefix = "peer " + endpoint + " closed the connection during the handshake: ";
+            if (lastError != null) {
+                return new IllegalStateException(prefix + lastError.getMessage(), lastError);
+            }
+            return new IllegalStateException(prefix + (peerWantsMissingSecret
+                    ? "it requires nimbus.cluster.secret and this node has none"
+                    : "it refused this node's proof of nimbus.cluster.secret or its TLS certificate, it runs another "
+                    + "protocol version, or it is not a Nimbus cluster port"));
         }
 
         void send(Message m, long timeoutMs, Promise<Message> result) {
@@ -535,7 +556,7 @@ public final class ClusterTransport implements AutoCloseable {
         }
 
         private void handshake(Frames.Frame f) {
-            if (f.kind() == Frames.HELLO && sendMac == null && receiveMac == null && !helloSeen) {
+            if (f.kind() == Frames.HELLO && !helloSeen) {
                 helloSeen = true;
                 if (f.type() != Frames.PROTOCOL_VERSION) {
                     throw handshakeFailure("it speaks cluster protocol version " + f.type() + ", this node "
@@ -573,10 +594,6 @@ public final class ClusterTransport implements AutoCloseable {
             throw handshakeFailure("its handshake does not check out (wrong nimbus.cluster.secret?)");
         }
 
-        private boolean helloSeen;
-        private boolean peerWantsMissingSecret;
-        private byte[] serverNonce;
-
         private MalformedMessageException handshakeFailure(String why) {
             stats.connectionsRejected.incrementAndGet();
             String message = "peer " + endpoint + " failed during the handshake: " + why;
@@ -608,14 +625,5 @@ public final class ClusterTransport implements AutoCloseable {
             }
             fail(cause);
         }
-    }
-
-    /** For tests: connections accepted and still open. */
-    int acceptedOpen() {
-        return accepted.size();
-    }
-
-    Optional<ClusterTls> tls() {
-        return settings.tls();
     }
 }

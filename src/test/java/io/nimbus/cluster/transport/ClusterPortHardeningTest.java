@@ -153,17 +153,21 @@ class ClusterPortHardeningTest {
     @Test
     void aConnectionThatDoesNotAuthenticateIsClosedWithinTheHandshakeTimeout() throws Exception {
         ClusterTransport server = server(TransportSettings.of(SECRET, 1 << 20, 16).withTimeouts(300, 60_000));
+        long t0 = System.nanoTime();
         RawPeer silent = raw();
         assertEquals(Frames.HELLO, silent.read().kind());
-        long ms = silent.awaitClosed(3000);
+        silent.awaitClosed(3000);
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        t0 = System.nanoTime();
         RawPeer slow = raw(); // starts an AUTH frame and never finishes it
         slow.read();
         slow.write(Buffer.buffer().appendInt(60).appendByte((byte) Frames.AUTH));
-        long slowMs = slow.awaitClosed(3000);
-        assertTrue(ms >= 250 && ms < 1500 && slowMs >= 250 && slowMs < 1500, "closed after " + ms + " / " + slowMs + " ms");
+        slow.awaitClosed(3000);
+        long slowMs = (System.nanoTime() - t0) / 1_000_000;
+        assertTrue(ms >= 250 && ms < 2500 && slowMs >= 250 && slowMs < 2500, "closed after " + ms + " / " + slowMs + " ms");
         assertEquals(2, server.stats().handshakeTimeouts());
         System.out.printf("[transport] unauthenticated connections closed %d ms (silent) and %d ms (half a frame) "
-                + "after the HELLO, handshake time-out 300 ms%n", ms, slowMs);
+                + "after connecting, handshake time-out 300 ms%n", ms, slowMs);
     }
 
     @Test
