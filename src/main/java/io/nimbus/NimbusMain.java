@@ -45,8 +45,13 @@ public class NimbusMain {
                                                   seeds other than itself, else false)
                 nimbus.api.auth.enabled           require bearer tokens with roles read, write, admin (false)
                 nimbus.api.auth.tokens-file       '<sha-256 of token> <role>[,<role>] [name]' lines
-                nimbus.cluster.*, nimbus.gossip.* the cluster port, discovery, secret, gossip timing:
-                                                  see README.md
+                nimbus.cluster.secret             shared secret peers prove; also MACs every frame
+                nimbus.cluster.tls.cert-file      mutual TLS on the cluster port (recommended): this
+                nimbus.cluster.tls.key-file       node's certificate and key, and the CA bundle peers
+                nimbus.cluster.tls.trust-file     must chain to (PEM). A node whose cluster port is not
+                                                  on loopback refuses to start without TLS or a secret
+                nimbus.cluster.*, nimbus.gossip.* the cluster port, discovery, handshake and idle
+                                                  time-outs, connection limits, gossip timing: README.md
 
             Drive load against a node:
               java -jar target/quarkus-app/quarkus-run.jar load --help

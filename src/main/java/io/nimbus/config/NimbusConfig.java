@@ -131,10 +131,36 @@ public interface NimbusConfig {
         @WithName("multicast-interface")
         Optional<String> multicastInterface();
 
-        /** Shared secret peers must prove on connect; unset: no authentication (loopback development). */
+        /**
+         * Shared secret peers must prove on connect; with it every frame after the handshake also carries a
+         * MAC under a per-connection key. Unset and no {@link #tls() TLS}: no peer authentication, which a
+         * node accepts only when its cluster port binds to a loopback address (it refuses to start otherwise).
+         */
         Optional<String> secret();
 
-        /** Largest internal frame. */
+        /** Mutual TLS on the cluster port (the recommended mode off loopback); may be combined with the secret. */
+        Tls tls();
+
+        /**
+         * Mutual TLS: this node presents {@code cert-file} (with {@code key-file}) to its peers and accepts a
+         * peer, in both directions, only if its certificate chains to a CA in {@code trust-file}. All three
+         * are PEM files; set all three or none.
+         */
+        interface Tls {
+            /** This node's certificate chain (PEM). */
+            @WithName("cert-file")
+            Optional<String> certFile();
+
+            /** The private key of {@code cert-file} (PEM, PKCS#8 or PKCS#1). */
+            @WithName("key-file")
+            Optional<String> keyFile();
+
+            /** The CA certificates a peer's certificate must chain to (PEM bundle). */
+            @WithName("trust-file")
+            Optional<String> trustFile();
+        }
+
+        /** Largest internal frame (after the handshake; before it, a few hundred bytes at most). */
         @WithName("frame-bytes-max")
         @WithDefault("16777216")
         int frameBytesMax();
@@ -143,6 +169,40 @@ public interface NimbusConfig {
         @WithName("pending-per-peer-max")
         @WithDefault("1024")
         int pendingPerPeerMax();
+
+        /**
+         * An accepted connection that has not completed the handshake (TLS included) by then is closed; so is this
+         * node's own connection to a peer that has not completed it (the next request opens a new one).
+         */
+        @WithName("handshake-timeout-ms")
+        @WithDefault("5000")
+        long handshakeTimeoutMs();
+
+        /**
+         * An accepted connection that carries no frame for this long is closed; a node closes its own idle
+         * connections to peers after half of it (so the accepting side's close never races a request) and
+         * reopens them on next use.
+         */
+        @WithName("idle-timeout-ms")
+        @WithDefault("60000")
+        long idleTimeoutMs();
+
+        /**
+         * Accepted connections still in their handshake at once; beyond this a new one is closed at once. Twice
+         * {@code connections-per-address-max} by default, so one remote address cannot take every slot.
+         */
+        @WithName("handshakes-max")
+        @WithDefault("128")
+        int handshakesMax();
+
+        /**
+         * Accepted connections from one remote IP address at once (handshaking or not). A peer needs one (two
+         * while it reconnects); peers on one host share an address (127.0.0.1 on loopback unless bind-host is
+         * set), so raise it past 64 only for clusters of more than ~30 nodes behind one address.
+         */
+        @WithName("connections-per-address-max")
+        @WithDefault("64")
+        int connectionsPerAddressMax();
     }
 
     enum Discovery {

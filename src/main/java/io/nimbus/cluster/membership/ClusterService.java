@@ -1,6 +1,9 @@
 package io.nimbus.cluster.membership;
 
+import io.nimbus.cluster.transport.ClusterPortExposure;
+import io.nimbus.cluster.transport.ClusterTls;
 import io.nimbus.cluster.transport.ClusterTransport;
+import io.nimbus.cluster.transport.TransportSettings;
 import io.nimbus.cluster.transport.MalformedMessageException;
 import io.nimbus.cluster.topology.TopologyService;
 import io.nimbus.cluster.replica.ReplicaService;
@@ -34,6 +37,7 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -92,10 +96,14 @@ public class ClusterService {
                 throw new IllegalArgumentException("nimbus.cluster.seeds: " + e.getMessage(), e);
             }
         }
-        transport = new ClusterTransport(vertx, c.secret().orElse(null), c.frameBytesMax(), c.pendingPerPeerMax(),
-                this::handle, c.bindHost().orElse(null));
+        Optional<ClusterTls> tls = ClusterTls.of(c.tls().certFile(), c.tls().keyFile(), c.tls().trustFile());
+        String bindHost = c.bindHost().orElse(c.host());
+        ClusterPortExposure.check(bindHost, c.secret().filter(s -> !s.isEmpty()).isPresent(), tls.isPresent());
+        transport = new ClusterTransport(vertx, new TransportSettings(c.secret(), tls, c.frameBytesMax(),
+                c.pendingPerPeerMax(), c.handshakeTimeoutMs(), c.idleTimeoutMs(), c.handshakesMax(),
+                c.connectionsPerAddressMax(), c.bindHost()), this::handle);
         int wanted = c.port().orElse(httpPort + 1000);
-        int port = transport.listen(c.bindHost().orElse(c.host()), wanted).toCompletionStage().toCompletableFuture()
+        int port = transport.listen(bindHost, wanted).toCompletionStage().toCompletableFuture()
                 .get(10, TimeUnit.SECONDS);
         long generation = storage.isWorker() ? storage.store().generation() : System.currentTimeMillis();
         self = new Endpoint(c.host(), port);
@@ -143,7 +151,21 @@ public class ClusterService {
         FunctionCounter.builder("nimbus.gossip.bytes.received", transport, t -> t.stats().bytesReceived())
                 .description("bytes received on the cluster port").register(registry);
         FunctionCounter.builder("nimbus.cluster.connections.rejected", transport, t -> t.stats().connectionsRejected())
-                .description("peer connections refused by the handshake").register(registry);
+                .description("peer connections refused by the handshake (proof, certificate, protocol version)")
+                .register(registry);
+        FunctionCounter.builder("nimbus.cluster.connections.refused", transport, t -> t.stats().connectionsRefused())
+                .description("accepted connections closed at once by handshakes-max or connections-per-address-max")
+                .register(registry);
+        FunctionCounter.builder("nimbus.cluster.handshake.timeouts", transport, t -> t.stats().handshakeTimeouts())
+                .description("accepted connections closed for not authenticating within handshake-timeout-ms")
+                .register(registry);
+        FunctionCounter.builder("nimbus.cluster.connections.idle.closed", transport, t -> t.stats().idleClosed())
+                .description("cluster connections closed for being idle").register(registry);
+        FunctionCounter.builder("nimbus.cluster.frames.malformed", transport, t -> t.stats().malformedFrames())
+                .description("frames refused as malformed, oversized, out of turn or failing their MAC")
+                .register(registry);
+        FunctionCounter.builder("nimbus.cluster.frames.bad.mac", transport, t -> t.stats().badMacs())
+                .description("frames whose MAC did not check out (connection closed)").register(registry);
         Gauge.builder("nimbus.cluster.members.reachable", this, s -> s.members().stream().filter(Member::reachable).count())
                 .description("members this node considers reachable, itself included").register(registry);
     }

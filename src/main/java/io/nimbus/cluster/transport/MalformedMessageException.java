@@ -1,7 +1,7 @@
 package io.nimbus.cluster.transport;
 
 /** Bytes from a peer that are not a valid frame or message: the connection is closed. */
-public final class MalformedMessageException extends RuntimeException {
+public class MalformedMessageException extends RuntimeException {
     public MalformedMessageException(String message) {
         super(message);
     }

@@ -10,13 +10,22 @@ import java.security.SecureRandom;
 /**
  * Mutual challenge-response on the shared {@code nimbus.cluster.secret}: each side sends a random
  * nonce and the other proves knowledge of the secret with HMAC-SHA256(secret, role || nonce). The
- * secret never crosses the wire. Without a secret, proofs are empty and any peer is accepted
- * (loopback development); a node with a secret refuses peers that cannot prove it.
+ * secret never crosses the wire. Both nonces then key the connection's two {@link FrameMac}s, so every
+ * later frame is bound to this connection, its direction and its place in the stream. Without a secret,
+ * proofs are empty and any peer is accepted (loopback development, or TLS, which authenticates peers and
+ * frames itself); a node with a secret refuses peers that cannot prove it.
  */
 final class PeerAuth {
     static final int NONCE_BYTES = 16;
     private static final byte[] CLIENT = "nimbus-peer-client".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] SERVER = "nimbus-peer-server".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] SESSION = "nimbus-session-v2".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CLIENT_TO_SERVER = "client-to-server".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] SERVER_TO_CLIENT = "server-to-client".getBytes(StandardCharsets.US_ASCII);
+
+    /** The two directions' frame MAC keys of one connection. */
+    record SessionKeys(byte[] clientToServer, byte[] serverToClient) {
+    }
 
     private final byte[] secret;
     private final SecureRandom random;
@@ -52,15 +61,30 @@ final class PeerAuth {
         return !required() || MessageDigest.isEqual(serverProof(clientNonce), proof);
     }
 
-    private byte[] proof(byte[] role, byte[] nonce) {
+    /**
+     * The connection's frame keys: K = HMAC(secret, "nimbus-session-v2" || server nonce || client nonce), one key
+     * per direction HMAC(K, direction). Only with a secret.
+     */
+    SessionKeys sessionKeys(byte[] serverNonce, byte[] clientNonce) {
         if (secret == null) {
-            return new byte[0];
+            throw new IllegalStateException("no secret: frames are not MACed");
         }
+        byte[] k = hmac(secret, SESSION, serverNonce, clientNonce);
+        return new SessionKeys(hmac(k, CLIENT_TO_SERVER), hmac(k, SERVER_TO_CLIENT));
+    }
+
+    private byte[] proof(byte[] role, byte[] nonce) {
+        return secret == null ? new byte[0] : hmac(secret, role, nonce);
+    }
+
+    static byte[] hmac(byte[] key, byte[]... parts) {
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
-            mac.init(new SecretKeySpec(secret, "HmacSHA256"));
-            mac.update(role);
-            return mac.doFinal(nonce);
+            mac.init(new SecretKeySpec(key, "HmacSHA256"));
+            for (byte[] p : parts) {
+                mac.update(p);
+            }
+            return mac.doFinal();
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("HmacSHA256 is not available in this JVM", e);
         }

@@ -152,7 +152,7 @@ class ClusterTransportTest {
         CompletableFuture<Void> closed = new CompletableFuture<>();
         raw.closeHandler(v -> closed.complete(null));
         // handshake with an empty proof (no secret), then a frame of an unknown kind
-        raw.write(Frames.encode(Frames.AUTH, 0, 0, new byte[PeerAuth.NONCE_BYTES]));
+        raw.write(Frames.encode(Frames.AUTH, 0, Frames.PROTOCOL_VERSION, new byte[PeerAuth.NONCE_BYTES]));
         raw.write(Frames.encode(42, 1, 1, new byte[0]));
         closed.get(5, TimeUnit.SECONDS);
         assertEquals(7, await(good.request(server, new ClusterTransport.Message(1, new byte[]{2}), 2000)).type());
