@@ -66,8 +66,22 @@ final class RawHttp {
         return exchange(port, request.getBytes(StandardCharsets.ISO_8859_1), 5000);
     }
 
-    /** Reads one response; a reset or close before the head ends counts as no reply. */
+    /** Reads one final response (skipping 1xx); a reset or close before the head ends counts as no reply. */
     static Reply read(InputStream in) throws IOException {
+        return read(in, false);
+    }
+
+    /** As {@link #read(InputStream)}; {@code head}: the request was a HEAD, so the response has no body. */
+    static Reply read(InputStream in, boolean head) throws IOException {
+        while (true) {
+            Reply r = readOne(in, head);
+            if (r.closedWithoutReply() || r.status() >= 200) {
+                return r;
+            }
+        }
+    }
+
+    private static Reply readOne(InputStream in, boolean headRequest) throws IOException {
         ByteArrayOutputStream head = new ByteArrayOutputStream();
         int matched = 0;
         while (matched < 4) {
@@ -107,13 +121,45 @@ final class RawHttp {
         }
         String length = headers.get("content-length");
         byte[] body;
-        if (length != null) {
+        if (headRequest || status < 200 || status == 204 || status == 304) {
+            body = new byte[0];
+        } else if (length != null) {
             body = in.readNBytes(Integer.parseInt(length));
         } else if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
-            throw new IOException("chunked responses are not expected here: " + statusLine);
+            body = readChunked(in);
         } else {
             body = new byte[0];
         }
         return new Reply(status, statusLine, headers, body, false, false);
+    }
+
+    private static byte[] readChunked(InputStream in) throws IOException {
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        while (true) {
+            String sizeLine = line(in);
+            int semi = sizeLine.indexOf(';');
+            int size = Integer.parseInt((semi < 0 ? sizeLine : sizeLine.substring(0, semi)).trim(), 16);
+            if (size == 0) {
+                while (!line(in).isEmpty()) {
+                    // trailers
+                }
+                return body.toByteArray();
+            }
+            body.write(in.readNBytes(size));
+            line(in);
+        }
+    }
+
+    private static String line(InputStream in) throws IOException {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        for (int c = in.read(); c != '\n'; c = in.read()) {
+            if (c < 0) {
+                throw new IOException("connection closed inside a chunked body");
+            }
+            if (c != '\r') {
+                b.write(c);
+            }
+        }
+        return b.toString(StandardCharsets.ISO_8859_1);
     }
 }
