@@ -71,14 +71,37 @@ public class HttpEdge {
             connection.close();
             return;
         }
+        if (!request.isEnded()) {
+            long timer = ctx.vertx().setTimer(limits.bodyTimeoutMs(), id -> bodyTimedOut(ctx));
+            ctx.addEndHandler(done -> answered(ctx, timer));
+        }
         if (refused(ctx)) {
             return;
         }
-        if (!request.isEnded()) {
-            long timer = ctx.vertx().setTimer(limits.bodyTimeoutMs(), id -> bodyTimedOut(ctx));
-            ctx.addEndHandler(done -> ctx.vertx().cancelTimer(timer));
-        }
         ctx.next();
+    }
+
+    /**
+     * The response is out. If the body is still arriving (a 413 while chunks still come, a refusal), the
+     * rest is read and thrown away, up to {@code max-drain-bytes} and {@code body-timeout-ms}, so that a
+     * client still sending can read the answer; past either the connection is closed.
+     */
+    private void answered(RoutingContext ctx, long timer) {
+        HttpServerRequest request = ctx.request();
+        HttpConnection connection = request.connection();
+        if (request.isEnded() || connection == null) {
+            ctx.vertx().cancelTimer(timer);
+            return;
+        }
+        long[] left = {limits.maxDrainBytes()};
+        request.handler(chunk -> {
+            left[0] -= chunk.length();
+            if (left[0] < 0) {
+                connection.close();
+            }
+        });
+        request.endHandler(end -> ctx.vertx().cancelTimer(timer));
+        request.resume();
     }
 
     /** Refuses a malformed request with a problem and returns true; false if it may go on. */
@@ -203,9 +226,6 @@ public class HttpEdge {
             response.putHeader(HttpHeaders.CONNECTION, "close");
         }
         response.setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, Problem.MEDIA_TYPE);
-        if (!request.isEnded()) {
-            request.resume(); // the unread rest of the body is discarded, bounded by body-timeout-ms
-        }
         response.end(body).onComplete(written -> {
             if (close && connection != null) {
                 connection.close();

@@ -68,6 +68,15 @@ public interface NimbusConfig {
         @WithName("body-timeout-ms")
         @WithDefault("30000")
         long bodyTimeoutMs();
+
+        /**
+         * After an answer that leaves the request body unread (a 413, a refusal), how much more of it is
+         * read and thrown away so that the client, still sending, can read the answer; beyond this (or
+         * after {@code body-timeout-ms}) the connection is closed.
+         */
+        @WithName("max-drain-bytes")
+        @WithDefault("2097152")
+        long maxDrainBytes();
     }
 
     Cluster cluster();

@@ -4,7 +4,13 @@ import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.UUID;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -159,5 +165,36 @@ class HttpEdgeTest {
         String chunk = Integer.toHexString(1 << 20) + "\r\n" + "a".repeat(1 << 20) + "\r\n";
         assertProblem(413, send("PUT /v1/kv/" + k + " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
                 + "Connection: close\r\n\r\n" + chunk + chunk + "0\r\n\r\n"));
+        assertEquals(404, send(get("/v1/kv/" + k)).status());
+    }
+
+    @Test
+    void anEndlessChunkedBodyIsRefusedOnceItPassesTheValueLimit() throws Exception {
+        // it used to be read up to quarkus.http.limits.max-body-size (64 MiB), then refused with a bare 413
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", base.getPort()), 2000);
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            out.write(("PUT /v1/kv/" + key() + " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            byte[] chunk = (Integer.toHexString(1 << 16) + "\r\n" + "a".repeat(1 << 16) + "\r\n")
+                    .getBytes(StandardCharsets.US_ASCII);
+            AtomicLong sentBytes = new AtomicLong();
+            Thread writer = new Thread(() -> {
+                try {
+                    for (int i = 0; i < 100 * 16; i++) { // up to 100 MiB
+                        out.write(chunk);
+                        sentBytes.addAndGet(chunk.length);
+                    }
+                } catch (IOException e) {
+                    // the node closed the connection after its 413: what this test expects
+                }
+            });
+            writer.start();
+            RawHttp.Reply r = RawHttp.read(s.getInputStream());
+            writer.join(10_000);
+            assertProblem(413, r);
+            assertTrue(sentBytes.get() < 64L << 20, "the node read " + sentBytes.get() + " bytes before refusing");
+        }
     }
 }
