@@ -3,6 +3,7 @@ package io.nimbus.api;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.nimbus.config.NimbusConfig;
+import io.vertx.core.Context;
 import io.vertx.core.MultiMap;
 import io.vertx.core.VertxException;
 import io.vertx.core.http.HttpConnection;
@@ -73,7 +74,9 @@ public class HttpEdge {
         }
         if (!request.isEnded()) {
             long timer = ctx.vertx().setTimer(limits.bodyTimeoutMs(), id -> bodyTimedOut(ctx));
-            ctx.addEndHandler(done -> answered(ctx, timer));
+            // the response may end on a worker thread; the request's events arrive on this event loop
+            Context loop = ctx.vertx().getOrCreateContext();
+            ctx.addEndHandler(done -> loop.runOnContext(v -> answered(ctx, timer)));
         }
         if (refused(ctx)) {
             return;
@@ -89,7 +92,7 @@ public class HttpEdge {
     private void answered(RoutingContext ctx, long timer) {
         HttpServerRequest request = ctx.request();
         HttpConnection connection = request.connection();
-        if (request.isEnded() || connection == null) {
+        if (request.isEnded() || connection == null || ctx.response().closed()) {
             ctx.vertx().cancelTimer(timer);
             return;
         }

@@ -108,7 +108,10 @@ class HttpEdgeFuzzTest {
             sent++;
             RawHttp.Reply r = o.reply();
             if (r.closedWithoutReply()) {
-                silent.merge(o.c().kind() + (r.timedOut() ? " (client gave up)" : " (closed)"), 1, Integer::sum);
+                String why = !headTerminated(o.c().bytes()) ? "head never ended" : chunked(o.c().bytes())
+                        ? "chunked body broken" : "complete head";
+                silent.merge(o.c().kind() + ", " + why + (r.timedOut() ? ", client gave up" : ", closed"), 1,
+                        Integer::sum);
             } else {
                 statuses.merge(Integer.toString(r.status()), 1, Integer::sum);
                 if (r.status() >= 400 && r.status() < 500 && r.header("content-type") == null) {
