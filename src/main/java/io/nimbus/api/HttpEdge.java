@@ -35,7 +35,8 @@ import java.util.WeakHashMap;
  * block over {@code quarkus.http.limits.*}, a malformed request line or Content-Length) is answered by
  * Vert.x with a bare status and a close: Quarkus does not expose the server's invalid-request handler.
  * Nimbus's own limits ({@link NimbusConfig.Http}) sit below the codec's, so that ordinary oversized
- * requests get a problem body.
+ * requests get a problem body; and {@code NimbusMain} turns off Quarkus's own request-target check (a
+ * bare 400 for what {@link URI} cannot parse) because {@link #targetProblem} is stricter and says why.
  */
 @ApplicationScoped
 public class HttpEdge {
@@ -50,7 +51,8 @@ public class HttpEdge {
      * would be read as further requests). Whatever else arrives on them is dropped unanswered and the
      * connection closed. Weak: a closed connection leaves the set by itself.
      */
-    private final Set<HttpConnection> poisoned = Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
+    private final Set<HttpConnection> poisoned =
+            Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
 
     public HttpEdge(NimbusConfig config, ObjectMapper json) {
         this.limits = config.http();
