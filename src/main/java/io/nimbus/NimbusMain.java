@@ -52,6 +52,8 @@ public class NimbusMain {
                                                   on loopback refuses to start without TLS or a secret
                 nimbus.cluster.*, nimbus.gossip.* the cluster port, discovery, handshake and idle
                                                   time-outs, connection limits, gossip timing: README.md
+                nimbus.http.*                     request target and header limits, body time-out:
+                                                  see README.md
 
             Drive load against a node:
               java -jar target/quarkus-app/quarkus-run.jar load --help
@@ -65,6 +67,9 @@ public class NimbusMain {
             System.out.print(USAGE);
             System.exit(0);
         }
+        // Quarkus refuses a request target java.net.URI cannot parse with a bare 400 before any route runs;
+        // io.nimbus.api.HttpEdge checks targets more strictly and answers with a problem that says what to fix
+        System.setProperty("vertx.disableURIValidation", "true");
         Quarkus.run(args);
     }
 }

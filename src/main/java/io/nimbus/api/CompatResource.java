@@ -5,12 +5,12 @@ import io.nimbus.core.kv.ConsistencyLevel;
 import io.nimbus.core.kv.Mutation;
 import io.nimbus.core.kv.Precondition;
 import io.nimbus.cluster.coordinator.Coordinator;
+import io.vertx.core.http.HttpServerRequest;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.Context;
-import jakarta.ws.rs.core.UriInfo;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
@@ -55,10 +55,10 @@ public class CompatResource {
     @Parameter(name = "value", in = ParameterIn.QUERY, required = true, description = "The value, as text", example = "hello")
     public CompletionStage<Response> set(
             @Parameter(description = "ONE, QUORUM or ALL") @QueryParam("consistency") String consistency,
-            @Context UriInfo uri) {
+            @Context HttpServerRequest request) {
         // the raw query, decoded strictly here (the framework would turn invalid UTF-8 into U+FFFD)
-        String rawKey = Keys.rawQueryParam(uri.getRequestUri().getRawQuery(), "key");
-        String rawValue = Keys.rawQueryParam(uri.getRequestUri().getRawQuery(), "value");
+        String rawKey = Keys.rawQueryParam(request.query(), "key");
+        String rawValue = Keys.rawQueryParam(request.query(), "value");
         String key = Keys.decode(rawKey, config.limits().maxKeyBytes(), true, "query parameter 'key'");
         ConsistencyLevel level = Requests.level(consistency, kv.defaultLevel());
         if (rawValue == null) {
@@ -88,8 +88,8 @@ public class CompatResource {
     @Parameter(name = "key", in = ParameterIn.QUERY, required = true, description = "The key", example = "greeting")
     public CompletionStage<Response> get(
             @Parameter(description = "ONE, QUORUM or ALL") @QueryParam("consistency") String consistency,
-            @Context UriInfo uri) {
-        String rawKey = Keys.rawQueryParam(uri.getRequestUri().getRawQuery(), "key");
+            @Context HttpServerRequest request) {
+        String rawKey = Keys.rawQueryParam(request.query(), "key");
         String key = Keys.decode(rawKey, config.limits().maxKeyBytes(), true, "query parameter 'key'");
         return kv.read(key, Requests.level(consistency, kv.defaultLevel())).thenApply(committed -> {
             if (committed == null || committed.isTombstone()) {

@@ -24,6 +24,10 @@ public final class EntityTags {
     /** Parses a condition header, or throws 400 saying what a good one looks like. */
     public static Condition parse(String header, String name) {
         String h = header.trim();
+        if (h.isEmpty()) {
+            throw new ProblemException.BadRequest(name + " is empty: send * or the quoted ETag of a previous "
+                    + "response (e.g. " + name + ": \"18c1f0a2b3c40-node1\"), or leave the header out");
+        }
         if (h.equals("*")) {
             return new Condition(true, List.of());
         }

@@ -7,16 +7,17 @@ import io.nimbus.core.kv.Mutation;
 import io.nimbus.core.kv.Precondition;
 import io.nimbus.core.kv.WriteOutcome;
 import io.nimbus.cluster.coordinator.Coordinator;
+import io.vertx.core.http.HttpServerRequest;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.Encoded;
 import jakarta.ws.rs.GET;
-import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.PUT;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
@@ -60,13 +61,15 @@ public class KvResource {
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     @APIResponse(responseCode = "404", description = "No such key (never written, or deleted)", content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @Parameter(name = "If-None-Match", in = ParameterIn.HEADER,
+            description = "Answer 304 if the current version is one of these ETags", example = "\"18c1f0a2b3c40-node1\"")
     public CompletionStage<Response> get(
             @Parameter(description = KEY_DOC, example = "user%3A42") @PathParam("key") @Encoded String rawKey,
             @Parameter(description = LEVEL_DOC, example = "QUORUM") @QueryParam("consistency") String consistency,
-            @Parameter(in = ParameterIn.HEADER, description = "Answer 304 if the current version is one of these ETags",
-                    example = "\"18c1f0a2b3c40-node1\"") @HeaderParam(HttpHeaders.IF_NONE_MATCH) String ifNoneMatch) {
+            @Context HttpServerRequest request) {
         String key = key(rawKey);
         ConsistencyLevel level = level(consistency);
+        String ifNoneMatch = condition(request, HttpHeaders.IF_NONE_MATCH);
         EntityTags.Condition notModified = ifNoneMatch == null ? null : EntityTags.parse(ifNoneMatch, "If-None-Match");
         return kv.read(key, level).thenApply(committed -> {
             if (committed == null || committed.isTombstone()) {
@@ -100,17 +103,20 @@ public class KvResource {
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     @APIResponse(responseCode = "504", description = "Not confirmed in time: the outcome is unknown", content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @Parameter(name = "If-Match", in = ParameterIn.HEADER, description = "Compare-and-set: apply only if the current "
+            + "version is one of these ETags (or * for: only if the key exists); an empty value is a 400",
+            example = "\"18c1f0a2b3c40-node1\"")
+    @Parameter(name = "If-None-Match", in = ParameterIn.HEADER, description = "* to create only: 412 if the key exists",
+            example = "*")
     public CompletionStage<Response> put(
             @Parameter(description = KEY_DOC, example = "user%3A42") @PathParam("key") @Encoded String rawKey,
             @Parameter(description = LEVEL_DOC, example = "QUORUM") @QueryParam("consistency") String consistency,
-            @Parameter(in = ParameterIn.HEADER, description = "Compare-and-set: apply only if the current version is "
-                    + "one of these ETags (or * for: only if the key exists)", example = "\"18c1f0a2b3c40-node1\"")
-            @HeaderParam(HttpHeaders.IF_MATCH) String ifMatch,
-            @Parameter(in = ParameterIn.HEADER, description = "* to create only: 412 if the key exists", example = "*")
-            @HeaderParam(HttpHeaders.IF_NONE_MATCH) String ifNoneMatch,
+            @Context HttpServerRequest request,
             byte[] body) {
         String key = key(rawKey);
         ConsistencyLevel level = level(consistency);
+        String ifMatch = condition(request, HttpHeaders.IF_MATCH);
+        String ifNoneMatch = condition(request, HttpHeaders.IF_NONE_MATCH);
         byte[] value = body == null ? new byte[0] : body;
         if (value.length > config.limits().maxValueBytes()) {
             throw new ProblemException.ValueTooLarge(value.length, config.limits().maxValueBytes());
@@ -123,28 +129,44 @@ public class KvResource {
     @DELETE
     @Path("{key}")
     @Operation(summary = "Delete a key", description = "Writes a tombstone with its own version. Optional If-Match "
-            + "makes it conditional. Deleting a key that does not exist answers 404 and writes nothing.")
+            + "makes it conditional; If-None-Match: * (the key must not exist) answers 412 on a key that exists. "
+            + "Deleting a key that does not exist answers 404 and writes nothing.")
     @APIResponse(responseCode = "204", description = "Deleted and durable; ETag is the tombstone's version")
     @APIResponse(responseCode = "400", description = "Bad key, header or consistency level", content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     @APIResponse(responseCode = "404", description = "No such key", content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
-    @APIResponse(responseCode = "412", description = "If-Match did not hold", content = @Content(
+    @APIResponse(responseCode = "412", description = "If-Match or If-None-Match did not hold; ETag is the current "
+            + "version", content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     @APIResponse(responseCode = "503", description = "Too busy or storage failed; see Retry-After", content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     @APIResponse(responseCode = "504", description = "Not confirmed in time: the outcome is unknown", content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @Parameter(name = "If-Match", in = ParameterIn.HEADER,
+            description = "Delete only if the current version is one of these ETags", example = "\"18c1f0a2b3c40-node1\"")
+    @Parameter(name = "If-None-Match", in = ParameterIn.HEADER, description = "* : delete only if the key does not "
+            + "exist (so 412 on a key that exists, 404 otherwise); an ETag list is refused with 400", example = "*")
     public CompletionStage<Response> delete(
             @Parameter(description = KEY_DOC, example = "user%3A42") @PathParam("key") @Encoded String rawKey,
             @Parameter(description = LEVEL_DOC, example = "QUORUM") @QueryParam("consistency") String consistency,
-            @Parameter(in = ParameterIn.HEADER, description = "Delete only if the current version is one of these ETags",
-                    example = "\"18c1f0a2b3c40-node1\"") @HeaderParam(HttpHeaders.IF_MATCH) String ifMatch) {
+            @Context HttpServerRequest request) {
         String key = key(rawKey);
         ConsistencyLevel level = level(consistency);
-        Precondition precondition = writePrecondition(ifMatch, null);
+        String ifMatch = condition(request, HttpHeaders.IF_MATCH);
+        String ifNoneMatch = condition(request, HttpHeaders.IF_NONE_MATCH);
+        Precondition precondition = writePrecondition(ifMatch, ifNoneMatch);
         return kv.write(new Mutation(key, null, precondition), level)
-                .thenApply(outcome -> respond(key, outcome, ifMatch, null));
+                .thenApply(outcome -> respond(key, outcome, ifMatch, ifNoneMatch));
+    }
+
+    /**
+     * A condition header read from the request itself: the framework's header parameter reads an empty
+     * header as absent (which made {@code If-Match:} with no value an unconditional write) and keeps only
+     * the first of several lines; the method-level {@code @Parameter}s describe them in the API.
+     */
+    private static String condition(HttpServerRequest request, String name) {
+        return Requests.listHeader(request.headers().getAll(name));
     }
 
     private String key(String rawKey) {
@@ -161,8 +183,9 @@ public class KvResource {
         }
         if (ifNoneMatch != null) {
             if (!ifNoneMatch.trim().equals("*")) {
-                throw new ProblemException.BadRequest("on writes If-None-Match must be * (create only); "
-                        + "for compare-and-set use If-Match with the ETag you read");
+                EntityTags.parse(ifNoneMatch, "If-None-Match"); // a malformed header is named as such
+                throw new ProblemException.BadRequest("on writes and deletes If-None-Match must be * (only if the key "
+                        + "does not exist); to make them depend on a version use If-Match with the ETag you read");
             }
             return new Precondition.Absent();
         }
@@ -182,7 +205,7 @@ public class KvResource {
             String detail;
             if (ifNoneMatch != null) {
                 detail = "key '" + Keys.printable(key) + "' already exists (version " + current
-                        + "); If-None-Match: * only creates";
+                        + "); If-None-Match: * requires that it does not";
             } else if (current == null) {
                 detail = "key '" + Keys.printable(key) + "' does not exist, so If-Match " + ifMatch.trim()
                         + " cannot match; write without If-Match (or with If-None-Match: *) to create it";

@@ -18,4 +18,21 @@ public record Problem(
     public static Problem of(String type, String title, int status, String detail, String instance) {
         return new Problem("urn:nimbus:problem:" + type, title, status, detail, instance);
     }
+
+    /**
+     * The problem's {@code instance}: the request's raw path when it is a plausible URI reference
+     * (visible ASCII only), else null, so that a malformed target is never echoed back.
+     */
+    public static String instanceOf(String rawPath) {
+        if (rawPath == null || rawPath.isEmpty() || rawPath.length() > 2048) {
+            return null;
+        }
+        for (int i = 0; i < rawPath.length(); i++) {
+            char c = rawPath.charAt(i);
+            if (c < 0x21 || c > 0x7e || c == '"' || c == '\\') {
+                return null;
+            }
+        }
+        return rawPath;
+    }
 }

@@ -7,10 +7,10 @@ import io.nimbus.node.RequestFailedException;
 import io.nimbus.storage.StoreDiskFullException;
 import io.nimbus.storage.StoreFailedException;
 import io.nimbus.storage.StoreOverloadedException;
+import io.vertx.core.http.HttpServerRequest;
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.Response;
-import jakarta.ws.rs.core.UriInfo;
 import org.jboss.logging.Logger;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
@@ -31,8 +31,8 @@ public class ProblemMappers {
     }
 
     @ServerExceptionMapper
-    public Response problem(ProblemException e, UriInfo uri) {
-        Response.ResponseBuilder r = builder(e.status(), e.type(), e.title(), e.getMessage(), uri);
+    public Response problem(ProblemException e, HttpServerRequest request) {
+        Response.ResponseBuilder r = builder(e.status(), e.type(), e.title(), e.getMessage(), request);
         if (e instanceof ProblemException.PreconditionFailed pf && pf.currentEtag() != null) {
             r.header(HttpHeaders.ETAG, pf.currentEtag());
         }
@@ -40,58 +40,58 @@ public class ProblemMappers {
     }
 
     @ServerExceptionMapper
-    public Response overloaded(StoreOverloadedException e, UriInfo uri) {
+    public Response overloaded(StoreOverloadedException e, HttpServerRequest request) {
         return builder(503, "overloaded", "Overloaded", "this node has " + e.queued() + " writes waiting for disk "
-                + "(nimbus.limits.write-queue-max); the write was not applied, retry after the Retry-After delay", uri)
+                + "(nimbus.limits.write-queue-max); the write was not applied, retry after the Retry-After delay", request)
                 .header(HttpHeaders.RETRY_AFTER, "1").build();
     }
 
     /** A request that ended without an answer: the one place its {@link Result} becomes a status. */
     @ServerExceptionMapper
-    public Response failed(RequestFailedException e, UriInfo uri) {
+    public Response failed(RequestFailedException e, HttpServerRequest request) {
         Result r = e.result();
         if (r instanceof Result.NotReady n) {
             return builder(503, "node-not-ready", "Node not ready", n.why()
-                    + ". Nothing was written; retry after the Retry-After delay, or through another node.", uri)
+                    + ". Nothing was written; retry after the Retry-After delay, or through another node.", request)
                     .header(HttpHeaders.RETRY_AFTER, "1").build();
         }
         if (r instanceof Result.NotEnoughReplicas n) {
             return builder(503, "not-enough-replicas", "Not enough replicas", n.level() + " needs " + n.needed()
                     + " replica(s), " + n.reachable() + " reachable: " + n.why()
-                    + ". Nothing was written; retry later or at a lower consistency level.", uri)
+                    + ". Nothing was written; retry later or at a lower consistency level.", request)
                     .header(HttpHeaders.RETRY_AFTER, "1").build();
         }
         if (r instanceof Result.Unavailable u) {
-            return builder(503, "replicas-unavailable", "Replicas unavailable", u.why() + ". It is safe to retry.", uri)
+            return builder(503, "replicas-unavailable", "Replicas unavailable", u.why() + ". It is safe to retry.", request)
                     .header(HttpHeaders.RETRY_AFTER, "1").build();
         }
         if (r instanceof Result.TimedOut t) {
-            return builder(504, "timed-out", "Timed out", t.why() + ". It is safe to retry.", uri).build();
+            return builder(504, "timed-out", "Timed out", t.why() + ". It is safe to retry.", request).build();
         }
         if (r instanceof Result.OutcomeUnknown u) {
             return builder(504, "outcome-unknown", "Outcome unknown", u.why() + ": the outcome is unknown, the "
-                    + "write may still be applied. Read the key (or retry with If-Match) to find out.", uri).build();
+                    + "write may still be applied. Read the key (or retry with If-Match) to find out.", request).build();
         }
         throw new IllegalStateException("a successful result reached the failure mapper: " + r);
     }
 
     @ServerExceptionMapper
-    public Response diskFull(StoreDiskFullException e, UriInfo uri) {
+    public Response diskFull(StoreDiskFullException e, HttpServerRequest request) {
         return builder(503, "disk-full", "Disk full", e.getMessage() + ". Reads still work; writes resume by "
-                + "themselves once space is freed on the node's data disk", uri)
+                + "themselves once space is freed on the node's data disk", request)
                 .header(HttpHeaders.RETRY_AFTER, "10").build();
     }
 
     @ServerExceptionMapper
-    public Response storageFailed(StoreFailedException e, UriInfo uri) {
+    public Response storageFailed(StoreFailedException e, HttpServerRequest request) {
         return builder(503, "storage-failed", "Storage unavailable", e.getMessage()
                 + ". The node stops serving after a storage fault; restart it (the write-ahead log replays "
-                + "every acknowledged write)", uri)
+                + "every acknowledged write)", request)
                 .header(HttpHeaders.RETRY_AFTER, "10").build();
     }
 
     @ServerExceptionMapper
-    public Response http(WebApplicationException e, UriInfo uri) {
+    public Response http(WebApplicationException e, HttpServerRequest request) {
         int status = e.getResponse().getStatus();
         Response.StatusType type = Response.Status.fromStatusCode(status);
         String title = type == null ? "HTTP " + status : type.getReasonPhrase();
@@ -102,7 +102,7 @@ public class ProblemMappers {
             case 415 -> "unsupported Content-Type";
             default -> title;
         };
-        Response.ResponseBuilder r = builder(status, "http-" + status, title, detail, uri);
+        Response.ResponseBuilder r = builder(status, "http-" + status, title, detail, request);
         String allow = e.getResponse().getHeaderString(HttpHeaders.ALLOW);
         if (allow != null) {
             r.header(HttpHeaders.ALLOW, allow);
@@ -111,15 +111,16 @@ public class ProblemMappers {
     }
 
     @ServerExceptionMapper
-    public Response unexpected(RuntimeException e, UriInfo uri) {
+    public Response unexpected(RuntimeException e, HttpServerRequest request) {
         String id = UUID.randomUUID().toString();
-        LOG.errorf(e, "internal error %s on %s", id, uri.getRequestUri().getRawPath());
+        LOG.errorf(e, "internal error %s on %s %s", id, request.method(), Problem.instanceOf(request.path()));
         return builder(500, "internal", "Internal error", "the node hit an internal error (reference " + id
-                + " in its log); the outcome of a write is unknown", uri).build();
+                + " in its log); the outcome of a write is unknown", request).build();
     }
 
-    private Response.ResponseBuilder builder(int status, String type, String title, String detail, UriInfo uri) {
-        Problem p = Problem.of(type, title, status, detail, uri.getRequestUri().getRawPath());
+    private Response.ResponseBuilder builder(int status, String type, String title, String detail, HttpServerRequest request) {
+        // the raw path: the request URI cannot be made absolute without a Host (HTTP/1.0), so never use it here
+        Problem p = Problem.of(type, title, status, detail, Problem.instanceOf(request.path()));
         try {
             return Response.status(status).type(Problem.MEDIA_TYPE).entity(json.writeValueAsString(p));
         } catch (JsonProcessingException e) {

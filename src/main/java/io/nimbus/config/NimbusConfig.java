@@ -44,6 +44,41 @@ public interface NimbusConfig {
 
     Limits limits();
 
+    Http http();
+
+    /**
+     * The public HTTP edge: limits Nimbus enforces itself, with a problem body, below the HTTP codec's own
+     * ({@code quarkus.http.limits.*}, which refuse with a bare status), and the time a request body may take.
+     */
+    interface Http {
+        /** Longest request target (path and query as sent); beyond it 414. A 1024-byte key percent-encoded is 3072. */
+        @WithName("max-target-bytes")
+        @WithDefault("8192")
+        int maxTargetBytes();
+
+        /** Largest request head (every header line); beyond it 431. */
+        @WithName("max-header-bytes")
+        @WithDefault("16384")
+        int maxHeaderBytes();
+
+        /**
+         * How long a request's body may take to arrive once its head has; then 408 and the connection is
+         * closed (a slow or stalled upload). Waiting for a quorum is bounded by {@code limits.write-timeout-ms}.
+         */
+        @WithName("body-timeout-ms")
+        @WithDefault("30000")
+        long bodyTimeoutMs();
+
+        /**
+         * After an answer that leaves the request body unread (a 413, a refusal), how much more of it is
+         * read and thrown away so that the client, still sending, can read the answer; beyond this (or
+         * after {@code body-timeout-ms}) the connection is closed.
+         */
+        @WithName("max-drain-bytes")
+        @WithDefault("2097152")
+        long maxDrainBytes();
+    }
+
     Cluster cluster();
 
     Ring ring();

@@ -215,6 +215,37 @@ class KvResourceTest {
     }
 
     @Test
+    void anEmptyIfMatchIsA400AndWritesNothing() {
+        String k = key();
+        String e1 = put(k, "v1");
+        given().header("If-Match", "").body("lost update".getBytes()).put("/v1/kv/{key}", k)
+                .then().statusCode(400).contentType(PROBLEM).body("detail", containsString("If-Match is empty"));
+        given().header("If-Match", "").delete("/v1/kv/{key}", k)
+                .then().statusCode(400).contentType(PROBLEM).body("detail", containsString("If-Match is empty"));
+        given().header("If-None-Match", "").body("x".getBytes()).put("/v1/kv/{key}", k)
+                .then().statusCode(400).contentType(PROBLEM).body("detail", containsString("If-None-Match is empty"));
+        given().get("/v1/kv/{key}", k).then().statusCode(200).header("ETag", e1).body(equalTo("v1"));
+    }
+
+    @Test
+    void deleteHonoursIfNoneMatchStar() {
+        String k = key();
+        String e1 = put(k, "v1");
+        given().header("If-None-Match", "*").delete("/v1/kv/{key}", k)
+                .then().statusCode(412).contentType(PROBLEM).header("ETag", e1)
+                .body("detail", containsString("already exists"));
+        given().get("/v1/kv/{key}", k).then().statusCode(200).body(equalTo("v1"));
+        // the precondition holds on an absent key, and deleting an absent key is a 404 that writes nothing
+        given().header("If-None-Match", "*").delete("/v1/kv/{key}", key()).then().statusCode(404).contentType(PROBLEM);
+        // an ETag list is refused rather than guessed at
+        given().header("If-None-Match", e1).delete("/v1/kv/{key}", k)
+                .then().statusCode(400).contentType(PROBLEM).body("detail", containsString("must be *"));
+        given().header("If-Match", e1).header("If-None-Match", "*").delete("/v1/kv/{key}", k)
+                .then().statusCode(400).body("detail", containsString("not both"));
+        given().get("/v1/kv/{key}", k).then().statusCode(200).body(equalTo("v1"));
+    }
+
+    @Test
     void valuesOverTheLimitAre413Problems() {
         String k = key();
         byte[] limit = new byte[1024 * 1024];

@@ -5,6 +5,8 @@ import com.tngtech.archunit.core.domain.JavaModifier;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.lang.ArchRule;
+import io.vertx.core.http.HttpServerRequest;
+import jakarta.ws.rs.core.UriInfo;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -73,6 +75,20 @@ class ArchitectureTest {
                 .should().dependOnClassesThat().resideInAnyPackage("io.nimbus.cluster.coordinator..",
                         "io.nimbus.cluster.membership..")
                 .because("a replica answers what it is asked; it never coordinates or gossips")
+                .check(main);
+    }
+
+    @Test
+    void noRequestHandlingBuildsAnAbsoluteUri() {
+        noClasses().should().callMethod(UriInfo.class, "getRequestUri")
+                .orShould().callMethod(UriInfo.class, "getRequestUriBuilder")
+                .orShould().callMethod(UriInfo.class, "getAbsolutePath")
+                .orShould().callMethod(UriInfo.class, "getAbsolutePathBuilder")
+                .orShould().callMethod(UriInfo.class, "getBaseUri")
+                .orShould().callMethod(UriInfo.class, "getBaseUriBuilder")
+                .orShould().callMethod(HttpServerRequest.class, "absoluteURI")
+                .because("an HTTP/1.0 request may come without a Host, so there is no absolute URI to build "
+                        + "(it made every error a 500); use the raw path and query")
                 .check(main);
     }
 

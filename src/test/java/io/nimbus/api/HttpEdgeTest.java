@@ -1,0 +1,200 @@
+package io.nimbus.api;
+
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.UUID;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Requests as they arrive on the wire, byte for byte: what the HTTP edge accepts and how it refuses. */
+@QuarkusTest
+class HttpEdgeTest {
+    @TestHTTPResource("/")
+    URL base;
+
+    private RawHttp.Reply send(String request) {
+        return RawHttp.exchange(base.getPort(), request);
+    }
+
+    private static String key() {
+        return "edge-" + UUID.randomUUID();
+    }
+
+    private void assertProblem(int status, RawHttp.Reply r) {
+        assertEquals(status, r.status(), r.toString());
+        assertTrue(r.isProblem(), "not a problem body: " + r);
+    }
+
+    @Test
+    void http10WithoutHostGetsProblemsNot500() {
+        String k = key();
+        // every error path used to build an absolute request URI from the missing Host: 500
+        assertProblem(404, send("GET /v1/kv/" + k + " HTTP/1.0\r\n\r\n"));
+        assertProblem(400, send("GET /v1/kv/" + k + "?consistency=SOME HTTP/1.0\r\n\r\n"));
+        assertProblem(400, send("GET /get HTTP/1.0\r\n\r\n"));
+        RawHttp.Reply set = send("GET /set?key=" + k + "&value=v HTTP/1.0\r\n\r\n");
+        assertEquals(200, set.status(), set.toString());
+        RawHttp.Reply put = send("PUT /v1/kv/" + k + " HTTP/1.0\r\nContent-Length: 2\r\n\r\nv2");
+        assertEquals(204, put.status(), put.toString());
+        RawHttp.Reply get = send("GET /v1/kv/" + k + " HTTP/1.0\r\n\r\n");
+        assertEquals(200, get.status(), get.toString());
+        assertEquals("v2", get.bodyText());
+    }
+
+    @Test
+    void severalIfMatchLinesAreOneList() {
+        String k = key();
+        RawHttp.Reply first = send("PUT /v1/kv/" + k + " HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nv1");
+        String etag = first.header("etag");
+        assertNotNull(etag, first.toString());
+        // the current version is on the second line: the write applies
+        RawHttp.Reply cas = send("PUT /v1/kv/" + k + " HTTP/1.1\r\nHost: x\r\nIf-Match: \"1-stale\"\r\nIf-Match: " + etag
+                + "\r\nContent-Length: 2\r\nConnection: close\r\n\r\nv2");
+        assertEquals(204, cas.status(), cas.toString());
+        // an empty line among others is still malformed
+        assertProblem(400, send("PUT /v1/kv/" + k + " HTTP/1.1\r\nHost: x\r\nIf-Match: " + cas.header("etag")
+                + "\r\nIf-Match:\r\nContent-Length: 2\r\nConnection: close\r\n\r\nv3"));
+        // a bare empty If-Match on the wire
+        assertProblem(400, send("DELETE /v1/kv/" + k + " HTTP/1.1\r\nHost: x\r\nIf-Match:\r\nConnection: close\r\n\r\n"));
+        assertEquals(200, send("GET /v1/kv/" + k + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").status());
+    }
+
+    private static String get(String target) {
+        return "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    }
+
+    @Test
+    void rawNonAsciiAndControlBytesInTheTargetAre400() {
+        String k = key();
+        // \xE9 used to be read as Latin-1 and stored the key "é"
+        RawHttp.Reply latin1 = send("PUT /v1/kv/" + k + "\u00e9 HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+                + "Connection: close\r\n\r\nx");
+        assertProblem(400, latin1);
+        assertTrue(latin1.bodyText().contains("0xE9"), latin1.toString());
+        assertProblem(400, send("PUT /v1/kv/" + k + "\u00c3\u00a9 HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+                + "Connection: close\r\n\r\nx")); // raw UTF-8 is not a URI either
+        assertProblem(400, send(get("/v1/kv/a\u0001b")));
+        assertProblem(400, send(get("/v1/kv/a\u007fb")));
+        assertProblem(400, send(get("/get?key=\u00ff")));
+        assertProblem(404, send("GET /v1/kv/" + k + "%C3%A9 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+        // percent-decoded bytes that are not UTF-8
+        assertProblem(400, send(get("/v1/kv/%E9")));
+        assertProblem(400, send(get("/v1/kv/%C3")));
+        // what java.net.URI refuses too (Quarkus used to answer these with a bare 400)
+        assertProblem(400, send(get("/v1/kv/a%zz")));
+        assertProblem(400, send(get("/v1/kv/a%4")));
+        assertProblem(400, send(get("/v1/kv/a{b}")));
+        assertProblem(400, send(get("/v1/kv/a|b")));
+        assertProblem(400, send(get("/v1/kv/a#b")));
+        assertProblem(400, send(get("v1/kv/a")));
+    }
+
+    @Test
+    void undecodablePathsOutsideKeysAreProblems() {
+        assertProblem(400, send(get("/v1/%zz")));
+        assertProblem(400, send(get("/v1/kv/%zz")));
+        assertProblem(404, send("OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+        assertProblem(404, send(get("/nothing/here")));
+        assertProblem(405, send("POST /v1/kv/k HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
+    }
+
+    @Test
+    void transferEncodingOtherThanChunkedIs400AndClosesTheConnection() {
+        String k = key();
+        // the "body" is a second request: it must never run
+        String smuggled = "PUT /v1/kv/" + k + " HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\n\r\nsmuggled";
+        RawHttp.Reply r = send("PUT /v1/kv/" + k + " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n" + smuggled);
+        assertProblem(400, r);
+        assertEquals("close", r.header("connection"), r.toString());
+        assertTrue(r.bodyText().contains("Transfer-Encoding"), r.toString());
+        assertProblem(400, send("PUT /v1/kv/" + k + " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n"
+                + "Connection: close\r\n\r\n1\r\nx\r\n0\r\n\r\n"));
+        // chunked in HTTP/1.0: the codec itself refuses it, with a bare 400 (README: what gets no problem body)
+        RawHttp.Reply http10 = send("PUT /v1/kv/" + k + " HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n");
+        assertEquals(400, http10.status(), http10.toString());
+        assertEquals(404, send(get("/v1/kv/" + k)).status(), "the smuggled or refused write was applied");
+        // exactly chunked is fine
+        RawHttp.Reply ok = send("PUT /v1/kv/" + k + " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                + "Connection: close\r\n\r\n2\r\nok\r\n0\r\n\r\n");
+        assertEquals(204, ok.status(), ok.toString());
+    }
+
+    @Test
+    void unknownHttpVersionsAre505() {
+        for (String version : new String[]{"HTTP/1.7", "HTTP/2.0", "HTTP/3.0", "FOO/1.1"}) {
+            RawHttp.Reply r = send("GET /v1/kv/k " + version + "\r\nHost: x\r\nConnection: close\r\n\r\n");
+            assertProblem(505, r);
+        }
+    }
+
+    @Test
+    void http11WithoutOrWithSeveralHostsIs400() {
+        RawHttp.Reply none = send("GET /v1/kv/k HTTP/1.1\r\nConnection: close\r\n\r\n");
+        assertProblem(400, none);
+        assertTrue(none.bodyText().contains("Host"), none.toString());
+        assertProblem(400, send("GET /v1/kv/k HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n"));
+        assertProblem(400, send("GET /v1/kv/k HTTP/1.1\r\nHost: a/b\r\nConnection: close\r\n\r\n"));
+    }
+
+    @Test
+    void oversizedTargetsAndHeadersGetProblemsBelowTheCodecLimits() {
+        assertProblem(414, send(get("/v1/kv/" + "a".repeat(9000))));
+        assertProblem(431, send("GET /v1/kv/k HTTP/1.1\r\nHost: x\r\nX-Big: " + "a".repeat(20000)
+                + "\r\nConnection: close\r\n\r\n"));
+        // beyond the codec's limits Vert.x answers a bare status (documented): still a 4xx, never a 5xx
+        RawHttp.Reply huge = send(get("/v1/kv/" + "a".repeat(20000)));
+        assertEquals(414, huge.status(), huge.toString());
+    }
+
+    @Test
+    void oversizedBodiesAre413ProblemsChunkedOrNot() {
+        String k = key();
+        assertProblem(413, send("PUT /v1/kv/" + k + " HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n"
+                + "Connection: close\r\n\r\n"));
+        String chunk = Integer.toHexString(1 << 20) + "\r\n" + "a".repeat(1 << 20) + "\r\n";
+        assertProblem(413, send("PUT /v1/kv/" + k + " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                + "Connection: close\r\n\r\n" + chunk + chunk + "0\r\n\r\n"));
+        assertEquals(404, send(get("/v1/kv/" + k)).status());
+    }
+
+    @Test
+    void anEndlessChunkedBodyIsRefusedOnceItPassesTheValueLimit() throws Exception {
+        // it used to be read up to quarkus.http.limits.max-body-size (64 MiB), then refused with a bare 413
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", base.getPort()), 2000);
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            out.write(("PUT /v1/kv/" + key() + " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            byte[] chunk = (Integer.toHexString(1 << 16) + "\r\n" + "a".repeat(1 << 16) + "\r\n")
+                    .getBytes(StandardCharsets.US_ASCII);
+            AtomicLong sentBytes = new AtomicLong();
+            Thread writer = new Thread(() -> {
+                try {
+                    for (int i = 0; i < 100 * 16; i++) { // up to 100 MiB
+                        out.write(chunk);
+                        sentBytes.addAndGet(chunk.length);
+                    }
+                } catch (IOException e) {
+                    // the node closed the connection after its 413: what this test expects
+                }
+            });
+            writer.start();
+            RawHttp.Reply r = RawHttp.read(s.getInputStream());
+            writer.join(10_000);
+            assertProblem(413, r);
+            assertTrue(sentBytes.get() < 64L << 20, "the node read " + sentBytes.get() + " bytes before refusing");
+        }
+    }
+}
