@@ -135,4 +135,16 @@ public class ClientAuthTest {
     void otherProblemsStillComeAfterAuthentication() {
         problem(given().auth().oauth2(READER).get("/v1/kv/{k}", key()).then(), 404, "key-not-found");
     }
+
+    @Test
+    void anHttp10RequestWithoutHostIsRefusedWithA401ProblemNotA500() throws Exception {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", io.restassured.RestAssured.port)) {
+            socket.setSoTimeout(5000);
+            socket.getOutputStream().write("GET /v1/kv/some-key HTTP/1.0\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            String response = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
+            org.junit.jupiter.api.Assertions.assertTrue(response.startsWith("HTTP/1.0 401"), response);
+            org.junit.jupiter.api.Assertions.assertTrue(response.contains("application/problem+json")
+                    && response.contains("Authorization: Bearer"), response);
+        }
+    }
 }

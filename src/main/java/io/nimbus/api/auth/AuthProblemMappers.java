@@ -7,12 +7,12 @@ import io.quarkus.security.AuthenticationFailedException;
 import io.quarkus.security.ForbiddenException;
 import io.quarkus.security.UnauthorizedException;
 import jakarta.ws.rs.core.HttpHeaders;
-import jakarta.ws.rs.core.Request;
 import jakarta.ws.rs.core.Response;
-import jakarta.ws.rs.core.UriInfo;
+import io.vertx.core.http.HttpServerRequest;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
 import java.io.UncheckedIOException;
+import java.util.Objects;
 
 /**
  * The client API's 401 and 403 as RFC 9457 problems that say what to send instead. A 401 carries
@@ -28,42 +28,45 @@ public class AuthProblemMappers {
 
     /** No credentials on a request that needs a role. */
     @ServerExceptionMapper
-    public Response unauthorized(UnauthorizedException e, HttpHeaders headers, Request request, UriInfo uri) {
-        ApiRole needed = AccessRules.required(request.getMethod(), uri.getRequestUri().getRawPath());
+    public Response unauthorized(UnauthorizedException e, HttpServerRequest request) {
+        ApiRole needed = AccessRules.required(request.method().name(), request.path());
         return problem(401, "unauthorized", "Unauthorized", "this node requires client authentication "
                 + "(nimbus.api.auth.enabled=true): send 'Authorization: Bearer <token>' with a token holding role '"
-                + needed.roleName() + "'; the operator lists tokens in nimbus.api.auth.tokens-file", uri)
+                + needed.roleName() + "'; the operator lists tokens in nimbus.api.auth.tokens-file", request)
                 .header(HttpHeaders.WWW_AUTHENTICATE, BearerTokenMechanism.CHALLENGE).build();
     }
 
     /** Credentials sent, but not a well-formed bearer token, or a token this node does not know. */
     @ServerExceptionMapper
-    public Response authenticationFailed(AuthenticationFailedException e, HttpHeaders headers, UriInfo uri) {
-        String header = headers.getHeaderString(HttpHeaders.AUTHORIZATION);
+    public Response authenticationFailed(AuthenticationFailedException e, HttpServerRequest request) {
+        String header = request.getHeader(HttpHeaders.AUTHORIZATION);
         if (header == null || BearerHeader.token(header) == null) {
             return problem(401, "unauthorized", "Unauthorized", "the Authorization header is not a bearer token: "
-                    + "send 'Authorization: Bearer <token>' (one space, the token as issued, nothing else)", uri)
+                    + "send 'Authorization: Bearer <token>' (one space, the token as issued, nothing else)", request)
                     .header(HttpHeaders.WWW_AUTHENTICATE, BearerTokenMechanism.CHALLENGE + ", error=\"invalid_request\"")
                     .build();
         }
         return problem(401, "unauthorized", "Unauthorized", "this node does not know the bearer token sent (mistyped, "
                 + "revoked, or issued for another cluster); ask the operator for a token listed in "
-                + "nimbus.api.auth.tokens-file", uri)
+                + "nimbus.api.auth.tokens-file", request)
                 .header(HttpHeaders.WWW_AUTHENTICATE, BearerTokenMechanism.CHALLENGE + ", error=\"invalid_token\"")
                 .build();
     }
 
     /** A known token without the role the request needs. */
     @ServerExceptionMapper
-    public Response forbidden(ForbiddenException e, Request request, UriInfo uri) {
-        ApiRole needed = AccessRules.required(request.getMethod(), uri.getRequestUri().getRawPath());
-        return problem(403, "forbidden", "Forbidden", request.getMethod() + " " + uri.getRequestUri().getRawPath()
+    public Response forbidden(ForbiddenException e, HttpServerRequest request) {
+        ApiRole needed = AccessRules.required(request.method().name(), request.path());
+        return problem(403, "forbidden", "Forbidden", request.method().name() + " "
+                + Objects.requireNonNullElse(Problem.instanceOf(request.path()), "this path")
                 + " needs role '" + needed.roleName() + "' (" + AccessRules.allows(needed) + "), which this token "
-                + "does not hold; use a token with that role", uri).build();
+                + "does not hold; use a token with that role", request).build();
     }
 
-    private Response.ResponseBuilder problem(int status, String type, String title, String detail, UriInfo uri) {
-        Problem p = Problem.of(type, title, status, detail, uri.getRequestUri().getRawPath());
+    private Response.ResponseBuilder problem(int status, String type, String title, String detail,
+                                             HttpServerRequest request) {
+        // the raw path: without a Host (HTTP/1.0) there is no absolute request URI to take it from
+        Problem p = Problem.of(type, title, status, detail, Problem.instanceOf(request.path()));
         try {
             return Response.status(status).type(Problem.MEDIA_TYPE).entity(json.writeValueAsString(p));
         } catch (JsonProcessingException e) {
