@@ -25,6 +25,7 @@ import io.nimbus.core.kv.Proposal;
 import io.nimbus.core.kv.SingleReplica;
 import io.nimbus.core.kv.WriteOutcome;
 import io.nimbus.core.paxos.Acceptor;
+import io.nimbus.core.paxos.BallotHorizon;
 import io.nimbus.core.paxos.PaxosMessage;
 import io.nimbus.core.paxos.Proposer;
 import io.nimbus.core.ring.Murmur3;
@@ -80,6 +81,8 @@ public class Coordinator {
     /** Per key, the last request queued on this node (see {@link #serialized}). */
     private final ConcurrentHashMap<String, CompletableFuture<Void>> keyTails = new ConcurrentHashMap<>();
     private final BallotClock clock;
+    /** Replies carrying a ballot further ahead of this node's clock are no answer (and never reach {@link #clock}). */
+    private final BallotHorizon horizon;
     private final Counter restarts;
     private final Counter outcomeUnknown;
     private final Counter notApplied;
@@ -97,6 +100,7 @@ public class Coordinator {
                 config.paxos().backoffMaxMs());
         long highWater = storage.isWorker() ? storage.store().ballotHighWaterMark() : 0;
         this.clock = new BallotClock(cluster.selfId(), highWater);
+        this.horizon = BallotHorizon.ofMillis(config.paxos().ballotAheadMaxMs());
         this.restarts = Counter.builder("nimbus.paxos.restarts")
                 .description("Paxos attempts restarted above a rival ballot or after finishing an in-flight proposal")
                 .register(registry);
@@ -251,12 +255,17 @@ public class Coordinator {
         return result;
     }
 
+    /** The wall clock ballots are made of (and checked against), in microseconds since the epoch. */
+    private static long nowMicros() {
+        return TimeUnit.MILLISECONDS.toMicros(System.currentTimeMillis());
+    }
+
     private Ballot nextBallot(Ballot above) {
         synchronized (clock) {
             if (above != null) {
                 clock.observe(above);
             }
-            return clock.next(TimeUnit.MILLISECONDS.toMicros(System.currentTimeMillis()));
+            return clock.next(nowMicros());
         }
     }
 
@@ -366,7 +375,7 @@ public class Coordinator {
             }
             ClusterTransport.Message m = new ClusterTransport.Message(PaxosCodec.type(e.request()), PaxosCodec.encode(a));
             answer = cluster.transport().request(endpoint, m, timeoutMs).toCompletionStage().toCompletableFuture()
-                    .thenApply(reply -> PaxosCodec.decodeReply(reply.type(), reply.body()));
+                    .thenApply(reply -> PaxosCodec.decodeReply(reply.type(), reply.body(), horizon, nowMicros()));
         }
         Endpoint from = endpoint;
         return answer.orTimeout(timeoutMs, TimeUnit.MILLISECONDS).thenApply(ans -> {

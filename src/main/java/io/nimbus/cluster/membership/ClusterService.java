@@ -11,6 +11,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.nimbus.config.NimbusConfig;
 import io.nimbus.core.gossip.Endpoint;
+import io.nimbus.core.gossip.GenerationHorizon;
 import io.nimbus.core.gossip.GossipMessage;
 import io.nimbus.core.gossip.GossipSettings;
 import io.nimbus.core.gossip.Gossiper;
@@ -18,6 +19,7 @@ import io.nimbus.core.gossip.Member;
 import io.nimbus.core.gossip.NodeInfo;
 import io.nimbus.core.gossip.NodeStatus;
 import io.nimbus.core.gossip.Outbound;
+import io.nimbus.core.paxos.BallotHorizon;
 import io.nimbus.node.NodeIdentity;
 import io.nimbus.node.Storage;
 import io.quarkus.runtime.ShutdownEvent;
@@ -57,7 +59,11 @@ public class ClusterService {
     private final Object lock = new Object();
     private final ReplicaService replicas;
     private final TopologyService topology;
+    /** Paxos requests carrying a ballot further ahead of this node's clock never reach the acceptor. */
+    private final BallotHorizon ballotHorizon;
     private Gossiper gossiper;
+    /** Gossip carrying a generation further ahead of this node's clock is refused (the connection closed). */
+    private final GenerationHorizon generationHorizon;
     private Endpoint self;
     private ClusterTransport transport;
     private MulticastDiscovery discovery;
@@ -78,6 +84,8 @@ public class ClusterService {
         this.vertx = vertx;
         this.registry = registry;
         this.httpPort = httpPort;
+        this.ballotHorizon = BallotHorizon.ofMillis(config.paxos().ballotAheadMaxMs());
+        this.generationHorizon = new GenerationHorizon(config.gossip().generationAheadMaxMs());
     }
 
     void onStart(@Observes @Priority(200) StartupEvent event) throws Exception {
@@ -102,7 +110,8 @@ public class ClusterService {
         GossipSettings settings = new GossipSettings(intervalMs, config.gossip().strategy(),
                 config.gossip().failureTimeout().toMillis(), config.gossip().missedAcksMax(),
                 config.gossip().statesPerMessageMax(), config.gossip().digestsPerMessageMax(),
-                TimeUnit.DAYS.toMillis(365), config.gossip().seedBackoffMax().toMillis(), seeds);
+                TimeUnit.DAYS.toMillis(365), config.gossip().generationAheadMaxMs(),
+                config.gossip().seedBackoffMax().toMillis(), seeds);
         synchronized (lock) {
             gossiper = new Gossiper(identity.id(), generation,
                     new NodeInfo(self, httpPort, config.role(), NodeStatus.JOINING, List.of(),
@@ -238,8 +247,9 @@ public class ClusterService {
             }
             GossipMessage.Ack2 ack2;
             synchronized (lock) {
-                ack2 = gossiper.onAck((GossipMessage.Ack) GossipCodec.decode(reply.type(), reply.body()),
-                        System.currentTimeMillis());
+                long now = System.currentTimeMillis();
+                ack2 = gossiper.onAck((GossipMessage.Ack) GossipCodec.decode(reply.type(), reply.body(),
+                        generationHorizon, now), now);
             }
             if (ack2 != null) {
                 transport.request(o.endpoint(), new ClusterTransport.Message(GossipCodec.ACK2, GossipCodec.encode(ack2)),
@@ -250,15 +260,16 @@ public class ClusterService {
 
     private Future<ClusterTransport.Message> handle(ClusterTransport.Message request) {
         if (PaxosCodec.isPaxos(request.type())) {
-            PaxosCodec.Addressed a = PaxosCodec.decodeRequest(request.type(), request.body());
+            PaxosCodec.Addressed a = PaxosCodec.decodeRequest(request.type(), request.body(), ballotHorizon,
+                    TimeUnit.MILLISECONDS.toMicros(System.currentTimeMillis()));
             return Future.fromCompletionStage(replicas.handle(a).thenApply(answer ->
                     new ClusterTransport.Message(PaxosCodec.type(answer.reply()), PaxosCodec.encode(answer))));
         }
         if (TopologyService.isTopology(request.type())) {
             return topology.handle(request);
         }
-        GossipMessage m = GossipCodec.decode(request.type(), request.body());
         long now = System.currentTimeMillis();
+        GossipMessage m = GossipCodec.decode(request.type(), request.body(), generationHorizon, now);
         synchronized (lock) {
             if (m instanceof GossipMessage.Syn syn) {
                 GossipMessage.Ack ack = gossiper.onSyn(syn, now);

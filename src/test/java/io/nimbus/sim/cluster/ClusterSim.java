@@ -667,7 +667,7 @@ public final class ClusterSim {
             // having heard from a peer, never contact the founder: an island; see the report)
             List<Endpoint> seeds = index == 0 ? List.of() : List.of(nodes.get(0).endpoint);
             GossipSettings gs = new GossipSettings(GOSSIP_INTERVAL_MS, GossipSettings.Strategy.RANDOM, 1000, 3, 64, 64,
-                    1000, 1000, seeds);
+                    1000, 3_600_000, 1000, seeds);
             gossiper = new Gossiper(name, generation, info, gs, random.split());
             trace.add("start", index, incarnation);
             if (worker && !first) {
