@@ -89,6 +89,16 @@ public interface NimbusConfig {
         @WithDefault("3600000")
         long ballotAheadMaxMs();
 
+        /**
+         * Whether a compare-and-set waiting on a key at this coordinator goes ahead of the blind writes
+         * waiting there ({@code false}: first come, first served). On a hot key with blind writers a
+         * compare-and-set otherwise almost never succeeds: every blind write queued between its read and
+         * its write changes the version it compares (docs/PAXOS.md, "Contention").
+         */
+        @WithName("compares-first")
+        @WithDefault("true")
+        boolean comparesFirst();
+
         /** Requests this node coordinates at once; beyond this a request gets 503 at once. */
         @WithName("in-flight-max")
         @WithDefault("4096")

@@ -105,6 +105,10 @@ public final class Coordination {
         return key;
     }
 
+    public Request request() {
+        return request;
+    }
+
     public Routing.Route route() {
         return route;
     }
