@@ -71,6 +71,7 @@ public class ClusterService {
     private long requestTimeoutMs;
     private long rounds;
     private Set<String> lastReachable = new HashSet<>();
+    private final java.util.concurrent.atomic.AtomicLong lastRefusalWarnMs = new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE / 2);
     private final Set<Endpoint> handshakeWarned = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public ClusterService(NimbusConfig config, NodeIdentity identity, Storage storage, Vertx vertx,
@@ -260,8 +261,14 @@ public class ClusterService {
 
     private Future<ClusterTransport.Message> handle(ClusterTransport.Message request) {
         if (PaxosCodec.isPaxos(request.type())) {
-            PaxosCodec.Addressed a = PaxosCodec.decodeRequest(request.type(), request.body(), ballotHorizon,
-                    TimeUnit.MILLISECONDS.toMicros(System.currentTimeMillis()));
+            PaxosCodec.Addressed a;
+            try {
+                a = PaxosCodec.decodeRequest(request.type(), request.body(), ballotHorizon,
+                        TimeUnit.MILLISECONDS.toMicros(System.currentTimeMillis()));
+            } catch (MalformedMessageException e) {
+                warnRefused(e);
+                throw e;
+            }
             return Future.fromCompletionStage(replicas.handle(a).thenApply(answer ->
                     new ClusterTransport.Message(PaxosCodec.type(answer.reply()), PaxosCodec.encode(answer))));
         }
@@ -269,7 +276,13 @@ public class ClusterService {
             return topology.handle(request);
         }
         long now = System.currentTimeMillis();
-        GossipMessage m = GossipCodec.decode(request.type(), request.body(), generationHorizon, now);
+        GossipMessage m;
+        try {
+            m = GossipCodec.decode(request.type(), request.body(), generationHorizon, now);
+        } catch (MalformedMessageException e) {
+            warnRefused(e);
+            throw e;
+        }
         synchronized (lock) {
             if (m instanceof GossipMessage.Syn syn) {
                 GossipMessage.Ack ack = gossiper.onSyn(syn, now);
@@ -281,6 +294,20 @@ public class ClusterService {
             }
         }
         throw new MalformedMessageException("a peer sent an unsolicited message of type " + request.type());
+    }
+
+    /**
+     * A peer's message was refused as malformed (the transport closes its connection). Refusals by the
+     * ballot or generation horizon mean a forgery or a clock far off: say so, at most every 10 s.
+     */
+    private void warnRefused(MalformedMessageException e) {
+        long now = System.currentTimeMillis();
+        long last = lastRefusalWarnMs.get();
+        if (now - last >= 10_000 && lastRefusalWarnMs.compareAndSet(last, now)) {
+            LOG.warnf("refused a peer's message and closed its connection: %s", e.getMessage());
+        } else {
+            LOG.debugf("refused a peer's message: %s", e.getMessage());
+        }
     }
 
     /** This node's cluster address (known once the cluster port is bound). */
