@@ -194,14 +194,31 @@ public class Coordinator {
         long timeoutMs = config.limits().writeTimeoutMs();
         MapDbStore store = storage.store();
         long token = Murmur3.hash64(m.key().getBytes(StandardCharsets.UTF_8));
+        // the store's clock can be exhausted (a ballot at the largest counter in it): refuse this write, nothing
+        // changed, rather than throw on the writer thread, which would fail the whole store
+        BallotClock.ExhaustedException[] exhausted = new BallotClock.ExhaustedException[1];
         return store.<WriteOutcome>update(m.key(), (current, fresh) -> {
             Topology t = store.topology();
             List<Replica> natural = t == null ? List.of() : t.placement(token).natural();
             if (natural.size() != 1 || !natural.get(0).host().equals(store.hostId())) {
                 return new Acceptor.Transition<>(current, null);
             }
-            WriteOutcome o = SingleReplica.apply(current, m, fresh.get());
+            Ballot b;
+            try {
+                b = fresh.get();
+            } catch (BallotClock.ExhaustedException e) {
+                exhausted[0] = e;
+                return new Acceptor.Transition<>(current, null);
+            }
+            WriteOutcome o = SingleReplica.apply(current, m, b);
             return new Acceptor.Transition<>(o instanceof WriteOutcome.Applied a ? a.next() : current, o);
+        }).thenApply(o -> {
+            if (exhausted[0] != null) {
+                notApplied.increment();
+                throw new RequestFailedException(new Result.Unavailable("this node cannot write: "
+                        + exhausted[0].getMessage() + "; nothing was written"));
+            }
+            return o;
         }).orTimeout(timeoutMs, TimeUnit.MILLISECONDS).exceptionally(e -> {
             Throwable cause = unwrap(e);
             if (cause instanceof TimeoutException) {
