@@ -247,10 +247,19 @@ public class ClusterService {
                 return;
             }
             GossipMessage.Ack2 ack2;
+            long now = System.currentTimeMillis();
+            GossipMessage.Ack ack;
+            try {
+                ack = (GossipMessage.Ack) GossipCodec.decode(reply.type(), reply.body(), generationHorizon, now);
+            } catch (MalformedMessageException e) {
+                warnRefused(e); // as good as no answer
+                synchronized (lock) {
+                    gossiper.onNoAnswer(o.peerId());
+                }
+                return;
+            }
             synchronized (lock) {
-                long now = System.currentTimeMillis();
-                ack2 = gossiper.onAck((GossipMessage.Ack) GossipCodec.decode(reply.type(), reply.body(),
-                        generationHorizon, now), now);
+                ack2 = gossiper.onAck(ack, now);
             }
             if (ack2 != null) {
                 transport.request(o.endpoint(), new ClusterTransport.Message(GossipCodec.ACK2, GossipCodec.encode(ack2)),
@@ -297,7 +306,8 @@ public class ClusterService {
     }
 
     /**
-     * A peer's message was refused as malformed (the transport closes its connection). Refusals by the
+     * A peer's message was refused as malformed (a request: the transport closes its connection; an answer:
+     * counted as none). Refusals by the
      * ballot or generation horizon mean a forgery or a clock far off: say so, at most every 10 s.
      */
     private void warnRefused(MalformedMessageException e) {
