@@ -38,6 +38,10 @@ public class NimbusMain {
                 nimbus.paxos.backoff-base-ms      randomized backoff before a retry (2) ...
                 nimbus.paxos.backoff-max-ms       ... doubling up to this (200)
                 nimbus.paxos.in-flight-max        requests coordinated at once before 503 (4096)
+                nimbus.paxos.compares-first       a waiting compare-and-set runs before waiting
+                                                  blind writes on its key (true)
+                nimbus.paxos.ballot-ahead-max-ms  ballots further ahead of this node's clock are
+                                                  refused as forged; above clock skew (3600000)
                 nimbus.ring.tokens                virtual nodes per worker (16)
                 nimbus.cluster.seeds              host:cluster-port list to join through (none: alone)
                 nimbus.cluster.bootstrap          may a worker with a never-used store found a new

@@ -114,6 +114,26 @@ public interface NimbusConfig {
         @WithDefault("200")
         long backoffMaxMs();
 
+        /**
+         * How far ahead of this node's clock a ballot it receives may be (ballot counters are wall-clock
+         * microseconds). A Paxos message carrying a ballot further ahead is refused as forged or corrupt: a
+         * request never reaches the acceptor (the connection is closed), a reply counts as no answer. Must
+         * exceed the clock skew between nodes.
+         */
+        @WithName("ballot-ahead-max-ms")
+        @WithDefault("3600000")
+        long ballotAheadMaxMs();
+
+        /**
+         * Whether a compare-and-set waiting on a key at this coordinator goes ahead of the blind writes
+         * waiting there ({@code false}: first come, first served). On a hot key with blind writers a
+         * compare-and-set otherwise almost never succeeds: every blind write queued between its read and
+         * its write changes the version it compares (docs/PAXOS.md, "Contention").
+         */
+        @WithName("compares-first")
+        @WithDefault("true")
+        boolean comparesFirst();
+
         /** Requests this node coordinates at once; beyond this a request gets 503 at once. */
         @WithName("in-flight-max")
         @WithDefault("4096")
@@ -272,6 +292,16 @@ public interface NimbusConfig {
         @WithName("digests-per-message-max")
         @WithDefault("4096")
         int digestsPerMessageMax();
+
+        /**
+         * How far ahead of this node's clock a gossiped generation may be (generations are wall-clock
+         * milliseconds at a node's start). A gossip message carrying one further ahead is refused as forged
+         * or corrupt (the connection is closed): a state under such a generation would outrank the node's
+         * real state until its clock caught up. Must exceed the clock skew between nodes.
+         */
+        @WithName("generation-ahead-max-ms")
+        @WithDefault("3600000")
+        long generationAheadMaxMs();
 
         /** Longest wait between catch-up attempts while no seed answers. */
         @WithName("seed-backoff-max")

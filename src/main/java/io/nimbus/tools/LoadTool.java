@@ -42,6 +42,8 @@ public final class LoadTool {
             (-Djavax.net.ssl.trustStore=...).
             GET and CAS runs write every key once first (not measured).
             CAS counts one operation per GET+PUT If-Match pair; a 412 (lost race) is a conflict, not an error.
+            Writes that took effect are reported per kind: with --keys 1 --mix put:1,cas:1 the line
+            "cas share" is the fairness of compare-and-set against blind writers on one hot key.
             """;
 
     enum Op { PUT, GET, CAS }
@@ -229,7 +231,15 @@ public final class LoadTool {
             long errors = 0;
             long conflicts = 0;
             long lastEnd = measureFrom;
+            long putsApplied = 0;
+            long putsTried = 0;
+            long casApplied = 0;
+            long casTried = 0;
             for (Worker w : workers) {
+                putsApplied += w.putsApplied;
+                putsTried += w.putsTried;
+                casApplied += w.casApplied;
+                casTried += w.casTried;
                 w.hist.forEach((op, h) -> hist.computeIfAbsent(op, x -> new Histogram(3)).add(h));
                 w.statuses.forEach((s, n) -> statuses.merge(s, n, Long::sum));
                 errors += w.errors;
@@ -245,6 +255,14 @@ public final class LoadTool {
             }
             line("total", all, seconds);
             out.printf("measured %.2fs  statuses %s  cas-conflicts(412) %d  errors %d%n", seconds, statuses, conflicts, errors);
+            if (casTried > 0) {
+                out.printf("cas share: %d of %d compare-and-sets applied (%.1f%%), %d of %d blind puts applied (%.1f%%); "
+                                + "cas made %.1f%% of the %d writes that took effect%n",
+                        casApplied, casTried, 100.0 * casApplied / casTried, putsApplied, putsTried,
+                        putsTried == 0 ? 0.0 : 100.0 * putsApplied / putsTried,
+                        casApplied + putsApplied == 0 ? 0.0 : 100.0 * casApplied / (casApplied + putsApplied),
+                        casApplied + putsApplied);
+            }
         }
 
         private void line(String name, Histogram h, double seconds) {
@@ -262,6 +280,12 @@ public final class LoadTool {
             long errors;
             long conflicts;
             long lastEnd;
+            /** Measured writes: blind PUTs and CAS PUTs (If-Match) sent, and those answered 204. */
+            long putsTried;
+            long putsApplied;
+            long casTried;
+            long casApplied;
+            boolean measuring;
 
             Worker(int id, long measureFrom, long stopAt) {
                 this.id = id;
@@ -289,6 +313,7 @@ public final class LoadTool {
                         }
                     }
                     int key = random.nextInt(o.keys());
+                    measuring = start >= measureFrom;
                     boolean ok;
                     try {
                         ok = execute(client, op, key);
@@ -314,7 +339,12 @@ public final class LoadTool {
             private boolean execute(Client client, Op op, int key) {
                 switch (op) {
                     case PUT -> {
-                        return count(client.put(key, null, null).status, 204);
+                        int status = client.put(key, null, null).status;
+                        if (measuring) {
+                            putsTried++;
+                            putsApplied += status == 204 ? 1 : 0;
+                        }
+                        return count(status, 204);
                     }
                     case GET -> {
                         return count(client.get(key).status, 200);
@@ -325,6 +355,10 @@ public final class LoadTool {
                             return false;
                         }
                         int status = client.put(key, read.etag, null).status;
+                        if (measuring) {
+                            casTried++;
+                            casApplied += status == 204 ? 1 : 0;
+                        }
                         if (status == 412) {
                             conflicts++;
                             statuses.merge("412", 1L, Long::sum);

@@ -8,6 +8,7 @@ import io.nimbus.core.topology.HostId;
 import io.nimbus.core.gossip.Endpoint;
 import io.nimbus.core.kv.Ballot;
 import io.nimbus.core.kv.Proposal;
+import io.nimbus.core.paxos.BallotHorizon;
 import io.nimbus.core.paxos.PaxosMessage;
 import io.quarkus.test.junit.QuarkusTest;
 import io.vertx.core.Future;
@@ -43,7 +44,8 @@ class AcceptorOverTheWireTest {
         ClusterTransport.Message reply = peer.request(node, new ClusterTransport.Message(PaxosCodec.type(r),
                 PaxosCodec.encode(new PaxosCodec.Addressed(epoch, to, r))), 5000).toCompletionStage().toCompletableFuture()
                 .get(10, TimeUnit.SECONDS);
-        PaxosCodec.Answer a = PaxosCodec.decodeReply(reply.type(), reply.body());
+        PaxosCodec.Answer a = PaxosCodec.decodeReply(reply.type(), reply.body(), BallotHorizon.ofMillis(3_600_000),
+                TimeUnit.MILLISECONDS.toMicros(System.currentTimeMillis()));
         assertEquals(topology.view().selfHost(), a.from(), "a reply names the replier's host id");
         assertEquals(topology.view().epoch(), a.epoch(), "and its topology epoch");
         return a.reply();

@@ -17,6 +17,8 @@ final class SimConfig {
     int statesPerMessageMax = 256;
     int digestsPerMessageMax = 4096;
     long generationJumpMax = Long.MAX_VALUE / 4;
+    /** Generations are 1, 2, … on a virtual clock from 0: the real default bound never refuses them. */
+    long generationAheadMaxMs = 3_600_000;
     long seedBackoffMaxMs = 8000;
     /** As the shell: {@code max(100, interval)}. */
     long requestTimeoutMs = 1000;
@@ -73,7 +75,7 @@ final class SimConfig {
     /** Every node starts knowing only node 0's endpoint as seed (node 0 skips itself). */
     GossipSettings settings() {
         return new GossipSettings(intervalMs, strategy, failureTimeoutMs, missedAcksMax, statesPerMessageMax,
-                digestsPerMessageMax, generationJumpMax, seedBackoffMaxMs, List.of(endpoint(0)));
+                digestsPerMessageMax, generationJumpMax, generationAheadMaxMs, seedBackoffMaxMs, List.of(endpoint(0)));
     }
 
     @Override

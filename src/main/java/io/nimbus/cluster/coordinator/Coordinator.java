@@ -12,6 +12,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.nimbus.config.NimbusConfig;
 import io.nimbus.core.coordinator.Coordination;
+import io.nimbus.core.coordinator.KeyQueue;
 import io.nimbus.core.coordinator.Result;
 import io.nimbus.core.coordinator.RetryPolicy;
 import io.nimbus.core.coordinator.Routing;
@@ -25,6 +26,7 @@ import io.nimbus.core.kv.Proposal;
 import io.nimbus.core.kv.SingleReplica;
 import io.nimbus.core.kv.WriteOutcome;
 import io.nimbus.core.paxos.Acceptor;
+import io.nimbus.core.paxos.BallotHorizon;
 import io.nimbus.core.paxos.PaxosMessage;
 import io.nimbus.core.paxos.Proposer;
 import io.nimbus.core.ring.Murmur3;
@@ -44,7 +46,6 @@ import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -63,7 +64,7 @@ import java.util.function.Supplier;
  * <p>When a key's only replica is this worker, a write is one durable step in the local store
  * ({@link SingleReplica}), re-checked on the store's writer thread against the topology in force there.
  * Requests coordinated on one key by this node run one after another (they would only pre-empt each
- * other). Every ending is a {@link Result}; failures complete the future with a {@link RequestFailedException}.
+ * other), in {@link KeyQueue}'s order. Every ending is a {@link Result}; failures complete the future with a {@link RequestFailedException}.
  */
 @ApplicationScoped
 public class Coordinator {
@@ -77,9 +78,11 @@ public class Coordinator {
     private final Vertx vertx;
     private final RetryPolicy retry;
     private final AtomicInteger inFlight = new AtomicInteger();
-    /** Per key, the last request queued on this node (see {@link #serialized}). */
-    private final ConcurrentHashMap<String, CompletableFuture<Void>> keyTails = new ConcurrentHashMap<>();
+    /** The requests this node coordinates per key, one running at a time (see {@link #serialized}); guarded by itself. */
+    private final KeyQueue<Queued<?>> keyQueue;
     private final BallotClock clock;
+    /** Replies carrying a ballot further ahead of this node's clock are no answer (and never reach {@link #clock}). */
+    private final BallotHorizon horizon;
     private final Counter restarts;
     private final Counter outcomeUnknown;
     private final Counter notApplied;
@@ -97,6 +100,8 @@ public class Coordinator {
                 config.paxos().backoffMaxMs());
         long highWater = storage.isWorker() ? storage.store().ballotHighWaterMark() : 0;
         this.clock = new BallotClock(cluster.selfId(), highWater);
+        this.horizon = BallotHorizon.ofMillis(config.paxos().ballotAheadMaxMs());
+        this.keyQueue = new KeyQueue<>(config.paxos().comparesFirst());
         this.restarts = Counter.builder("nimbus.paxos.restarts")
                 .description("Paxos attempts restarted above a rival ballot or after finishing an in-flight proposal")
                 .register(registry);
@@ -189,14 +194,31 @@ public class Coordinator {
         long timeoutMs = config.limits().writeTimeoutMs();
         MapDbStore store = storage.store();
         long token = Murmur3.hash64(m.key().getBytes(StandardCharsets.UTF_8));
+        // the store's clock can be exhausted (a ballot at the largest counter in it): refuse this write, nothing
+        // changed, rather than throw on the writer thread, which would fail the whole store
+        BallotClock.ExhaustedException[] exhausted = new BallotClock.ExhaustedException[1];
         return store.<WriteOutcome>update(m.key(), (current, fresh) -> {
             Topology t = store.topology();
             List<Replica> natural = t == null ? List.of() : t.placement(token).natural();
             if (natural.size() != 1 || !natural.get(0).host().equals(store.hostId())) {
                 return new Acceptor.Transition<>(current, null);
             }
-            WriteOutcome o = SingleReplica.apply(current, m, fresh.get());
+            Ballot b;
+            try {
+                b = fresh.get();
+            } catch (BallotClock.ExhaustedException e) {
+                exhausted[0] = e;
+                return new Acceptor.Transition<>(current, null);
+            }
+            WriteOutcome o = SingleReplica.apply(current, m, b);
             return new Acceptor.Transition<>(o instanceof WriteOutcome.Applied a ? a.next() : current, o);
+        }).thenApply(o -> {
+            if (exhausted[0] != null) {
+                notApplied.increment();
+                throw new RequestFailedException(new Result.Unavailable("this node cannot write: "
+                        + exhausted[0].getMessage() + "; nothing was written"));
+            }
+            return o;
         }).orTimeout(timeoutMs, TimeUnit.MILLISECONDS).exceptionally(e -> {
             Throwable cause = unwrap(e);
             if (cause instanceof TimeoutException) {
@@ -223,7 +245,7 @@ public class Coordinator {
                 retry, this::nextBallot, new SplittableRandom(ThreadLocalRandom.current().nextLong()), deadline),
                 reroute).begin();
         CompletableFuture<Result> f = level == ConsistencyLevel.ONE ? go.apply(route)
-                : serialized(key, () -> go.apply(route));
+                : serialized(key, KeyQueue.kindOf(request), () -> go.apply(route));
         return f.whenComplete((v, e) -> inFlight.decrementAndGet()).thenApply(res -> {
             if (res instanceof Result.Read || res instanceof Result.Written || res instanceof Result.PreconditionFailed
                     || res instanceof Result.NotFound) {
@@ -235,20 +257,62 @@ public class Coordinator {
     }
 
     /**
-     * Runs the requests this node coordinates on one key one after another: concurrent rounds on the
-     * same key from the same coordinator would only pre-empt each other's ballots.
+     * Runs the requests this node coordinates on one key one after another, in {@link KeyQueue}'s order
+     * (a waiting compare-and-set goes ahead of waiting blind writes): concurrent rounds on the same key
+     * from the same coordinator would only pre-empt each other's ballots.
      */
-    private <T> CompletableFuture<T> serialized(String key, Supplier<CompletableFuture<T>> run) {
-        CompletableFuture<Void> mine = new CompletableFuture<>();
-        CompletableFuture<Void> before = keyTails.put(key, mine);
-        // (thenCompose also turns an exception thrown by run into a failed result, so the queue never jams)
-        CompletableFuture<T> result = (before == null ? CompletableFuture.<Void>completedFuture(null) : before)
-                .thenCompose(v -> run.get());
-        result.whenComplete((v, e) -> {
-            keyTails.remove(key, mine);
-            mine.complete(null);
+    private <T> CompletableFuture<T> serialized(String key, KeyQueue.Kind kind, Supplier<CompletableFuture<T>> run) {
+        Queued<T> mine = new Queued<>(run);
+        boolean now;
+        synchronized (keyQueue) {
+            now = keyQueue.arrive(key, mine, kind);
+        }
+        mine.result.whenComplete((v, e) -> {
+            Queued<?> next;
+            synchronized (keyQueue) {
+                next = keyQueue.leave(key, mine);
+            }
+            if (next != null) {
+                next.start();
+            }
         });
-        return result;
+        if (now) {
+            mine.start();
+        }
+        return mine.result;
+    }
+
+    /** A request waiting for its turn on its key. */
+    private static final class Queued<T> {
+        final Supplier<CompletableFuture<T>> run;
+        final CompletableFuture<T> result = new CompletableFuture<>();
+
+        Queued(Supplier<CompletableFuture<T>> run) {
+            this.run = run;
+        }
+
+        /** Runs it; an exception thrown by {@code run} fails its result (so the line never jams). */
+        void start() {
+            CompletableFuture<T> f;
+            try {
+                f = run.get();
+            } catch (RuntimeException e) {
+                result.completeExceptionally(e);
+                return;
+            }
+            f.whenComplete((v, e) -> {
+                if (e != null) {
+                    result.completeExceptionally(e);
+                } else {
+                    result.complete(v);
+                }
+            });
+        }
+    }
+
+    /** The wall clock ballots are made of (and checked against), in microseconds since the epoch. */
+    private static long nowMicros() {
+        return TimeUnit.MILLISECONDS.toMicros(System.currentTimeMillis());
     }
 
     private Ballot nextBallot(Ballot above) {
@@ -256,7 +320,7 @@ public class Coordinator {
             if (above != null) {
                 clock.observe(above);
             }
-            return clock.next(TimeUnit.MILLISECONDS.toMicros(System.currentTimeMillis()));
+            return clock.next(nowMicros());
         }
     }
 
@@ -366,7 +430,7 @@ public class Coordinator {
             }
             ClusterTransport.Message m = new ClusterTransport.Message(PaxosCodec.type(e.request()), PaxosCodec.encode(a));
             answer = cluster.transport().request(endpoint, m, timeoutMs).toCompletionStage().toCompletableFuture()
-                    .thenApply(reply -> PaxosCodec.decodeReply(reply.type(), reply.body()));
+                    .thenApply(reply -> PaxosCodec.decodeReply(reply.type(), reply.body(), horizon, nowMicros()));
         }
         Endpoint from = endpoint;
         return answer.orTimeout(timeoutMs, TimeUnit.MILLISECONDS).thenApply(ans -> {

@@ -14,6 +14,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.nimbus.config.NimbusConfig;
 import io.nimbus.core.gossip.Endpoint;
+import io.nimbus.core.gossip.GenerationHorizon;
 import io.nimbus.core.gossip.GossipMessage;
 import io.nimbus.core.gossip.GossipSettings;
 import io.nimbus.core.gossip.Gossiper;
@@ -21,6 +22,7 @@ import io.nimbus.core.gossip.Member;
 import io.nimbus.core.gossip.NodeInfo;
 import io.nimbus.core.gossip.NodeStatus;
 import io.nimbus.core.gossip.Outbound;
+import io.nimbus.core.paxos.BallotHorizon;
 import io.nimbus.node.NodeIdentity;
 import io.nimbus.node.Storage;
 import io.quarkus.runtime.ShutdownEvent;
@@ -61,7 +63,11 @@ public class ClusterService {
     private final Object lock = new Object();
     private final ReplicaService replicas;
     private final TopologyService topology;
+    /** Paxos requests carrying a ballot further ahead of this node's clock never reach the acceptor. */
+    private final BallotHorizon ballotHorizon;
     private Gossiper gossiper;
+    /** Gossip carrying a generation further ahead of this node's clock is refused (the connection closed). */
+    private final GenerationHorizon generationHorizon;
     private Endpoint self;
     private ClusterTransport transport;
     private MulticastDiscovery discovery;
@@ -69,6 +75,7 @@ public class ClusterService {
     private long requestTimeoutMs;
     private long rounds;
     private Set<String> lastReachable = new HashSet<>();
+    private final java.util.concurrent.atomic.AtomicLong lastRefusalWarnMs = new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE / 2);
     private final Set<Endpoint> handshakeWarned = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public ClusterService(NimbusConfig config, NodeIdentity identity, Storage storage, Vertx vertx,
@@ -82,6 +89,8 @@ public class ClusterService {
         this.vertx = vertx;
         this.registry = registry;
         this.httpPort = httpPort;
+        this.ballotHorizon = BallotHorizon.ofMillis(config.paxos().ballotAheadMaxMs());
+        this.generationHorizon = new GenerationHorizon(config.gossip().generationAheadMaxMs());
     }
 
     void onStart(@Observes @Priority(200) StartupEvent event) throws Exception {
@@ -110,7 +119,8 @@ public class ClusterService {
         GossipSettings settings = new GossipSettings(intervalMs, config.gossip().strategy(),
                 config.gossip().failureTimeout().toMillis(), config.gossip().missedAcksMax(),
                 config.gossip().statesPerMessageMax(), config.gossip().digestsPerMessageMax(),
-                TimeUnit.DAYS.toMillis(365), config.gossip().seedBackoffMax().toMillis(), seeds);
+                TimeUnit.DAYS.toMillis(365), config.gossip().generationAheadMaxMs(),
+                config.gossip().seedBackoffMax().toMillis(), seeds);
         synchronized (lock) {
             gossiper = new Gossiper(identity.id(), generation,
                     new NodeInfo(self, httpPort, config.role(), NodeStatus.JOINING, List.of(),
@@ -259,9 +269,19 @@ public class ClusterService {
                 return;
             }
             GossipMessage.Ack2 ack2;
+            long now = System.currentTimeMillis();
+            GossipMessage.Ack ack;
+            try {
+                ack = (GossipMessage.Ack) GossipCodec.decode(reply.type(), reply.body(), generationHorizon, now);
+            } catch (MalformedMessageException e) {
+                warnRefused(e); // as good as no answer
+                synchronized (lock) {
+                    gossiper.onNoAnswer(o.peerId());
+                }
+                return;
+            }
             synchronized (lock) {
-                ack2 = gossiper.onAck((GossipMessage.Ack) GossipCodec.decode(reply.type(), reply.body()),
-                        System.currentTimeMillis());
+                ack2 = gossiper.onAck(ack, now);
             }
             if (ack2 != null) {
                 transport.request(o.endpoint(), new ClusterTransport.Message(GossipCodec.ACK2, GossipCodec.encode(ack2)),
@@ -272,15 +292,28 @@ public class ClusterService {
 
     private Future<ClusterTransport.Message> handle(ClusterTransport.Message request) {
         if (PaxosCodec.isPaxos(request.type())) {
-            PaxosCodec.Addressed a = PaxosCodec.decodeRequest(request.type(), request.body());
+            PaxosCodec.Addressed a;
+            try {
+                a = PaxosCodec.decodeRequest(request.type(), request.body(), ballotHorizon,
+                        TimeUnit.MILLISECONDS.toMicros(System.currentTimeMillis()));
+            } catch (MalformedMessageException e) {
+                warnRefused(e);
+                throw e;
+            }
             return Future.fromCompletionStage(replicas.handle(a).thenApply(answer ->
                     new ClusterTransport.Message(PaxosCodec.type(answer.reply()), PaxosCodec.encode(answer))));
         }
         if (TopologyService.isTopology(request.type())) {
             return topology.handle(request);
         }
-        GossipMessage m = GossipCodec.decode(request.type(), request.body());
         long now = System.currentTimeMillis();
+        GossipMessage m;
+        try {
+            m = GossipCodec.decode(request.type(), request.body(), generationHorizon, now);
+        } catch (MalformedMessageException e) {
+            warnRefused(e);
+            throw e;
+        }
         synchronized (lock) {
             if (m instanceof GossipMessage.Syn syn) {
                 GossipMessage.Ack ack = gossiper.onSyn(syn, now);
@@ -292,6 +325,21 @@ public class ClusterService {
             }
         }
         throw new MalformedMessageException("a peer sent an unsolicited message of type " + request.type());
+    }
+
+    /**
+     * A peer's message was refused as malformed (a request: the transport closes its connection; an answer:
+     * counted as none). Refusals by the
+     * ballot or generation horizon mean a forgery or a clock far off: say so, at most every 10 s.
+     */
+    private void warnRefused(MalformedMessageException e) {
+        long now = System.currentTimeMillis();
+        long last = lastRefusalWarnMs.get();
+        if (now - last >= 10_000 && lastRefusalWarnMs.compareAndSet(last, now)) {
+            LOG.warnf("refused a peer's message and closed its connection: %s", e.getMessage());
+        } else {
+            LOG.debugf("refused a peer's message: %s", e.getMessage());
+        }
     }
 
     /** This node's cluster address (known once the cluster port is bound). */

@@ -5,6 +5,7 @@ import io.nimbus.cluster.transport.WireStrings;
 
 import io.nimbus.core.gossip.Digest;
 import io.nimbus.core.gossip.Endpoint;
+import io.nimbus.core.gossip.GenerationHorizon;
 import io.nimbus.core.gossip.GossipMessage;
 import io.nimbus.core.gossip.NodeInfo;
 import io.nimbus.core.gossip.NodeRole;
@@ -23,7 +24,9 @@ import java.util.List;
 /**
  * The compact binary form of gossip messages. Strings are u16-length UTF-8; lists are u32-counted
  * and bounded. Anything that does not decode exactly — short, long, out-of-range values — raises
- * {@link MalformedMessageException}, and the transport closes the connection.
+ * {@link MalformedMessageException}, and the transport closes the connection. So does a generation
+ * further ahead of the receiver's clock than its {@link GenerationHorizon}
+ * ({@code nimbus.gossip.generation-ahead-max-ms}): forged or corrupt.
  */
 public final class GossipCodec {
     public static final int SYN = 1, ACK = 2, ACK2 = 3;
@@ -61,7 +64,18 @@ public final class GossipCodec {
         return bytes.toByteArray();
     }
 
-    public static GossipMessage decode(int type, byte[] body) {
+    /** Decodes a message, refused if a generation in it is beyond {@code horizon} of {@code nowMs} (the receiver's clock). */
+    public static GossipMessage decode(int type, byte[] body, GenerationHorizon horizon, long nowMs) {
+        GossipMessage m = decode(type, body);
+        String why = horizon.refusal(m, nowMs);
+        if (why != null) {
+            throw new MalformedMessageException("gossip refused: " + why);
+        }
+        return m;
+    }
+
+    /** Decodes a message's form only (no plausibility check): for tests and tools. */
+    static GossipMessage decode(int type, byte[] body) {
         ByteBuffer in = ByteBuffer.wrap(body);
         try {
             GossipMessage m = switch (type) {

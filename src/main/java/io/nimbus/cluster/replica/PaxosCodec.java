@@ -6,6 +6,7 @@ import io.nimbus.cluster.membership.GossipCodec;
 
 import io.nimbus.core.kv.Ballot;
 import io.nimbus.core.kv.Proposal;
+import io.nimbus.core.paxos.BallotHorizon;
 import io.nimbus.core.paxos.PaxosMessage;
 import io.nimbus.core.topology.HostId;
 import io.nimbus.storage.KeyStateCodec;
@@ -24,6 +25,10 @@ import java.util.UUID;
  * the coordinator's topology epoch and the host id of the replica it is meant for, for a reply the
  * replier's epoch and host id. A peer speaking another protocol version is refused with a message that
  * says so (a cluster of mixed versions is not supported).
+ *
+ * <p>A message carrying a ballot further ahead of the receiver's clock than its {@link BallotHorizon}
+ * ({@code nimbus.paxos.ballot-ahead-max-ms}) is malformed: a request so refused never reaches the acceptor
+ * (the transport closes the connection), a reply so refused counts as no answer.
  */
 public final class PaxosCodec {
     /** Version 2: epochs and host ids in every message, the fence reply. (Version 1 had no header.) */
@@ -55,17 +60,20 @@ public final class PaxosCodec {
         return encode(a.epoch(), a.from() == null ? NO_HOST : a.from(), a.reply());
     }
 
-    public static Addressed decodeRequest(int type, byte[] body) {
+    /** A request, refused if a ballot in it is beyond {@code horizon} of {@code nowMicros} (the receiver's clock). */
+    public static Addressed decodeRequest(int type, byte[] body, BallotHorizon horizon, long nowMicros) {
         ByteBuffer in = ByteBuffer.wrap(body);
         long epoch = header(in);
         HostId host = host(in);
         if (!(decode(type, in) instanceof PaxosMessage.Request r)) {
             throw new MalformedMessageException("a peer sent a Paxos reply (type " + type + ") as a request");
         }
+        plausible(r, horizon, nowMicros);
         return new Addressed(epoch, host, r);
     }
 
-    public static Answer decodeReply(int type, byte[] body) {
+    /** A reply, refused if a ballot in it is beyond {@code horizon} of {@code nowMicros} (the receiver's clock). */
+    public static Answer decodeReply(int type, byte[] body, BallotHorizon horizon, long nowMicros) {
         ByteBuffer in = ByteBuffer.wrap(body);
         long epoch = header(in);
         HostId host = host(in);
@@ -73,7 +81,15 @@ public final class PaxosCodec {
         if (m instanceof PaxosMessage.Request) {
             throw new MalformedMessageException("a peer answered with a Paxos request (type " + type + ")");
         }
+        plausible(m, horizon, nowMicros);
         return new Answer(epoch, host.equals(NO_HOST) ? null : host, m);
+    }
+
+    private static void plausible(PaxosMessage m, BallotHorizon horizon, long nowMicros) {
+        String why = horizon.refusal(m, nowMicros);
+        if (why != null) {
+            throw new MalformedMessageException("Paxos " + m.getClass().getSimpleName() + " refused: " + why);
+        }
     }
 
     private static long header(ByteBuffer in) {

@@ -1,6 +1,7 @@
 package io.nimbus.core.coordinator;
 
 import io.nimbus.core.kv.Ballot;
+import io.nimbus.core.kv.BallotClock;
 import io.nimbus.core.kv.ConsistencyLevel;
 import io.nimbus.core.kv.KeyState;
 import io.nimbus.core.kv.Mutation;
@@ -105,6 +106,10 @@ public final class Coordination {
         return key;
     }
 
+    public Request request() {
+        return request;
+    }
+
     public Routing.Route route() {
         return route;
     }
@@ -155,9 +160,28 @@ public final class Coordination {
             mode = Mode.ONE_STATE;
             return List.of(askState());
         }
+        Ballot b = fresh(above);
+        if (b == null) {
+            return exhausted();
+        }
         mode = Mode.PAXOS;
         proposer = new Proposer(key, paxosOp(), route.askedNames(), route.quorum());
-        return translate(proposer.start(ballots.next(above)));
+        return translate(proposer.start(b));
+    }
+
+    /** A ballot from this node's source, or null if none is left ({@link BallotClock.ExhaustedException}: see {@link #exhausted}). */
+    private Ballot fresh(Ballot above) {
+        try {
+            return ballots.next(above);
+        } catch (BallotClock.ExhaustedException e) {
+            lastWhy = e.getMessage();
+            return null;
+        }
+    }
+
+    /** This node cannot issue a ballot any more: another coordinator can still serve the request. */
+    private List<Effect> exhausted() {
+        return finish(new Result.Unavailable("this node cannot coordinate: " + lastWhy + nothingWritten()));
     }
 
     private Proposer.Op paxosOp() {
@@ -203,10 +227,13 @@ public final class Coordination {
             return finish(new Result.TimedOut("out of time after " + attempts + " attempt(s) pre-empted by competing "
                     + "requests on the same key" + nothingWritten()));
         }
-        Ballot above = maxOf(restartAbove, proposer.ballot());
+        Ballot b = fresh(maxOf(restartAbove, proposer.ballot()));
+        if (b == null) {
+            return exhausted();
+        }
         proposer = new Proposer(key, paxosOp(), route.askedNames(), route.quorum());
         attempts++;
-        return translate(proposer.start(ballots.next(above)));
+        return translate(proposer.start(b));
     }
 
     /** The request placed again after a {@link Effect.Refresh}. */
@@ -333,9 +360,13 @@ public final class Coordination {
     }
 
     private List<Effect> commitOne(Ballot above) {
+        Ballot b = fresh(above);
+        if (b == null) {
+            return exhausted();
+        }
         mode = Mode.ONE_COMMIT;
         oneFailures = 0;
-        oneProposal = new Proposal(ballots.next(above), ((Request.Write) request).mutation().value());
+        oneProposal = new Proposal(b, ((Request.Write) request).mutation().value());
         List<Effect> out = new ArrayList<>(route.asked().size());
         for (var r : route.asked()) {
             out.add(new Effect.Send(new Proposer.Envelope(r.name(), new PaxosMessage.Commit(key, oneProposal)),

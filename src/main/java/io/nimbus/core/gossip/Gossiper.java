@@ -17,8 +17,13 @@ import java.util.random.RandomGenerator;
  *
  * <p><b>Merge rule</b> ({@link #merge}): a state with a higher generation replaces the whole entry;
  * with the same generation, the newer heartbeat and the newer info are taken independently; a
- * generation more than {@code generationJumpMax} above the known one is refused as implausible;
- * nothing from others about this node itself is ever taken.
+ * generation more than {@code generationJumpMax} above the known one, or more than
+ * {@code generationAheadMaxMs} ahead of this node's clock ({@link GenerationHorizon}), is refused as
+ * implausible; nothing from others about this node itself is ever taken — but a state of this node that
+ * outranks its own (a higher generation, or a higher version of its generation: only a forgery or a
+ * corrupt peer makes one) is overridden at once: this node moves to the generation above it, so that
+ * its real state wins everywhere again (as SWIM's refutation does) instead of a forged LEFT keeping it
+ * out of the cluster, across restarts, until its clock passes the forged generation.
  *
  * <p><b>Failure detection</b> (local, per peer): a peer is unreachable when its heartbeat (learned
  * from anyone) has not advanced for {@code failureTimeoutMs}, or when it left {@code missedAcksMax}
@@ -284,7 +289,17 @@ public final class Gossiper {
 
     /** Applies the merge rule to one incoming state. */
     public MergeResult merge(NodeState incoming, long nowMs) {
+        if (!settings.generationHorizon().admits(incoming.generation(), nowMs)) {
+            return MergeResult.IMPLAUSIBLE_GENERATION;
+        }
         if (incoming.id().equals(selfId)) {
+            NodeState s = self();
+            if (incoming.isNewerThan(s.generation(), s.maxVersion())) {
+                // someone holds a state of this node that outranks its own: override it with a higher generation
+                version++;
+                states.put(selfId, new NodeState(selfId, Math.max(s.generation(), incoming.generation()) + 1, version,
+                        version, s.info()));
+            }
             return MergeResult.SELF;
         }
         NodeState mine = states.get(incoming.id());

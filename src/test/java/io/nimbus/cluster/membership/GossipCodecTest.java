@@ -4,6 +4,7 @@ import io.nimbus.cluster.transport.MalformedMessageException;
 
 import io.nimbus.core.gossip.Digest;
 import io.nimbus.core.gossip.Endpoint;
+import io.nimbus.core.gossip.GenerationHorizon;
 import io.nimbus.core.gossip.GossipMessage;
 import io.nimbus.core.gossip.NodeInfo;
 import io.nimbus.core.gossip.NodeRole;
@@ -86,5 +87,32 @@ class GossipCodecTest {
                 }
             }
         }
+    }
+
+    @Test
+    void aForgedGenerationFarAheadOfTheReceiversClockIsMalformedInEveryMessage() {
+        long now = A.generation(); // the receiver's clock (ms); A is a node that started just now
+        GenerationHorizon hour = new GenerationHorizon(3_600_000);
+        for (GossipMessage m : SAMPLES) {
+            assertEquals(m, GossipCodec.decode(GossipCodec.type(m), GossipCodec.encode(m), hour, now));
+        }
+        long elevenDays = 11L * 24 * 3600 * 1000;
+        NodeState forgedLeft = new NodeState("node-a", now + elevenDays, 1, 1,
+                new NodeInfo(A.info().endpoint(), 8081, NodeRole.WORKER, NodeStatus.LEFT, List.of()));
+        List<GossipMessage> forged = List.of(
+                new GossipMessage.Ack2("forger", List.of(B, forgedLeft)),
+                new GossipMessage.Ack("forger", List.of(forgedLeft), List.of()),
+                new GossipMessage.Ack("forger", List.of(), List.of(forgedLeft.digest())),
+                new GossipMessage.Syn("forger", new Endpoint("h", 1), List.of(A.digest(), forgedLeft.digest())));
+        for (GossipMessage m : forged) {
+            MalformedMessageException e = assertThrows(MalformedMessageException.class,
+                    () -> GossipCodec.decode(GossipCodec.type(m), GossipCodec.encode(m), hour, now), m.toString());
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("generation-ahead-max-ms"), e.getMessage());
+        }
+        // clock skew up to the bound is not forgery
+        GossipMessage skewed = new GossipMessage.Ack2("b", List.of(new NodeState("node-a", now + 3_600_000, 1, 1, A.info())));
+        assertEquals(skewed, GossipCodec.decode(GossipCodec.ACK2, GossipCodec.encode(skewed), hour, now));
+        assertThrows(MalformedMessageException.class, () -> GossipCodec.decode(GossipCodec.ACK2, GossipCodec.encode(skewed),
+                hour, now - 1));
     }
 }

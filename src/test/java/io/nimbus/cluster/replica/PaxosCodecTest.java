@@ -5,6 +5,7 @@ import io.nimbus.cluster.transport.MalformedMessageException;
 import io.nimbus.core.kv.Ballot;
 import io.nimbus.core.kv.KeyState;
 import io.nimbus.core.kv.Proposal;
+import io.nimbus.core.paxos.BallotHorizon;
 import io.nimbus.core.paxos.PaxosMessage;
 import io.nimbus.core.topology.HostId;
 import org.junit.jupiter.api.Test;
@@ -44,14 +45,18 @@ class PaxosCodecTest {
                 : PaxosCodec.encode(new PaxosCodec.Answer(42, H, m));
     }
 
+    /** The receiver's clock in these tests: the sample ballot's time, so every sample is plausible. */
+    static final long NOW_MICROS = B.counter();
+    static final BallotHorizon HOUR = BallotHorizon.ofMillis(3_600_000);
+
     static PaxosMessage decode(PaxosMessage m, byte[] body) {
         if (m instanceof PaxosMessage.Request) {
-            PaxosCodec.Addressed a = PaxosCodec.decodeRequest(PaxosCodec.type(m), body);
+            PaxosCodec.Addressed a = PaxosCodec.decodeRequest(PaxosCodec.type(m), body, HOUR, NOW_MICROS);
             assertEquals(42, a.epoch());
             assertEquals(H, a.target());
             return a.request();
         }
-        PaxosCodec.Answer a = PaxosCodec.decodeReply(PaxosCodec.type(m), body);
+        PaxosCodec.Answer a = PaxosCodec.decodeReply(PaxosCodec.type(m), body, HOUR, NOW_MICROS);
         assertEquals(42, a.epoch());
         assertEquals(H, a.from());
         return a.reply();
@@ -77,7 +82,7 @@ class PaxosCodecTest {
             }
             assertThrows(MalformedMessageException.class, () -> decode(m, Arrays.copyOf(full, full.length + 1)));
         }
-        assertThrows(MalformedMessageException.class, () -> PaxosCodec.decodeRequest(99, encode(SAMPLES.get(0))));
+        assertThrows(MalformedMessageException.class, () -> PaxosCodec.decodeRequest(99, encode(SAMPLES.get(0)), HOUR, NOW_MICROS));
     }
 
     static final int HEADER = 1 + 8 + 16;
@@ -94,8 +99,51 @@ class PaxosCodecTest {
     @Test
     void requestsAndRepliesAreNotInterchangeable() {
         assertThrows(MalformedMessageException.class,
-                () -> PaxosCodec.decodeReply(PaxosCodec.PREPARE, encode(SAMPLES.get(0))));
+                () -> PaxosCodec.decodeReply(PaxosCodec.PREPARE, encode(SAMPLES.get(0)), HOUR, NOW_MICROS));
         byte[] reply = encode(new PaxosMessage.Accepted(B));
-        assertThrows(MalformedMessageException.class, () -> PaxosCodec.decodeRequest(PaxosCodec.ACCEPTED, reply));
+        assertThrows(MalformedMessageException.class, () -> PaxosCodec.decodeRequest(PaxosCodec.ACCEPTED, reply, HOUR, NOW_MICROS));
+    }
+
+    @Test
+    void aForgedBallotFarAheadOfTheReceiversClockIsMalformedWhereverItIsCarried() {
+        Ballot forged = new Ballot(Long.MAX_VALUE, "forger");
+        Ballot hourAndABit = new Ballot(NOW_MICROS + 3_600_000_001L, "skewed");
+        Proposal ok = new Proposal(B, "v".getBytes());
+        for (Ballot far : List.of(forged, hourAndABit)) {
+            Proposal bad = new Proposal(far, "v".getBytes());
+            List<PaxosMessage> carriers = List.of(
+                    new PaxosMessage.Prepare("k", far),
+                    new PaxosMessage.Propose("k", bad),
+                    new PaxosMessage.Commit("k", bad),
+                    new PaxosMessage.Commit("k", ok.reproposed(far)), // the ballot far ahead, the version not
+                    new PaxosMessage.Promised(B, null, bad),
+                    new PaxosMessage.Promised(B, bad, null),
+                    new PaxosMessage.Promised(far, null, null),
+                    new PaxosMessage.Accepted(far),
+                    new PaxosMessage.Rejected(far),
+                    new PaxosMessage.State(new KeyState(far, null, null)),
+                    new PaxosMessage.State(new KeyState(far, null, bad)));
+            for (PaxosMessage m : carriers) {
+                MalformedMessageException e = assertThrows(MalformedMessageException.class, () -> decode(m, encode(m)),
+                        m.toString());
+                org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("ballot-ahead-max-ms"), e.getMessage());
+            }
+        }
+        // ordinary skew passes: exactly the horizon ahead, and anything behind
+        Ballot hourAhead = new Ballot(NOW_MICROS + 3_600_000_000L, "skewed");
+        assertEquals(new PaxosMessage.Commit("k", new Proposal(hourAhead, "v".getBytes())),
+                decode(new PaxosMessage.Commit("k", new Proposal(hourAhead, "v".getBytes())),
+                        encode(new PaxosMessage.Commit("k", new Proposal(hourAhead, "v".getBytes())))));
+        assertEquals(new PaxosMessage.Prepare("k", new Ballot(1, "old")),
+                decode(new PaxosMessage.Prepare("k", new Ballot(1, "old")), encode(new PaxosMessage.Prepare("k", new Ballot(1, "old")))));
+    }
+
+    @Test
+    void theHorizonIsTheReceiversClockPlusTheBound() {
+        byte[] prepare = encode(new PaxosMessage.Prepare("k", new Ballot(10_000_000_000L, "n")));
+        assertThrows(MalformedMessageException.class, () -> PaxosCodec.decodeRequest(PaxosCodec.PREPARE, prepare,
+                BallotHorizon.ofMillis(1_000), 10_000_000_000L - 1_000_001));
+        assertEquals(new PaxosMessage.Prepare("k", new Ballot(10_000_000_000L, "n")), PaxosCodec.decodeRequest(
+                PaxosCodec.PREPARE, prepare, BallotHorizon.ofMillis(1_000), 10_000_000_000L - 1_000_000).request());
     }
 }

@@ -296,4 +296,19 @@ class CoordinationTest {
         Coordination.Effect.Send repair = assertInstanceOf(Coordination.Effect.Send.class, late.get(0));
         assertTrue(repair.repair() && repair.envelope().request() instanceof PaxosMessage.Commit);
     }
+
+    @Test
+    void aNodeWhoseBallotClockIsExhaustedRefusesWithNothingWrittenAtEveryLevel() {
+        io.nimbus.core.kv.BallotClock exhausted = new io.nimbus.core.kv.BallotClock("coord", Long.MAX_VALUE);
+        for (ConsistencyLevel level : List.of(ConsistencyLevel.QUORUM, ConsistencyLevel.ONE)) {
+            Coordination w = new Coordination(K, write("v", Precondition.NONE), level, route(1, "a", "b", "c"), policy,
+                    above -> exhausted.next(now), new SplittableRandom(1), 10_000);
+            Result.Unavailable u = assertInstanceOf(Result.Unavailable.class, done(drive(w, w.start(0))), level.name());
+            assertTrue(u.why().contains("ballot counter exhausted") && u.why().contains("nothing was written"), u.why());
+            assertTrue(w.isDone());
+        }
+        for (String r : List.of("a", "b", "c")) {
+            assertEquals(KeyState.EMPTY, acceptors.get(r), "nothing was sent");
+        }
+    }
 }

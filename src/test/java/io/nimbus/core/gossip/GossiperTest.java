@@ -17,9 +17,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class GossiperTest {
     static final long JUMP = 1_000_000;
+    /** Generations may be at most this far ahead of the receiver's clock (ms). */
+    static final long AHEAD = 3_600_000;
 
     static GossipSettings settings(GossipSettings.Strategy strategy, Endpoint... seeds) {
-        return new GossipSettings(1000, strategy, 5000, 3, 256, 4096, JUMP, 8000, List.of(seeds));
+        return new GossipSettings(1000, strategy, 5000, 3, 256, 4096, JUMP, AHEAD, 8000, List.of(seeds));
     }
 
     static Endpoint ep(int i) {
@@ -95,11 +97,61 @@ class GossiperTest {
     }
 
     @Test
+    void aGenerationFurtherAheadOfTheReceiversClockThanTheHorizonIsRefused() {
+        long now = 1_700_000_000_000L; // wall-clock ms, as generations are
+        Gossiper g = node(1, now - 5);
+        g.merge(state(2, now - 10, 1, 1, NodeStatus.NORMAL), now);
+        // forged: LEFT under a generation 11 days ahead (within the relative jump limit of a year, the old only bound)
+        long elevenDays = 11L * 24 * 3600 * 1000;
+        Gossiper lenient = new Gossiper("n1", now - 5, info(1, NodeStatus.NORMAL), new GossipSettings(1000,
+                GossipSettings.Strategy.RANDOM, 5000, 3, 256, 4096, 365L * 24 * 3600 * 1000, AHEAD, 8000, List.of()),
+                new SplittableRandom(1));
+        lenient.merge(state(2, now - 10, 1, 1, NodeStatus.NORMAL), now);
+        assertEquals(Gossiper.MergeResult.IMPLAUSIBLE_GENERATION,
+                lenient.merge(state(2, now + elevenDays, 1, 1, NodeStatus.LEFT), now));
+        assertEquals(NodeStatus.NORMAL, lenient.state("n2").info().status());
+        // the edge: exactly the horizon ahead is clock skew, one ms more is not
+        assertEquals(Gossiper.MergeResult.IMPLAUSIBLE_GENERATION,
+                lenient.merge(state(2, now + AHEAD + 1, 1, 1, NodeStatus.LEFT), now));
+        assertEquals(Gossiper.MergeResult.UPDATED, lenient.merge(state(2, now + AHEAD, 1, 1, NodeStatus.NORMAL), now));
+        // and the receiver's clock is what counts: an hour later the same generation is ordinary
+        assertEquals(Gossiper.MergeResult.UPDATED,
+                lenient.merge(state(2, now + AHEAD + 1, 1, 1, NodeStatus.NORMAL), now + 1));
+        // a new node under a far-ahead generation is refused too (there is nothing to jump from)
+        assertEquals(Gossiper.MergeResult.IMPLAUSIBLE_GENERATION,
+                g.merge(state(3, now + elevenDays, 1, 1, NodeStatus.NORMAL), now));
+        assertNull(g.state("n3"));
+    }
+
+    @Test
     void nothingOthersSayAboutThisNodeIsTaken() {
         Gossiper g = node(1, 10);
-        assertEquals(Gossiper.MergeResult.SELF, g.merge(state(1, 11, 500, 500, NodeStatus.LEFT), 0));
+        assertEquals(Gossiper.MergeResult.SELF, g.merge(state(1, 9, 500, 500, NodeStatus.LEFT), 0));
         assertEquals(10, g.self().generation());
         assertEquals(NodeStatus.NORMAL, g.self().info().status());
+    }
+
+    @Test
+    void aStateOfThisNodeThatOutranksItsOwnIsOverriddenWithAHigherGeneration() {
+        Gossiper g = node(1, 10);
+        // a forged LEFT under a higher generation: not taken, and this node moves above it
+        assertEquals(Gossiper.MergeResult.SELF, g.merge(state(1, 11, 500, 500, NodeStatus.LEFT), 0));
+        assertEquals(12, g.self().generation());
+        assertEquals(NodeStatus.NORMAL, g.self().info().status());
+        // a forged state under its own generation with a higher version: the same
+        Gossiper h = node(1, 10);
+        assertEquals(Gossiper.MergeResult.SELF, h.merge(state(1, 10, 500, 500, NodeStatus.LEFT), 0));
+        assertEquals(11, h.self().generation());
+        // so a peer that took the forgery takes the real state back on the next exchange
+        Gossiper peer = node(2, 1);
+        peer.merge(state(1, 11, 500, 500, NodeStatus.LEFT), 0);
+        exchange(g, peer, 0);
+        assertEquals(12, peer.state("n1").generation());
+        assertEquals(NodeStatus.NORMAL, peer.state("n1").info().status());
+        // its own older state, or the same one, changes nothing
+        Gossiper k = node(1, 10);
+        k.merge(k.self(), 0);
+        assertEquals(10, k.self().generation());
     }
 
     @Test
@@ -240,7 +292,7 @@ class GossiperTest {
     @Test
     void messagesAreBoundedBySettings() {
         Gossiper seed = new Gossiper("n0", 1, info(0, NodeStatus.NORMAL),
-                new GossipSettings(1000, GossipSettings.Strategy.RANDOM, 5000, 3, 10, 20, JUMP, 8000, List.of()),
+                new GossipSettings(1000, GossipSettings.Strategy.RANDOM, 5000, 3, 10, 20, JUMP, AHEAD, 8000, List.of()),
                 new SplittableRandom(1));
         for (int i = 1; i < 100; i++) {
             seed.merge(state(i, 1, 1, 1, NodeStatus.NORMAL), 0);

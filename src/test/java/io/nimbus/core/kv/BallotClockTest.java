@@ -3,6 +3,7 @@ package io.nimbus.core.kv;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class BallotClockTest {
@@ -96,5 +97,30 @@ class BallotClockTest {
         clock.observe(new Ballot(5, "n2"));
         assertEquals(10_000, clock.highWaterMark());
         assertEquals(10_001, clock.next(0).counter());
+    }
+
+    @Test
+    void neverWrapsPastTheLargestCounterItRefusesInstead() {
+        BallotClock clock = new BallotClock("n1", 0);
+        Ballot before = clock.next(1_000);
+        clock.observe(new Ballot(Long.MAX_VALUE, "forger"));
+        BallotClock.ExhaustedException e = assertThrows(BallotClock.ExhaustedException.class, () -> clock.next(2_000));
+        assertTrue(e.getMessage().contains("exhausted"), e.getMessage());
+        // and it stays refused: no later call hands out a ballot below the one it saw
+        assertThrows(BallotClock.ExhaustedException.class, () -> clock.next(Long.MAX_VALUE));
+        assertEquals(Long.MAX_VALUE, clock.highWaterMark());
+        assertTrue(before.counter() < clock.highWaterMark());
+    }
+
+    @Test
+    void theLastCounterIsStillIssuedOnce() {
+        BallotClock clock = new BallotClock("n1", Long.MAX_VALUE - 1);
+        assertEquals(Long.MAX_VALUE, clock.next(0).counter());
+        assertThrows(BallotClock.ExhaustedException.class, () -> clock.next(0));
+    }
+
+    @Test
+    void aHighWaterMarkAtTheTopIsExhaustedFromTheStart() {
+        assertThrows(BallotClock.ExhaustedException.class, () -> new BallotClock("n1", Long.MAX_VALUE).next(5));
     }
 }

@@ -1,6 +1,7 @@
 package io.nimbus.sim.cluster;
 
 import io.nimbus.core.coordinator.Coordination;
+import io.nimbus.core.coordinator.KeyQueue;
 import io.nimbus.core.coordinator.Result;
 import io.nimbus.core.coordinator.RetryPolicy;
 import io.nimbus.core.coordinator.Routing;
@@ -617,7 +618,8 @@ public final class ClusterSim {
         final Map<String, Long> peerEpochs = new TreeMap<>();
         boolean fetching;
         boolean driving;
-        final Map<String, Deque<Flight>> keyQueues = new HashMap<>();
+        /** As the real coordinator: requests on one key run one after another on a node, in {@link KeyQueue}'s order. */
+        KeyQueue<Flight> keyQueues = new KeyQueue<>(true);
         final List<Flight> flights = new ArrayList<>();
 
         Node(int index, boolean worker, SplittableRandom random) {
@@ -667,7 +669,7 @@ public final class ClusterSim {
             // having heard from a peer, never contact the founder: an island; see the report)
             List<Endpoint> seeds = index == 0 ? List.of() : List.of(nodes.get(0).endpoint);
             GossipSettings gs = new GossipSettings(GOSSIP_INTERVAL_MS, GossipSettings.Strategy.RANDOM, 1000, 3, 64, 64,
-                    1000, 1000, seeds);
+                    1000, 3_600_000, 1000, seeds);
             gossiper = new Gossiper(name, generation, info, gs, random.split());
             trace.add("start", index, incarnation);
             if (worker && !first) {
@@ -692,7 +694,7 @@ public final class ClusterSim {
             peerEpochs.clear();
             fetching = false;
             driving = false;
-            keyQueues.clear();
+            keyQueues = new KeyQueue<>(true);
             List<Flight> lost = new ArrayList<>(flights);
             flights.clear();
             for (Flight f : lost) {
@@ -1232,10 +1234,8 @@ public final class ClusterSim {
                 f.begin();
                 return;
             }
-            Deque<Flight> q = keyQueues.computeIfAbsent(key, k -> new ArrayDeque<>());
-            q.add(f);
             f.serialized = true;
-            if (q.size() == 1) {
+            if (keyQueues.arrive(key, f, KeyQueue.kindOf(c.request()))) {
                 f.begin();
             }
         }
@@ -1250,13 +1250,9 @@ public final class ClusterSim {
         void flightEnded(Flight f) {
             flights.remove(f);
             if (f.serialized) {
-                Deque<Flight> q = keyQueues.get(f.c.key());
-                if (q != null && q.peekFirst() == f) {
-                    q.pollFirst();
-                    if (!q.isEmpty()) {
-                        Flight next = q.peekFirst();
-                        loop.after(0, next::begin);
-                    }
+                Flight next = keyQueues.leave(f.c.key(), f);
+                if (next != null) {
+                    loop.after(0, next::begin);
                 }
             }
         }

@@ -1,6 +1,7 @@
 package io.nimbus.sim.paxos;
 
 import io.nimbus.core.kv.Ballot;
+import io.nimbus.core.coordinator.KeyQueue;
 import io.nimbus.core.kv.BallotClock;
 import io.nimbus.core.kv.KeyState;
 
@@ -39,7 +40,7 @@ final class PaxosNode {
     long lastFlush;
     final List<PaxosSim.Coordination> coordinating = new ArrayList<>();
     /** As the real coordinator: requests on one key run one after another on a node; the head is running. */
-    final Map<String, ArrayDeque<PaxosSim.Coordination>> perKey = new TreeMap<>();
+    KeyQueue<PaxosSim.Coordination> perKey = new KeyQueue<>(true);
 
     PaxosNode(int index, SplittableRandom random) {
         this.index = index;
@@ -71,7 +72,7 @@ final class PaxosNode {
         incarnation++;
         working.clear();
         coordinating.clear();
-        perKey.clear();
+        perKey = new KeyQueue<>(true);
         clock = null;
     }
 

@@ -2,6 +2,7 @@ package io.nimbus.sim.paxos;
 
 import io.nimbus.sim.ClientOp;
 import io.nimbus.sim.Trace;
+import io.nimbus.core.coordinator.KeyQueue;
 import io.nimbus.sim.EventQueue;
 
 import io.nimbus.core.kv.Ballot;
@@ -650,31 +651,24 @@ final class PaxosSim {
                     handle(core.onDeadline(loop.now()));
                 }
             });
-            ArrayDeque<Coordination> queue = node.perKey.computeIfAbsent(key, k -> new ArrayDeque<>());
-            for (Coordination ahead : queue) {
+            for (Coordination ahead : node.perKey.held(key)) {
                 // waiting behind another request on the key is contention, even if this one never gets to start
                 // (its deadline counts from arrival): seed 15937 of the 20,000-seed sweep
                 ahead.contended = true;
                 contended = true;
             }
-            queue.add(this);
-            if (queue.peek() == this) {
+            if (node.perKey.arrive(key, this, KeyQueue.kindOf(core.request()))) {
                 begin();
             }
         }
 
-        /** Leaves its node: the next request on the key (if any) starts. */
+        /** Leaves its node: the next request on the key (if any) starts, in the real coordinator's order. */
         private void leave() {
             node.coordinating.remove(this);
             active.getOrDefault(key, Set.of()).remove(this);
-            ArrayDeque<Coordination> queue = node.perKey.get(key);
-            if (queue == null) {
-                return; // the node crashed
-            }
-            boolean wasHead = queue.peek() == this;
-            queue.remove(this);
-            if (wasHead && !queue.isEmpty()) {
-                queue.peek().begin();
+            Coordination next = node.perKey.leave(key, this);
+            if (next != null) {
+                next.begin();
             }
         }
 
