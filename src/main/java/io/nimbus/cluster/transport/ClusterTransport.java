@@ -193,6 +193,15 @@ public final class ClusterTransport implements AutoCloseable {
         }
     }
 
+    /** Runs {@code r} on this transport's context: at once if already there, else queued to it. */
+    private void onContext(Runnable r) {
+        if (Vertx.currentContext() == context) {
+            r.run();
+        } else {
+            context.runOnContext(v -> r.run());
+        }
+    }
+
     private void accept(NetSocket socket) {
         String address = socket.remoteAddress().hostAddress();
         ConnectionLimits.Admission admission = limits.admit(address);
@@ -394,21 +403,25 @@ public final class ClusterTransport implements AutoCloseable {
                 reply = Future.failedFuture(e);
             }
             inFlight++;
-            reply.onComplete(ar -> {
-                inFlight--;
-                lastActivityNs = System.nanoTime();
-                if (closed) {
-                    return;
-                }
-                if (ar.succeeded()) {
-                    Message m = ar.result() == null ? Message.EMPTY : ar.result();
-                    write(socket, Frames.RESPONSE, f.id(), m.type(), m.body(), sendMac);
-                } else {
-                    LOG.debugf(ar.cause(), "request of type %d failed", f.type());
-                    write(socket, Frames.FAILURE, f.id(), 0,
-                            String.valueOf(ar.cause().getMessage()).getBytes(StandardCharsets.UTF_8), sendMac);
-                }
-            });
+            // A reply may complete on any thread (a replica's on the store's writer thread): answer on this
+            // connection's context, where its frame counter, MAC and bookkeeping live, one frame at a time.
+            reply.onComplete(ar -> onContext(() -> answer(f, ar)));
+        }
+
+        private void answer(Frames.Frame f, io.vertx.core.AsyncResult<Message> ar) {
+            inFlight--;
+            lastActivityNs = System.nanoTime();
+            if (closed) {
+                return;
+            }
+            if (ar.succeeded()) {
+                Message m = ar.result() == null ? Message.EMPTY : ar.result();
+                write(socket, Frames.RESPONSE, f.id(), m.type(), m.body(), sendMac);
+            } else {
+                LOG.debugf(ar.cause(), "request of type %d failed", f.type());
+                write(socket, Frames.FAILURE, f.id(), 0,
+                        String.valueOf(ar.cause().getMessage()).getBytes(StandardCharsets.UTF_8), sendMac);
+            }
         }
 
         private void handshake(Frames.Frame f) {
@@ -507,7 +520,7 @@ public final class ClusterTransport implements AutoCloseable {
         }
 
         void send(Message m, long timeoutMs, Promise<Message> result) {
-            if (pending.size() + waiting.size() >= settings.pendingPerPeerMax()) {
+            if (pending.size() >= settings.pendingPerPeerMax()) { // (a request waiting for the handshake is pending too)
                 result.fail(new IllegalStateException(settings.pendingPerPeerMax() + " requests already in flight to "
                         + endpoint));
                 return;

@@ -94,6 +94,40 @@ class ClusterTransportTest {
     }
 
     @Test
+    void repliesCompletedOnOtherThreadsAreSignedInOrderWithASecret() throws Exception {
+        // Replicas answer from the store's writer thread, gossip from the event loop: with a per-frame MAC,
+        // both kinds of reply on one connection must still be signed one at a time, in counter order.
+        java.util.concurrent.ExecutorService writers = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            ClusterTransport t = new ClusterTransport(vertx, "s3cret", 1 << 20, 4096, req -> {
+                Promise<ClusterTransport.Message> p = Promise.promise();
+                if (req.type() % 2 == 0) {
+                    writers.execute(() -> p.complete(new ClusterTransport.Message(8, req.body())));
+                } else {
+                    p.complete(new ClusterTransport.Message(9, req.body()));
+                }
+                return p.future();
+            });
+            transports.add(t);
+            Endpoint server = new Endpoint("127.0.0.1", await(t.listen("127.0.0.1", 0)));
+            ClusterTransport client = client("s3cret");
+            List<CompletableFuture<ClusterTransport.Message>> replies = new ArrayList<>();
+            for (int i = 0; i < 1000; i++) { // the client's pending-per-peer limit is 1024
+                replies.add(client.request(server, new ClusterTransport.Message(i % 2, ByteBuffer.allocate(4).putInt(i).array()),
+                        10_000).toCompletionStage().toCompletableFuture());
+            }
+            for (int i = 0; i < replies.size(); i++) {
+                ClusterTransport.Message m = replies.get(i).get(20, TimeUnit.SECONDS);
+                assertEquals(i % 2 == 0 ? 8 : 9, m.type());
+                assertEquals(i, ByteBuffer.wrap(m.body()).getInt());
+            }
+            assertEquals(0, client.stats().badMacs() + t.stats().badMacs(), "frames failed their MAC");
+        } finally {
+            writers.shutdownNow();
+        }
+    }
+
+    @Test
     void aRequestWithoutAnswerTimesOut() throws Exception {
         ClusterTransport silent = new ClusterTransport(vertx, null, 1 << 20, 16, req -> Promise.<ClusterTransport.Message>promise().future());
         transports.add(silent);
