@@ -272,6 +272,17 @@ public class HttpEdge {
                         + "(as %%%02X; RFC 3986)", c, i, (int) c);
             }
         }
+        int query = target.indexOf('?');
+        String path = query < 0 ? target : target.substring(0, query);
+        for (String segment : path.split("/", -1)) {
+            String decoded = segment.replace("%2e", ".").replace("%2E", ".");
+            if (decoded.equals(".") || decoded.equals("..")) {
+                // The router would resolve it away (RFC 3986 §5.2.4) while access rules and logs see it raw:
+                // one target, two meanings. A key of "." or ".." cannot be addressed for the same reason.
+                return "the request target has a dot segment ('" + segment + "'): send the path without '.' or "
+                        + "'..' segments (also percent-encoded ones); a key may not be '.' or '..'";
+            }
+        }
         try {
             new URI(target);
         } catch (URISyntaxException e) {

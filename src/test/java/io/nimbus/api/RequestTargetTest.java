@@ -13,7 +13,7 @@ class RequestTargetTest {
     @ParameterizedTest
     @ValueSource(strings = {
             "/", "/v1/kv/a", "/v1/kv/user%3A42", "/v1/kv/%C3%A9?consistency=ONE", "/set?key=a&value=b+c",
-            "/v1/kv/a:b@c!$&'()*+,;=-._~", "*", "http://host:8080/v1/kv/a", "HTTPS://host/v1/kv/a", "/q/health/live"})
+            "/v1/kv/a:b@c!$&'()*+,;=-._~", "/v1/kv/a..b", "/v1/kv/.x", "/v1/kv/a?x=..", "*", "http://host:8080/v1/kv/a", "HTTPS://host/v1/kv/a", "/q/health/live"})
     void goodTargets(String target) {
         assertNull(HttpEdge.targetProblem(target));
     }
@@ -31,6 +31,15 @@ class RequestTargetTest {
         String why = HttpEdge.targetProblem(target);
         assertNotNull(why, target);
         assertTrue(why.contains("request target"), why);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"/v1/kv/..", "/v1/kv/.", "/v1/kv/a/../../v1/cluster", "/v1/kv/%2e%2E", "/v1/kv/%2E",
+            "/v1/./kv/a", "/../v1/kv/a"})
+    void dotSegmentsAreRefusedBecauseTheRouterAndTheAccessRulesWouldReadThemDifferently(String target) {
+        String why = HttpEdge.targetProblem(target);
+        assertNotNull(why, target);
+        assertTrue(why.contains("dot segment"), why);
     }
 
     @ParameterizedTest
