@@ -20,7 +20,7 @@ final class DiskReserve {
     private final Path file;
     private final long bytes;
     private final DiskSpace space;
-    private boolean held;
+    private volatile boolean held;
 
     DiskReserve(Path dataDir, long bytes, DiskSpace space) throws IOException {
         this.file = dataDir.resolve(FILE);
@@ -30,6 +30,12 @@ final class DiskReserve {
     }
 
     boolean held() {
+        return held;
+    }
+
+    /** Looks at the file again (an operator may have deleted it); true if it is still there whole. */
+    boolean recheck() throws IOException {
+        held = Files.isRegularFile(file) && Files.size(file) == bytes;
         return held;
     }
 

@@ -95,6 +95,8 @@ public final class MapDbStore implements AutoCloseable {
     private long pendingBytes;
     private long pendingRecords;
     private long lastSpaceCheckNanos;
+    /** A checkpoint could not start a new log segment; the next ones retry at their interval. */
+    private boolean segmentStuck;
     /** Set by the writer when the disk is too full to take writes; new writes are refused at once meanwhile. */
     private volatile String diskFull;
     private volatile boolean closing;
@@ -647,7 +649,9 @@ public final class MapDbStore implements AutoCloseable {
         try {
             wal.append(chunk);
         } catch (WriteAheadLog.AppendRefusedException e) {
-            if (!e.noSpace()) {
+            // The error text is the C library's (it may be localized): a disk with less room left than this
+            // append and the minimum counts as full too.
+            if (!e.noSpace() && reserve.usable() >= bytes + settings.disk().freeBytesMin()) {
                 throw e;
             }
             diskFull = "the disk filled while logging (" + e.getCause().getMessage() + ")";
@@ -697,6 +701,7 @@ public final class MapDbStore implements AutoCloseable {
     private void refreshDiskState() throws IOException {
         long min = settings.disk().freeBytesMin();
         boolean wasFull = diskFull != null;
+        reserve.recheck();
         if (!reserve.held() && lastSeq > checkpointedSeq) {
             // Whatever was accepted gets checkpointed before the reserve is rebuilt (it may need that room).
             if (!checkpoint()) {
@@ -729,7 +734,7 @@ public final class MapDbStore implements AutoCloseable {
         long now = settings.nowMicros().getAsLong();
         boolean due = lastSeq > checkpointedSeq
                 && (now - lastCheckpointMicros >= settings.checkpointIntervalMs() * 1000
-                || wal.currentBytes() >= settings.walSegmentBytesMax()
+                || (wal.currentBytes() >= settings.walSegmentBytesMax() && !segmentStuck)
                 || (DiskSpace.commitBytes(pendingBytes, pendingRecords) - DiskSpace.COMMIT_OVERHEAD_BYTES) * 2
                 > reserve.bytes() - DiskSpace.COMMIT_OVERHEAD_BYTES);
         if (!due) {
@@ -768,10 +773,12 @@ public final class MapDbStore implements AutoCloseable {
         pendingRecords = 0;
         try {
             wal.startSegment(lastSeq + 1);
+            segmentStuck = false;
         } catch (IOException e) {
             if (!DiskSpace.isNoSpace(e)) {
                 throw e;
             }
+            segmentStuck = true; // the full segment must not force a checkpoint after every batch meanwhile
             // The commit is durable; the log goes on in its current segment and replay skips what it covers.
             LOG.warnf("checkpoint committed but no new log segment could be started (%s); retrying at the next "
                     + "checkpoint", e.getMessage());

@@ -39,14 +39,32 @@ public final class KeyQueue<T> {
     private static final class Line<T> {
         T running;
         final Deque<Waiting<T>> waiting = new ArrayDeque<>();
+        /** Compare-and-sets run in a row while the oldest waiting request was a plain one. */
+        int passedOver;
     }
 
+    /** How many compare-and-sets in a row may go ahead of the oldest waiting plain request. */
+    public static final int COMPARES_AHEAD_MAX = 4;
+
     private final boolean comparesFirst;
+    private final int comparesAheadMax;
     private final Map<String, Line<T>> lines = new HashMap<>();
 
     /** @param comparesFirst whether a waiting compare-and-set goes ahead of waiting plain requests (else FIFO) */
     public KeyQueue(boolean comparesFirst) {
+        this(comparesFirst, COMPARES_AHEAD_MAX);
+    }
+
+    /**
+     * @param comparesAheadMax how many compare-and-sets in a row may pass the oldest waiting plain request
+     *                         before it runs (so compare-and-set clients that retry at once cannot starve it)
+     */
+    public KeyQueue(boolean comparesFirst, int comparesAheadMax) {
+        if (comparesAheadMax < 1) {
+            throw new IllegalArgumentException("comparesAheadMax must be >= 1");
+        }
         this.comparesFirst = comparesFirst;
+        this.comparesAheadMax = comparesAheadMax;
     }
 
     /** {@code item} arrived for {@code key}: true if it runs now, false if it waits. */
@@ -73,7 +91,7 @@ public final class KeyQueue<T> {
             line.waiting.removeIf(w -> w.item() == item);
             return null;
         }
-        line.running = next(line.waiting);
+        line.running = next(line);
         if (line.running == null) {
             lines.remove(key);
         }
@@ -85,24 +103,31 @@ public final class KeyQueue<T> {
      * oldest request. A compare-and-set is judged against a version its client read moments ago; every
      * write run before it makes it fail (truthfully, 412). Blind writers queued behind the key would
      * otherwise always get in between — the client's read itself waited its turn behind them, and so
-     * does its write — so on a hot key compare-and-set could almost never succeed. Blind writes cannot
-     * starve: each client has one request in flight, so a run of compare-and-sets is bounded by the
-     * clients that issue them.
+     * does its write — so on a hot key compare-and-set could almost never succeed. Plain requests cannot
+     * starve: after {@code comparesAheadMax} compare-and-sets in a row have passed the oldest waiting
+     * plain request, it runs (clients that retry a failed compare-and-set at once, with the ETag of the
+     * 412, would otherwise keep one waiting for good).
      */
-    private T next(Deque<Waiting<T>> waiting) {
+    private T next(Line<T> line) {
+        Deque<Waiting<T>> waiting = line.waiting;
         if (waiting.isEmpty()) {
             return null;
         }
-        if (comparesFirst) {
+        if (comparesFirst && waiting.peek().kind() == Kind.PLAIN && line.passedOver < comparesAheadMax) {
             for (var it = waiting.iterator(); it.hasNext(); ) {
                 Waiting<T> w = it.next();
                 if (w.kind() == Kind.COMPARE) {
                     it.remove();
+                    line.passedOver++;
                     return w.item();
                 }
             }
         }
-        return waiting.poll().item();
+        Waiting<T> oldest = waiting.poll();
+        if (oldest.kind() == Kind.PLAIN) {
+            line.passedOver = 0;
+        }
+        return oldest.item();
     }
 
     /** Requests held for {@code key}: the running one first, then the waiting ones in arrival order. */

@@ -46,6 +46,22 @@ class KeyQueueTest {
     }
 
     @Test
+    void compareAndSetsThatKeepComingPassTheOldestPlainRequestAtMostTheBoundTimesInARow() {
+        // clients retrying a failed compare-and-set at once (with the 412's ETag) keep one waiting all the time
+        KeyQueue<String> q = new KeyQueue<>(true, 3);
+        q.arrive("k", "running", PLAIN);
+        q.arrive("k", "put", PLAIN);
+        String current = "running";
+        List<String> order = new java.util.ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            q.arrive("k", "cas" + i, COMPARE);
+            current = q.leave("k", current);
+            order.add(current);
+        }
+        assertEquals(List.of("cas0", "cas1", "cas2", "put", "cas3"), order);
+    }
+
+    @Test
     void firstComeFirstServedWhenComparesDoNotGoFirst() {
         KeyQueue<String> q = new KeyQueue<>(false);
         q.arrive("k", "running", PLAIN);
