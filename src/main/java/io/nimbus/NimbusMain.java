@@ -1,13 +1,14 @@
 package io.nimbus;
 
 import io.nimbus.tools.LoadTool;
+import io.nimbus.tools.StoreTool;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.annotations.QuarkusMain;
 
 import java.util.Arrays;
 
 /**
- * {@code java -jar quarkus-run.jar} runs a node; {@code ... load [options]} runs the load tool;
+ * {@code java -jar quarkus-run.jar} runs a node; {@code ... load [options]} runs the load tool; {@code ... store ...} checks or rebuilds a store;
  * {@code ... --help} prints both usages.
  */
 @QuarkusMain
@@ -61,11 +62,17 @@ public class NimbusMain {
 
             Drive load against a node:
               java -jar target/quarkus-app/quarkus-run.jar load --help
+
+            Check or rebuild a stopped node's store:
+              java -jar target/quarkus-app/quarkus-run.jar store --help
             """;
 
     public static void main(String... args) {
         if (args.length > 0 && args[0].equals("load")) {
             System.exit(LoadTool.run(Arrays.copyOfRange(args, 1, args.length), System.out, System.err));
+        }
+        if (args.length > 0 && args[0].equals("store")) {
+            System.exit(StoreTool.run(Arrays.copyOfRange(args, 1, args.length), System.out, System.err));
         }
         if (args.length > 0 && (args[0].equals("--help") || args[0].equals("-h"))) {
             System.out.print(USAGE);
