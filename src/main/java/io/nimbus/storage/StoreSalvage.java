@@ -121,6 +121,10 @@ public final class StoreSalvage {
                         () -> open.atomicVar("topology", Serializer.BYTE_ARRAY).createOrOpen().get(), null);
                 topology = held == null || held.length == 0 ? null
                         : readOr(problems, "the topology", () -> TopologyCodec.decode(held), null);
+            } catch (RuntimeException e) {
+                // e.g. the map's own header is damaged: what was read so far is all MapDB gives
+                cut = true;
+                problems.add("reading the store file stopped after " + (records.size() + unreadable) + " keys: " + e);
             } finally {
                 try {
                     open.close();

@@ -96,6 +96,10 @@ public final class StoreTool {
     }
 
     private static int verify(Path dir, PrintStream out, PrintStream err) {
+        if (!java.nio.file.Files.isRegularFile(dir.resolve("nimbus.db"))) {
+            err.println("store verify: " + dir.toAbsolutePath() + " holds no store (no nimbus.db): nothing to verify");
+            return 2; // opening it would create an empty store
+        }
         try (MapDbStore store = MapDbStore.open(settings(dir))) {
             long keys = store.verify();
             Topology t = store.topology();
