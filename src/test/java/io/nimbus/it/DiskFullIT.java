@@ -1,20 +1,17 @@
 package io.nimbus.it;
 
+import io.nimbus.testing.Tmpfs;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -45,13 +42,13 @@ class DiskFullIT {
     void cleanUp() throws Exception {
         NodeProcess.closeAll(nodes);
         for (Path m : mounts) {
-            sh("umount", "-l", m.toString());
+            Tmpfs.unmount(m);
         }
     }
 
     @Test
     void aFullDiskRefusesWritesCleanlyLosesNothingAndResumes() throws Exception {
-        assumeTrue(isRoot(), "mounting a tmpfs needs root (CI runs as root)");
+        assumeTrue(Tmpfs.canMount(), "mounting a tmpfs needs root (CI runs as root)");
         List<String> reports = new ArrayList<>();
         for (int run = 0; run < RUNS; run++) {
             reports.add(oneRun(run, new SplittableRandom(31L * run + 5)));
@@ -62,12 +59,12 @@ class DiskFullIT {
     private String oneRun(int run, SplittableRandom random) throws Exception {
         Path mnt = NodeProcess.newDataDir("diskfull-" + run);
         long fsBytes = (40L << 20) + random.nextLong(8L << 20);
-        sh("mount", "-t", "tmpfs", "-o", "size=" + fsBytes, "tmpfs", mnt.toString());
+        Tmpfs.mount(mnt, fsBytes);
         mounts.add(mnt);
         Path data = mnt.resolve("data");
         Path other = mnt.resolve("other-process.data");
         Path filler = mnt.resolve("other-process.fill");
-        fill(other, 14L << 20);
+        Tmpfs.fill(other, 14L << 20);
         String[] props = {"nimbus.storage.disk-reserve-bytes=" + (8L << 20), "nimbus.storage.disk-free-bytes-min=" + (2L << 20)};
         Map<String, String> acked = new HashMap<>();
         Map<String, Set<String>> unknown = new HashMap<>();
@@ -100,7 +97,7 @@ class DiskFullIT {
         assertTrue(ready.contains("diskFull") || ready.contains("UP"), ready);
 
         // 2. Another process takes every byte while writes go on; kill -9 in the middle of them.
-        fill(filler, Long.MAX_VALUE);
+        Tmpfs.fill(filler, Long.MAX_VALUE);
         NodeProcess writing = node;
         Thread killer = new Thread(() -> {
             try {
@@ -231,41 +228,5 @@ class DiskFullIT {
             unknown.remove(k);
         }
         assertTrue(bad.isEmpty(), when + ": " + bad.size() + " keys lost an acknowledged write: " + bad);
-    }
-
-    private static void fill(Path file, long bytes) throws IOException {
-        ByteBuffer block = ByteBuffer.allocate(64 << 10);
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.APPEND)) {
-            for (int size = block.capacity(); size >= 512 && ch.size() < bytes; ) {
-                try {
-                    block.clear().limit((int) Math.min(size, bytes - ch.size()));
-                    ch.write(block);
-                } catch (IOException e) {
-                    if (e.getMessage() == null || !e.getMessage().contains("No space left")) {
-                        throw e;
-                    }
-                    size /= 2;
-                }
-            }
-        }
-    }
-
-    private static boolean isRoot() {
-        try {
-            Process p = new ProcessBuilder("id", "-u").redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-            return p.waitFor() == 0 && out.equals("0");
-        } catch (IOException | InterruptedException e) {
-            return false;
-        }
-    }
-
-    private static void sh(String... cmd) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IOException(Arrays.toString(cmd) + " failed: " + out);
-        }
     }
 }

@@ -6,17 +6,14 @@ import io.nimbus.core.kv.Precondition;
 import io.nimbus.core.kv.Proposal;
 import io.nimbus.core.kv.SingleReplica;
 import io.nimbus.core.kv.WriteOutcome;
+import io.nimbus.testing.Tmpfs;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -90,7 +87,7 @@ class DiskFullTest {
 
     @Test
     void noAcknowledgedWriteIsLostAndNoStoreIsDamagedWhenTheDiskFills() throws Exception {
-        assumeTrue(isRoot(), "mounting a tmpfs needs root (CI runs as root)");
+        assumeTrue(Tmpfs.canMount(), "mounting a tmpfs needs root (CI runs as root)");
         Path base = Path.of("target", "diskfull").toAbsolutePath();
         Files.createDirectories(base);
         List<RunReport> reports = new ArrayList<>();
@@ -98,18 +95,18 @@ class DiskFullTest {
             long fsBytes = (20L << 20) + run * (384L << 10); // 20 MiB .. 25.6 MiB: the disk fills at a different point
             Path mnt = base.resolve("run-" + run);
             Files.createDirectories(mnt);
-            sh("mount", "-t", "tmpfs", "-o", "size=" + fsBytes, "tmpfs", mnt.toString());
+            Tmpfs.mount(mnt, fsBytes);
             try {
                 reports.add(oneRun(run, fsBytes, mnt, new SplittableRandom(run * 7919L + 1)));
             } catch (Throwable t) {
                 try {
-                    sh("umount", "-l", mnt.toString()); // a store left open by the failure keeps it busy
+                    Tmpfs.unmount(mnt);
                 } catch (IOException e) {
                     t.addSuppressed(e);
                 }
                 throw t;
             }
-            sh("umount", "-l", mnt.toString()); // lazily: closed stores' memory maps go only when collected
+            Tmpfs.unmount(mnt);
         }
         StringBuilder sb = new StringBuilder("[disk-full] runs:\n");
         int acked = 0, refused = 0, unknown = 0, failStops = 0;
@@ -135,7 +132,7 @@ class DiskFullTest {
         Path filler = mnt.resolve("other-process.fill");
         Path other = mnt.resolve("other-process.data");
         // Another process holds 7-9 MiB from the start: freeing it later gives the store room to resume.
-        fillDisk(other, (7L << 20) + random.nextLong(2L << 20));
+        Tmpfs.fill(other, (7L << 20) + random.nextLong(2L << 20));
         try {
             // Phase 1: our own writes until the store refuses them for want of space.
             writeUntil(store, model, random, counts, 50, 40_000);
@@ -156,7 +153,7 @@ class DiskFullTest {
             for (int i = 0; i < before && store.isHealthy(); i++) {
                 writeOne(store, model, random, counts);
             }
-            fillDisk(filler, Long.MAX_VALUE);
+            Tmpfs.fill(filler, Long.MAX_VALUE);
             writeUntil(store, model, random, counts, 30, 4_000);
             failStopped = !store.isHealthy();
         } finally {
@@ -271,25 +268,6 @@ class DiskFullTest {
         throw new AssertionError("run " + run + ": writes did not resume within 10 s of freeing space: " + store.diskFull());
     }
 
-    /** Another process's file that takes {@code bytes} or, when fewer are free, every free byte. */
-    private static void fillDisk(Path file, long bytes) throws IOException {
-        ByteBuffer block = ByteBuffer.allocate(64 << 10);
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.APPEND)) {
-            for (int size = block.capacity(); size >= 512 && ch.size() < bytes; ) {
-                try {
-                    block.clear().limit((int) Math.min(size, bytes - ch.size()));
-                    ch.write(block);
-                } catch (IOException e) {
-                    if (!DiskSpace.isNoSpace(e)) {
-                        throw e;
-                    }
-                    size /= 2;
-                }
-            }
-        }
-    }
-
     private static MapDbStore open(Path data) {
         return MapDbStore.open(new StoreSettings(data, "n1", 1000, 64, 1000, 64 << 20,
                 () -> TimeUnit.MILLISECONDS.toMicros(System.currentTimeMillis()), CommitGate.NONE, UUID::randomUUID,
@@ -303,23 +281,5 @@ class DiskFullTest {
 
     private static String abbreviate(String v) {
         return v == null ? "nothing" : v.substring(0, Math.min(48, v.length())) + (v.length() > 48 ? "…" : "");
-    }
-
-    private static boolean isRoot() {
-        try {
-            Process p = new ProcessBuilder("id", "-u").redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-            return p.waitFor() == 0 && out.equals("0");
-        } catch (IOException | InterruptedException e) {
-            return false;
-        }
-    }
-
-    private static void sh(String... cmd) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IOException(Arrays.toString(cmd) + " failed: " + out);
-        }
     }
 }
