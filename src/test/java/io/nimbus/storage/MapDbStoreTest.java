@@ -335,7 +335,8 @@ class MapDbStoreTest {
         assertEquals(syncs, s.stats().groupCommits());
     }
 
-    private static void copyTree(Path from, Path to) throws IOException {
+    /** Copies a store directory as a crash leaves it (the copy may be taken while the store is open). */
+    static void copyTree(Path from, Path to) throws IOException {
         try (Stream<Path> paths = Files.walk(from)) {
             for (Path p : paths.toList()) {
                 Path target = to.resolve(from.relativize(p).toString());

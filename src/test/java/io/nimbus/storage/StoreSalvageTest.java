@@ -9,7 +9,6 @@ import io.nimbus.tools.StoreToolAccess;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -89,7 +88,7 @@ class StoreSalvageTest {
         try {
             written = write(s, 300, "b");
             oldHost = s.hostId().toString();
-            copyTree(old, crashed); // as a kill -9 leaves it
+            MapDbStoreTest.copyTree(old, crashed); // as a kill -9 leaves it
         } finally {
             s.close();
         }
@@ -115,7 +114,7 @@ class StoreSalvageTest {
         MapDbStore s = MapDbStore.open(settings(old, 3_600_000));
         try {
             logged = write(s, 100, "d"); // newer values of key-0..99, only in the log
-            copyTree(old, crashed);
+            MapDbStoreTest.copyTree(old, crashed);
         } finally {
             s.close();
         }
@@ -124,7 +123,7 @@ class StoreSalvageTest {
         }
         String verify = StoreToolAccess.verify(crashed.resolveSibling("crashed-copy-for-verify"));
         assertTrue(verify.startsWith("2"), "verify of a directory without a store must fail: " + verify);
-        copyTree(crashed, crashed.resolveSibling("crashed-2"));
+        MapDbStoreTest.copyTree(crashed, crashed.resolveSibling("crashed-2"));
         verify = StoreToolAccess.verify(crashed.resolveSibling("crashed-2"));
         assertTrue(verify.startsWith("2"), "store verify must report the damage: " + verify);
 
@@ -148,18 +147,5 @@ class StoreSalvageTest {
             }
         }
         return HexFormat.of().formatHex(md.digest());
-    }
-
-    private static void copyTree(Path from, Path to) throws IOException {
-        try (Stream<Path> paths = Files.walk(from)) {
-            for (Path p : paths.toList()) {
-                Path target = to.resolve(from.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(target);
-                } else if (!p.getFileName().toString().equals(DataDirLock.FILE)) {
-                    Files.copy(p, target);
-                }
-            }
-        }
     }
 }
