@@ -11,22 +11,28 @@ import java.io.UncheckedIOException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.zip.CRC32C;
 
 /**
- * The on-disk form of a {@link KeyState}. Format 1:
+ * The on-disk (and on-the-wire) form of a {@link KeyState}. Format 2 is format 1 followed by a checksum:
  * <pre>
- *   u8  format (=1)
+ *   u8  format (=2; 1 = the same without the checksum, still read)
  *   u8  flags: 1 promised, 2 accepted, 4 committed, 8 accepted==committed (value stored once),
  *              16 accepted is a tombstone, 32 committed is a tombstone,
  *              64 accepted's version differs from its ballot, 128 committed's version differs
  *   [ballot promised] [proposal accepted, unless flag 8] [proposal committed]
  *   ballot   = i64 counter, u8 node-id length, node-id ASCII
  *   proposal = ballot, [version ballot, if its flag], then (unless tombstone) i32 length, bytes
+ *   u32 CRC-32C of every byte before it (format 2)
  * </pre>
- * A record that does not parse exactly is corruption and is reported as such, never guessed at.
+ * A record that does not parse exactly, or whose checksum does not match, is corruption and is reported
+ * as such, never guessed at: a flipped bit inside a value is caught too (format 1 could not see it).
  */
 public final class KeyStateCodec {
-    static final byte FORMAT = 1;
+    static final byte FORMAT = 2;
+    /** Records written before the checksum (read, never written). */
+    static final byte FORMAT_UNCHECKED = 1;
+    private static final int CHECKSUM_BYTES = 4;
     private static final int PROMISED = 1, ACCEPTED = 2, COMMITTED = 4, SAME = 8, ACC_TOMB = 16, COM_TOMB = 32,
             ACC_VERSION = 64, COM_VERSION = 128;
 
@@ -47,7 +53,7 @@ public final class KeyStateCodec {
                 | (com != null && !com.version().equals(com.ballot()) ? COM_VERSION : 0);
         int size = 2 + 64 * 5 + (com != null && com.value() != null ? com.value().length : 0)
                 + (!same && acc != null && acc.value() != null ? acc.value().length : 0);
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream(size);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(size + CHECKSUM_BYTES);
         try (DataOutputStream out = new DataOutputStream(bytes)) {
             out.writeByte(FORMAT);
             out.writeByte(flags);
@@ -60,10 +66,18 @@ public final class KeyStateCodec {
             if (com != null) {
                 writeProposal(out, com);
             }
+            out.flush();
+            out.writeInt(checksum(bytes.toByteArray(), bytes.size()));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot happen: writing to memory", e);
         }
         return bytes.toByteArray();
+    }
+
+    private static int checksum(byte[] record, int length) {
+        CRC32C crc = new CRC32C();
+        crc.update(record, 0, length);
+        return (int) crc.getValue();
     }
 
     public static KeyState decode(byte[] record) {
@@ -73,7 +87,17 @@ public final class KeyStateCodec {
         try {
             ByteBuffer in = ByteBuffer.wrap(record);
             byte format = in.get();
-            if (format != FORMAT) {
+            if (format == FORMAT) {
+                int body = record.length - CHECKSUM_BYTES;
+                if (body < 2) {
+                    throw new CorruptRecordException("record of " + record.length + " bytes is too short for format 2");
+                }
+                if (checksum(record, body) != ByteBuffer.wrap(record, body, CHECKSUM_BYTES).getInt()) {
+                    throw new CorruptRecordException("record checksum does not match: its bytes changed after it was written");
+                }
+                in = ByteBuffer.wrap(record, 0, body);
+                in.get();
+            } else if (format != FORMAT_UNCHECKED) {
                 throw new CorruptRecordException("unknown record format " + format);
             }
             int flags = Byte.toUnsignedInt(in.get());

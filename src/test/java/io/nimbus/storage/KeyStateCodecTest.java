@@ -77,16 +77,50 @@ class KeyStateCodecTest {
         roundTrip(state);
     }
 
+    /**
+     * The structural tests below work on format 1 (no checksum), which is still read: with format 2, any
+     * changed byte already fails the checksum, so they would not reach the checks they are about.
+     */
+    static byte[] unchecked(KeyState state) {
+        byte[] checked = KeyStateCodec.encode(state);
+        byte[] legacy = Arrays.copyOf(checked, checked.length - 4);
+        legacy[0] = KeyStateCodec.FORMAT_UNCHECKED;
+        return legacy;
+    }
+
+    private static byte[] withChecksum(byte[] body) {
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(body);
+        return ByteBuffer.allocate(body.length + 4).put(body).putInt((int) crc.getValue()).array();
+    }
+
     @Test
-    void emptyEncodesToFormatAndZeroFlags() {
-        assertArrayEquals(new byte[]{KeyStateCodec.FORMAT, 0}, KeyStateCodec.encode(KeyState.EMPTY));
-        assertEquals(KeyState.EMPTY, KeyStateCodec.decode(new byte[]{1, 0}));
+    void emptyEncodesToFormatZeroFlagsAndTheChecksum() {
+        assertArrayEquals(withChecksum(new byte[]{2, 0}), KeyStateCodec.encode(KeyState.EMPTY));
+        assertEquals(KeyState.EMPTY, KeyStateCodec.decode(new byte[]{1, 0}), "format 1 records are still read");
     }
 
     @Test
     void promisedOnlyHasTheDocumentedLayout() {
-        byte[] expected = {1, /* flags: promised */ 1, 0, 0, 0, 0, 0, 0, 0x01, 0x02, /* id length */ 2, 'n', '1'};
-        assertArrayEquals(expected, KeyStateCodec.encode(new KeyState(b(0x0102, "n1"), null, null)));
+        byte[] expected = {2, /* flags: promised */ 1, 0, 0, 0, 0, 0, 0, 0x01, 0x02, /* id length */ 2, 'n', '1'};
+        assertArrayEquals(withChecksum(expected), KeyStateCodec.encode(new KeyState(b(0x0102, "n1"), null, null)));
+    }
+
+    @ParameterizedTest
+    @MethodSource("states")
+    void everySingleFlippedBitIsCaughtEvenInsideAValue(KeyState state) {
+        byte[] record = KeyStateCodec.encode(state);
+        for (int bit = 0; bit < record.length * 8; bit++) {
+            byte[] flipped = record.clone();
+            flipped[bit / 8] ^= (byte) (1 << (bit % 8));
+            assertThrows(CorruptRecordException.class, () -> KeyStateCodec.decode(flipped), "bit " + bit);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("states")
+    void aFormatOneRecordStillDecodesToTheSameState(KeyState state) {
+        assertEquals(KeyStateCodec.decode(KeyStateCodec.encode(state)), KeyStateCodec.decode(unchecked(state)));
     }
 
     @Test
@@ -130,8 +164,8 @@ class KeyStateCodecTest {
         Proposal sameAccepted = new Proposal(b(5, "n1"), value.clone());
         Proposal otherAccepted = new Proposal(b(6, "n1"), value.clone());
 
-        byte[] once = KeyStateCodec.encode(new KeyState(b(6, "n1"), sameAccepted, committed));
-        byte[] twice = KeyStateCodec.encode(new KeyState(b(6, "n1"), otherAccepted, committed));
+        byte[] once = unchecked(new KeyState(b(6, "n1"), sameAccepted, committed));
+        byte[] twice = unchecked(new KeyState(b(6, "n1"), otherAccepted, committed));
 
         assertTrue(once.length < twice.length, once.length + " vs " + twice.length);
         // the difference is exactly one proposal: i64 counter + u8 id length + "n1" + i32 length + value
@@ -167,7 +201,7 @@ class KeyStateCodecTest {
     @ParameterizedTest
     @MethodSource("states")
     void everyTruncationIsReportedAsCorrupt(KeyState state) {
-        byte[] full = KeyStateCodec.encode(state);
+        byte[] full = unchecked(state);
         for (int len = 0; len < full.length; len++) {
             byte[] cut = Arrays.copyOf(full, len);
             int n = len;
@@ -178,7 +212,7 @@ class KeyStateCodecTest {
 
     @Test
     void truncatedOneMebibyteValueIsCorrupt() {
-        byte[] full = KeyStateCodec.encode(new KeyState(null, null, new Proposal(b(1, "n"), new byte[1 << 20])));
+        byte[] full = unchecked(new KeyState(null, null, new Proposal(b(1, "n"), new byte[1 << 20])));
         assertThrows(CorruptRecordException.class, () -> KeyStateCodec.decode(Arrays.copyOf(full, full.length - 1)));
         assertThrows(CorruptRecordException.class, () -> KeyStateCodec.decode(Arrays.copyOf(full, full.length / 2)));
     }
@@ -186,9 +220,9 @@ class KeyStateCodecTest {
     @ParameterizedTest
     @MethodSource("states")
     void unknownFormatByteIsCorrupt(KeyState state) {
-        byte[] record = KeyStateCodec.encode(state);
+        byte[] record = unchecked(state);
         for (int format = -128; format <= 127; format++) {
-            if (format == KeyStateCodec.FORMAT) {
+            if (format == KeyStateCodec.FORMAT_UNCHECKED) {
                 continue;
             }
             byte[] bad = record.clone();
@@ -200,7 +234,7 @@ class KeyStateCodecTest {
     @ParameterizedTest
     @MethodSource("states")
     void trailingBytesAreCorrupt(KeyState state) {
-        byte[] record = KeyStateCodec.encode(state);
+        byte[] record = unchecked(state);
         for (int extra = 1; extra <= 3; extra++) {
             byte[] longer = Arrays.copyOf(record, record.length + extra);
             assertThrows(CorruptRecordException.class, () -> KeyStateCodec.decode(longer), extra + " trailing zero bytes");
@@ -209,7 +243,7 @@ class KeyStateCodecTest {
 
     @Test
     void valueLengthBeyondRecordIsCorrupt() {
-        byte[] record = KeyStateCodec.encode(new KeyState(null, null, p(1, "abc")));
+        byte[] record = unchecked(new KeyState(null, null, p(1, "abc")));
         int lengthAt = record.length - 3 - 4;
         assertEquals(3, ByteBuffer.wrap(record, lengthAt, 4).getInt());
         byte[] tooLong = record.clone();
@@ -222,14 +256,14 @@ class KeyStateCodecTest {
 
     @Test
     void negativeValueLengthIsCorrupt() {
-        byte[] record = KeyStateCodec.encode(new KeyState(null, null, p(1, "abc")));
+        byte[] record = unchecked(new KeyState(null, null, p(1, "abc")));
         ByteBuffer.wrap(record).putInt(record.length - 3 - 4, -1);
         assertThrows(CorruptRecordException.class, () -> KeyStateCodec.decode(record));
     }
 
     @Test
     void invalidBallotInsideRecordIsCorrupt() {
-        byte[] promisedOnly = KeyStateCodec.encode(new KeyState(b(1, "n1"), null, null));
+        byte[] promisedOnly = unchecked(new KeyState(b(1, "n1"), null, null));
         byte[] negativeCounter = promisedOnly.clone();
         negativeCounter[2] = (byte) 0x80;
         assertThrows(CorruptRecordException.class, () -> KeyStateCodec.decode(negativeCounter));
@@ -250,8 +284,8 @@ class KeyStateCodecTest {
     void recordBreakingKeyStateInvariantsIsCorrupt() {
         // promised 1, committed 2: a state KeyState refuses to build
         KeyState committedOnly = new KeyState(null, null, p(2, "v"));
-        byte[] body = KeyStateCodec.encode(committedOnly);
-        byte[] promised = Arrays.copyOfRange(KeyStateCodec.encode(new KeyState(b(1, "n1"), null, null)), 2, 13);
+        byte[] body = unchecked(committedOnly);
+        byte[] promised = Arrays.copyOfRange(unchecked(new KeyState(b(1, "n1"), null, null)), 2, 13);
         ByteBuffer bad = ByteBuffer.allocate(body.length + promised.length);
         bad.put((byte) 1).put((byte) (body[1] | 1)).put(promised).put(body, 2, body.length - 2);
         assertThrows(CorruptRecordException.class, () -> KeyStateCodec.decode(bad.array()));
@@ -261,7 +295,7 @@ class KeyStateCodecTest {
     @MethodSource("states")
     void anySingleByteDamageEitherParsesOrIsReportedAsCorrupt(KeyState state) {
         // No other exception type (index, negative size, ...) may escape the decoder.
-        byte[] record = KeyStateCodec.encode(state);
+        byte[] record = unchecked(state);
         for (int i = 0; i < record.length; i++) {
             for (int v = -128; v <= 127; v++) {
                 byte[] damaged = record.clone();
@@ -284,7 +318,7 @@ class KeyStateCodecTest {
         // bit 64 is undefined: decodes to EMPTY instead of throwing
         assertThrows(CorruptRecordException.class, () -> KeyStateCodec.decode(new byte[]{1, 64}));
         // "same" (8) without "accepted" (2): decodes with accepted == committed although no accepted flag
-        byte[] committedOnly = KeyStateCodec.encode(new KeyState(null, null, p(2, "v")));
+        byte[] committedOnly = unchecked(new KeyState(null, null, p(2, "v")));
         committedOnly[1] |= 8;
         assertThrows(CorruptRecordException.class, () -> KeyStateCodec.decode(committedOnly));
     }
@@ -292,7 +326,7 @@ class KeyStateCodecTest {
     @Test
     void aVersionFlaggedAsDistinctThatEqualsItsBallotIsCorrupt() {
         // committed proposal (flag 4) with flag 128, whose version repeats its ballot
-        byte[] ok = KeyStateCodec.encode(new KeyState(b(5, "n"), null, new Proposal(b(5, "n"), "v".getBytes(StandardCharsets.UTF_8))));
+        byte[] ok = unchecked(new KeyState(b(5, "n"), null, new Proposal(b(5, "n"), "v".getBytes(StandardCharsets.UTF_8))));
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
         out.write(ok[0]);
         out.write(ok[1] | 128);

@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.Map;
@@ -136,6 +137,50 @@ class StoreSalvageTest {
             assertEquals(r.keysCopied(), n.verify());
             logged.forEach((k, v) -> assertEquals(v, value(n, k), "the log's write of " + k + " was not salvaged"));
         }
+    }
+
+    @Test
+    void aValueWhoseBytesChangedOnDiskIsReportedAndLeftOutNotCopiedWrong() throws Exception {
+        Path old = tmp.resolve("old");
+        Map<String, String> written;
+        try (MapDbStore s = MapDbStore.open(settings(old, 1000))) {
+            written = write(s, 200, "e");
+            s.submit(new Mutation("marked", "MARKER-0123456789-MARKER".getBytes(StandardCharsets.UTF_8), Precondition.NONE))
+                    .get(10, TimeUnit.SECONDS);
+        }
+        Path db = old.resolve(MapDbStore.DB_FILE);
+        byte[] file = Files.readAllBytes(db);
+        byte[] marker = "MARKER-0123456789-MARKER".getBytes(StandardCharsets.UTF_8);
+        int at = indexOf(file, marker);
+        assertTrue(at >= 0, "the value is stored as it is in the file");
+        assertEquals(-1, indexOf(Arrays.copyOfRange(file, at + 1, file.length), marker), "the value is stored once");
+        try (RandomAccessFile f = new RandomAccessFile(db.toFile(), "rw")) {
+            f.seek(at + 7);
+            f.write('9' ^ 1); // one flipped bit inside the value: it would still decode without a checksum
+        }
+        String verify = StoreToolAccess.verify(old);
+        assertTrue(verify.startsWith("2") && verify.contains("checksum"), "store verify must find it: " + verify);
+        Path fresh = tmp.resolve("new");
+        StoreSalvage.Report r = StoreSalvage.salvage(old, fresh, false, settings(fresh, 1000));
+        assertEquals(1, r.keysUnreadable(), r.toString());
+        assertEquals(200, r.keysCopied(), r.toString());
+        try (MapDbStore n = MapDbStore.open(settings(fresh, 1000))) {
+            assertEquals(null, value(n, "marked"), "a changed value must not be salvaged as if it were intact");
+            written.forEach((k, v) -> assertEquals(v, value(n, k), k));
+        }
+    }
+
+    private static int indexOf(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
     }
 
     private static String digest(Path dir) throws Exception {
