@@ -194,7 +194,9 @@ class HttpEdgeTest {
             RawHttp.Reply r = RawHttp.read(s.getInputStream());
             writer.join(10_000);
             assertProblem(413, r);
-            assertTrue(sentBytes.get() < 64L << 20, "the node read " + sentBytes.get() + " bytes before refusing");
+            // measured: ~1.3 MiB (the 1 MiB limit plus socket buffers); a body buffered whole before the
+            // check (up to max-body-size, 64 MiB) would show here
+            assertTrue(sentBytes.get() < 8L << 20, "the node read " + sentBytes.get() + " bytes before refusing");
         }
     }
 }
