@@ -96,7 +96,9 @@ class JepsenIT {
 
         LocalCluster.Builder builder = LocalCluster.builder().label("jep").workers(3).withProxy().replicationFactor(3)
                 .property("nimbus.gossip.interval=200ms").property("nimbus.gossip.failure-timeout=2s")
-                .property("nimbus.limits.write-timeout-ms=" + SERVER_WRITE_TIMEOUT_MS);
+                .property("nimbus.limits.write-timeout-ms=" + SERVER_WRITE_TIMEOUT_MS)
+                // as deployed (k8s): peers prove a shared secret and every cluster frame carries a MAC
+                .property("nimbus.cluster.secret=jepsen-cluster-secret");
         if (kinds.contains(Fault.PARTITION)) {
             assertTrue(LoopbackPartitions.nftAvailable(),
                     "partitions need the nft tool and root: apt-get install -y nftables (.ci/run does)");
