@@ -20,6 +20,21 @@ public record Problem(
     }
 
     /**
+     * A response carrying this kind of problem for {@code request}: the one place exception mappers build
+     * problem bodies. The instance is the raw path: without a Host (HTTP/1.0) there is no absolute request
+     * URI to take it from.
+     */
+    public static jakarta.ws.rs.core.Response.ResponseBuilder response(com.fasterxml.jackson.databind.ObjectMapper json,
+            int status, String type, String title, String detail, io.vertx.core.http.HttpServerRequest request) {
+        Problem p = of(type, title, status, detail, instanceOf(request.path()));
+        try {
+            return jakarta.ws.rs.core.Response.status(status).type(MEDIA_TYPE).entity(json.writeValueAsString(p));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /**
      * The problem's {@code instance}: the request's raw path when it is a plausible URI reference
      * (visible ASCII only), else null, so that a malformed target is never echoed back.
      */

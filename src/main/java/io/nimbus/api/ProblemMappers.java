@@ -1,6 +1,5 @@
 package io.nimbus.api;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.nimbus.core.coordinator.Result;
 import io.nimbus.node.RequestFailedException;
@@ -14,7 +13,6 @@ import jakarta.ws.rs.core.Response;
 import org.jboss.logging.Logger;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
-import java.io.UncheckedIOException;
 import java.util.UUID;
 
 /**
@@ -118,13 +116,8 @@ public class ProblemMappers {
                 + " in its log); the outcome of a write is unknown", request).build();
     }
 
-    private Response.ResponseBuilder builder(int status, String type, String title, String detail, HttpServerRequest request) {
-        // the raw path: the request URI cannot be made absolute without a Host (HTTP/1.0), so never use it here
-        Problem p = Problem.of(type, title, status, detail, Problem.instanceOf(request.path()));
-        try {
-            return Response.status(status).type(Problem.MEDIA_TYPE).entity(json.writeValueAsString(p));
-        } catch (JsonProcessingException e) {
-            throw new UncheckedIOException(e);
-        }
+    private Response.ResponseBuilder builder(int status, String type, String title, String detail,
+                                             HttpServerRequest request) {
+        return Problem.response(json, status, type, title, detail, request);
     }
 }

@@ -1,6 +1,5 @@
 package io.nimbus.api.auth;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.nimbus.api.Problem;
 import io.quarkus.security.AuthenticationFailedException;
@@ -11,7 +10,6 @@ import jakarta.ws.rs.core.Response;
 import io.vertx.core.http.HttpServerRequest;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
-import java.io.UncheckedIOException;
 import java.util.Objects;
 
 /**
@@ -65,12 +63,6 @@ public class AuthProblemMappers {
 
     private Response.ResponseBuilder problem(int status, String type, String title, String detail,
                                              HttpServerRequest request) {
-        // the raw path: without a Host (HTTP/1.0) there is no absolute request URI to take it from
-        Problem p = Problem.of(type, title, status, detail, Problem.instanceOf(request.path()));
-        try {
-            return Response.status(status).type(Problem.MEDIA_TYPE).entity(json.writeValueAsString(p));
-        } catch (JsonProcessingException e) {
-            throw new UncheckedIOException(e);
-        }
+        return Problem.response(json, status, type, title, detail, request);
     }
 }
