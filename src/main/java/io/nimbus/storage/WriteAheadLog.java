@@ -253,7 +253,28 @@ final class WriteAheadLog implements AutoCloseable {
     }
 
     private static int payloadSize(Entry e) {
-        return 8 + 2 + e.key().getBytes(StandardCharsets.UTF_8).length + e.state().length;
+        return 8 + 2 + utf8Length(e.key()) + e.state().length;
+    }
+
+    /** The key's UTF-8 length without encoding it (sizes are asked for on the writer's hot path). */
+    private static int utf8Length(String s) {
+        int n = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x80) {
+                n += 1;
+            } else if (c < 0x800) {
+                n += 2;
+            } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                n += 4;
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                n += 1; // a lone surrogate: String.getBytes writes '?' for it
+            } else {
+                n += 3;
+            }
+        }
+        return n;
     }
 
     /**

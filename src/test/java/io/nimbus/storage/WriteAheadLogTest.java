@@ -45,6 +45,22 @@ class WriteAheadLogTest {
     }
 
     @Test
+    void aRecordsSizeIsWhatItTakesInTheSegmentForAnyKey() throws IOException {
+        // the store budgets disk space with recordBytes; it must match the bytes really appended
+        try (WriteAheadLog wal = WriteAheadLog.openAndReplay(dir, Long.MAX_VALUE, e -> { })) {
+            wal.startSegment(1);
+            long seq = 1;
+            for (String key : List.of("plain", "é-two", "€-three", "\uD83D\uDE00-four", "lone-\uD800-surrogate", "\u0000topology")) {
+                WriteAheadLog.Entry e = new WriteAheadLog.Entry(seq++, key, new byte[] {1, 2, 3});
+                Path segment = wal.segments().get(0);
+                long before = java.nio.file.Files.size(segment);
+                wal.append(List.of(e));
+                assertEquals(WriteAheadLog.recordBytes(e), java.nio.file.Files.size(segment) - before, key);
+            }
+        }
+    }
+
+    @Test
     void replaysEveryRecordAfterTheCheckpointInOrder() throws IOException {
         writeSegment(1, 5);
         List<WriteAheadLog.Entry> all = replay(0);
