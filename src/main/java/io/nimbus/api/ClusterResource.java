@@ -4,6 +4,11 @@ import io.nimbus.cluster.membership.ClusterService;
 import io.nimbus.cluster.topology.TopologyService;
 import io.nimbus.core.gossip.Member;
 import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.core.Response;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import java.util.concurrent.CompletionStage;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
@@ -22,10 +27,12 @@ import java.util.Locale;
 public class ClusterResource {
     private final ClusterService cluster;
     private final TopologyService topology;
+    private final io.nimbus.config.NimbusConfig config;
 
-    public ClusterResource(ClusterService cluster, TopologyService topology) {
+    public ClusterResource(ClusterService cluster, TopologyService topology, io.nimbus.config.NimbusConfig config) {
         this.cluster = cluster;
         this.topology = topology;
+        this.config = config;
     }
 
     /** One member as the API shows it. */
@@ -58,5 +65,64 @@ public class ClusterResource {
         List<MemberView> members = topology.view().members().stream().map(MemberView::of).toList();
         int reachable = (int) members.stream().filter(MemberView::reachable).count();
         return new ClusterView(cluster.selfId(), cluster.joined(), reachable, members);
+    }
+
+    // ---- topology operations (admin) ---------------------------------------------------------------
+
+    @POST
+    @Path("decommission")
+    @Produces(MediaType.APPLICATION_JSON)
+    @Operation(summary = "Decommission this worker",
+            description = "Starts handing this worker's ranges to the next workers clockwise: it becomes LEAVING, "
+                    + "streams its rows to the new replicas, then leaves the topology for good (to join again, its data "
+                    + "directory must be wiped). Answers 202 with the topology at the operation's start; follow it in "
+                    + "GET /v1/cluster/topology. One topology operation at a time, cluster-wide.")
+    @APIResponse(responseCode = "202", description = "Started")
+    @APIResponse(responseCode = "409", description = "Refused (another operation is in progress, last worker, ...)",
+            content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    public CompletionStage<Response> decommission() {
+        return accepted(topology.decommission());
+    }
+
+    @POST
+    @Path("nodes/{name}/remove")
+    @Produces(MediaType.APPLICATION_JSON)
+    @Operation(summary = "Remove a dead worker",
+            description = "Starts removing a worker that is down for good, driven by this worker: its ranges go to the "
+                    + "next workers clockwise, streamed from the remaining replicas. Refused while the worker is "
+                    + "reachable (decommission a live worker instead). Answers 202; follow it in GET /v1/cluster/topology.")
+    @APIResponse(responseCode = "202", description = "Started")
+    @APIResponse(responseCode = "409", description = "Refused", content = @Content(mediaType = Problem.MEDIA_TYPE,
+            schema = @Schema(implementation = Problem.class)))
+    public CompletionStage<Response> remove(@PathParam("name") String name) {
+        return accepted(topology.remove(name));
+    }
+
+    @POST
+    @Path("operation/abort")
+    @Produces(MediaType.APPLICATION_JSON)
+    @Operation(summary = "Abort the topology operation in progress",
+            description = "Its ranges go back to their old replicas at a new epoch. An aborted joiner must wipe its data "
+                    + "directory before it joins again; an aborted decommission or removal leaves the worker a member.")
+    @APIResponse(responseCode = "202", description = "Aborted")
+    @APIResponse(responseCode = "409", description = "No operation is in progress", content = @Content(
+            mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    public CompletionStage<Response> abort() {
+        return accepted(topology.abort());
+    }
+
+    private CompletionStage<Response> accepted(java.util.concurrent.CompletableFuture<io.nimbus.core.topology.Topology> change) {
+        return change.handle((t, e) -> {
+            if (e != null) {
+                Throwable c = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+                if (c instanceof io.nimbus.core.topology.TopologyChangeRefused r) {
+                    throw new ProblemException.ChangeRefused(r.getMessage());
+                }
+                throw new ProblemException.ChangeFailed("the topology "
+                        + "register could not be changed: " + c.getMessage() + ". Retry; nothing was started unless "
+                        + "GET /v1/cluster/topology shows the operation");
+            }
+            return Response.status(202).entity(TopologyResource.view(t, config.replicationFactor())).build();
+        });
     }
 }

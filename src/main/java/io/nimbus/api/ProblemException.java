@@ -6,7 +6,7 @@ package io.nimbus.api;
  */
 public abstract sealed class ProblemException extends RuntimeException
         permits ProblemException.BadRequest, ProblemException.KeyNotFound, ProblemException.PreconditionFailed,
-        ProblemException.ValueTooLarge {
+        ProblemException.ValueTooLarge, ProblemException.ChangeRefused, ProblemException.ChangeFailed {
 
     private ProblemException(String detail) {
         super(detail, null, false, false);
@@ -100,6 +100,44 @@ public abstract sealed class ProblemException extends RuntimeException
 
         public String title() {
             return "Value too large";
+        }
+    }
+
+    /** 409: a topology operation that does not apply now (another is in progress, the last worker, ...). */
+    public static final class ChangeRefused extends ProblemException {
+        public ChangeRefused(String detail) {
+            super(detail);
+        }
+
+        public int status() {
+            return 409;
+        }
+
+        public String type() {
+            return "topology-change-refused";
+        }
+
+        public String title() {
+            return "Topology change refused";
+        }
+    }
+
+    /** 503: the topology register could not be changed (no quorum of its electorate, conflicts). */
+    public static final class ChangeFailed extends ProblemException {
+        public ChangeFailed(String detail) {
+            super(detail);
+        }
+
+        public int status() {
+            return 503;
+        }
+
+        public String type() {
+            return "topology-change-failed";
+        }
+
+        public String title() {
+            return "Topology change failed";
         }
     }
 }

@@ -40,7 +40,8 @@ public class RingResource {
         this.config = config;
     }
 
-    public record Range(String start, String end, String owner, long changedAt) {
+    /** A range (start exclusive, end inclusive): its primary owner, the epoch its placement last changed, its replicas and pending ones. */
+    public record Range(String start, String end, String owner, long changedAt, List<String> replicas, List<String> pending) {
     }
 
     public record WorkerShare(String id, int tokens, double share) {
@@ -49,7 +50,8 @@ public class RingResource {
     public record RingView(long epoch, int replicationFactor, List<WorkerShare> workers, List<Range> ranges) {
     }
 
-    public record Location(String key, String token, int replicationFactor, List<String> replicas, long epoch,
+    public record Location(String key, String token, int replicationFactor, List<String> replicas, List<String> pending,
+                           long epoch,
                            long changedAt) {
     }
 
@@ -70,7 +72,7 @@ public class RingResource {
     @APIResponse(responseCode = "200", description = "The ring", content = @Content(
             mediaType = MediaType.APPLICATION_JSON, examples = @ExampleObject(name = "one worker", value = """
             {"epoch":1,"replicationFactor":1,"workers":[{"id":"n1","tokens":16,"share":1.0}],
-             "ranges":[{"start":"8070450532247928831","end":"-9223372036854775808","owner":"n1","changedAt":1}]}""")))
+             "ranges":[{"start":"8070450532247928831","end":"-9223372036854775808","owner":"n1","changedAt":1,"replicas":["n1"],"pending":[]}]}""")))
     @APIResponse(responseCode = "503", description = "This node holds no topology yet", content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     public RingView ring() {
@@ -81,8 +83,15 @@ public class RingResource {
         List<Range> ranges = new ArrayList<>(ring.size());
         for (int i = 0; i < ring.size(); i++) {
             counts.merge(ring.owner(i), 1, Integer::sum);
-            long start = ring.token((i - 1 + ring.size()) % ring.size());
-            ranges.add(new Range(Long.toString(start), Long.toString(ring.token(i)), ring.owner(i), t.changedAt(ring.token(i))));
+        }
+        // elementary ranges: split by the tokens of a joining worker and by range epochs too
+        java.util.TreeSet<Long> ends = Topology.boundaries(t, t);
+        long start = ends.last();
+        for (long end : ends) {
+            Placement p = t.placement(end);
+            ranges.add(new Range(Long.toString(start), Long.toString(end), ring.replicas(end, 1).get(0), t.changedAt(end),
+                    p.names(), Placement.names(p.pending())));
+            start = end;
         }
         List<WorkerShare> workers = new ArrayList<>();
         counts.forEach((id, n) -> workers.add(new WorkerShare(id, n, share.get(id))));
@@ -107,6 +116,7 @@ public class RingResource {
         Topology t = held();
         long token = Murmur3.hash64(key.getBytes(StandardCharsets.UTF_8));
         Placement p = t.placement(token);
-        return new Location(key, Long.toString(token), t.effectiveRf(), p.names(), t.epoch(), p.changedAt());
+        return new Location(key, Long.toString(token), t.effectiveRf(), p.names(), Placement.names(p.pending()), t.epoch(),
+                p.changedAt());
     }
 }

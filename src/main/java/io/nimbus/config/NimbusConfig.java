@@ -93,6 +93,31 @@ public interface NimbusConfig {
 
     Paxos paxos();
 
+    Stream stream();
+
+    /** Streaming of rows to a topology operation's pending replicas (TOPOLOGY.md §7). */
+    interface Stream {
+        /** Most rows in one streamed chunk (each chunk is one group commit on the receiver). */
+        @WithName("chunk-rows-max")
+        @WithDefault("256")
+        int chunkRowsMax();
+
+        /** About how many bytes of rows one chunk carries (at least one row; never above half a cluster frame). */
+        @WithName("chunk-bytes-max")
+        @WithDefault("1048576")
+        int chunkBytesMax();
+
+        /** How long a source has to answer one chunk request. */
+        @WithName("chunk-timeout-ms")
+        @WithDefault("10000")
+        long chunkTimeoutMs();
+
+        /** Attempts per source and chunk before the receiver tries another source (with a 500 ms pause between). */
+        @WithName("chunk-attempts-max")
+        @WithDefault("3")
+        int chunkAttemptsMax();
+    }
+
     /** The coordinator's rounds (DESIGN §2). */
     interface Paxos {
         /** How long one replica has to answer one phase (prepare, accept, commit) before it counts as silent. */

@@ -42,7 +42,12 @@ public class ClusterHealth implements org.eclipse.microprofile.health.HealthChec
         if (!v.ready()) {
             b.withData("reason", v.notReadyWhy());
         } else if (!member) {
-            b.withData("reason", "this worker is not yet a member of the topology (joining)");
+            b.withData("reason", v.selfHost() != null && v.topology().departed().contains(v.selfHost())
+                    ? "this worker left the cluster (decommissioned, removed, or its join aborted): wipe its data "
+                    + "directory to join again" : v.selfHost() != null
+                    && v.topology().isJoining(new Replica(v.self(), v.selfHost()))
+                    ? "this worker is joining: its ranges are being streamed to it (" + v.topology().operation()
+                    .map(Object::toString).orElse("") + ")" : "this worker is not yet a member of the topology");
         }
         return b.build();
     }

@@ -396,6 +396,53 @@ public final class MapDbStore implements AutoCloseable {
         return n;
     }
 
+    /** One stored row as it is on disk: the key and its {@link KeyStateCodec} record. */
+    public record Row(String key, byte[] record) {
+    }
+
+    /**
+     * A page of a range scan, for streaming (TOPOLOGY.md §7): the durable rows whose keys {@code include}
+     * accepts and sort after {@code after} (null: from the start), the smallest keys first, at most
+     * {@code rowsMax} rows and about {@code bytesMax} bytes (at least one row). The map is unordered, so
+     * each page reads every key: O(keys) per page. Rows written meanwhile may or may not be seen; the
+     * caller only needs every row as of the moment it started.
+     *
+     * @return the rows, and whether more follow
+     */
+    public Page scan(java.util.function.Predicate<String> include, String after, int rowsMax, long bytesMax) {
+        checkUsable();
+        java.util.TreeSet<String> keys = new java.util.TreeSet<>();
+        boolean more = false;
+        for (String key : kv.keySet()) {
+            if ((after == null || key.compareTo(after) > 0) && include.test(key)) {
+                keys.add(key);
+                if (keys.size() > rowsMax) {
+                    keys.pollLast();
+                    more = true;
+                }
+            }
+        }
+        java.util.List<Row> rows = new java.util.ArrayList<>(keys.size());
+        long bytes = 0;
+        for (String key : keys) {
+            byte[] record = kv.get(key);
+            if (record == null) {
+                continue; // never removed today; a cleanup may remove rows later
+            }
+            if (!rows.isEmpty() && bytes + record.length + key.length() > bytesMax) {
+                more = true;
+                break;
+            }
+            rows.add(new Row(key, record));
+            bytes += record.length + key.length();
+        }
+        return new Page(java.util.List.copyOf(rows), more);
+    }
+
+    /** A page of {@link #scan}. */
+    public record Page(java.util.List<Row> rows, boolean more) {
+    }
+
     /** The committed (durable) state of {@code key} ({@link KeyState#EMPTY} if never written). */
     public KeyState read(String key) {
         checkUsable();

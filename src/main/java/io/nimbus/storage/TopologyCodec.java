@@ -4,6 +4,7 @@ import io.nimbus.cluster.transport.WireStrings;
 import io.nimbus.core.gossip.Endpoint;
 import io.nimbus.core.topology.Electorate;
 import io.nimbus.core.topology.HostId;
+import io.nimbus.core.topology.Operation;
 import io.nimbus.core.topology.Replica;
 import io.nimbus.core.topology.Retired;
 import io.nimbus.core.topology.Topology;
@@ -23,20 +24,22 @@ import java.util.UUID;
 
 /**
  * The binary form of a {@link Topology}, the same on disk (each node's held topology, the register's
- * value) and on the wire (topology fetch). Format 1:
+ * value) and on the wire (topology fetch). Format 2 (format 1, still read, ends after {@code retired}):
  * <pre>
  *   u8 format (=1), uuid clusterId, i64 epoch, u16 rf
  *   u16 workers × (str name, uuid host, str address host, u16 port, u16 httpPort, u16 tokens × i64)
  *   u8 current × (str name, uuid host), u8 next × (str name, uuid host), i64 electorateChangedAt
  *   u32 ranges × (i64 end token, i64 epoch)
  *   retired: u16 sets × (u8 names × str), u8 has-electorate, [u8 current × (str, uuid), u8 next × (str, uuid)]
+ *   operation: u8 present, [u8 kind (0 JOIN, 1 LEAVE, 2 REMOVE), str node, str driver, u8 has-incoming, [worker]]
+ *   departed: u16 × uuid
  *   str = u16 length + UTF-8; uuid = i64 msb, i64 lsb
  * </pre>
  * Decoding is exact: trailing bytes, a short record or a value the {@link Topology} constructor refuses
  * is {@link KeyStateCodec.CorruptRecordException}.
  */
 public final class TopologyCodec {
-    static final int FORMAT = 1;
+    static final int FORMAT = 2;
 
     private TopologyCodec() {
     }
@@ -50,15 +53,7 @@ public final class TopologyCodec {
             out.writeShort(t.rf());
             out.writeShort(t.workers().size());
             for (Worker w : t.workers()) {
-                str(out, w.name());
-                uuid(out, w.host().uuid());
-                str(out, w.endpoint().host());
-                out.writeShort(w.endpoint().port());
-                out.writeShort(w.httpPort());
-                out.writeShort(w.tokens().size());
-                for (long token : w.tokens()) {
-                    out.writeLong(token);
-                }
+                worker(out, w);
             }
             replicas(out, t.electorate().current());
             replicas(out, t.electorate().next());
@@ -80,6 +75,21 @@ public final class TopologyCodec {
                 replicas(out, t.retired().electorate().current());
                 replicas(out, t.retired().electorate().next());
             }
+            Operation op = t.operation().orElse(null);
+            out.writeBoolean(op != null);
+            if (op != null) {
+                out.writeByte(op.kind().ordinal());
+                str(out, op.node());
+                str(out, op.driver());
+                out.writeBoolean(op.incoming() != null);
+                if (op.incoming() != null) {
+                    worker(out, op.incoming());
+                }
+            }
+            out.writeShort(t.departed().size());
+            for (HostId h : t.departed()) {
+                uuid(out, h.uuid());
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot happen: writing to memory", e);
         }
@@ -90,8 +100,8 @@ public final class TopologyCodec {
         ByteBuffer in = ByteBuffer.wrap(bytes);
         try {
             int format = Byte.toUnsignedInt(in.get());
-            if (format != FORMAT) {
-                throw new KeyStateCodec.CorruptRecordException("topology format " + format + ", this Nimbus reads " + FORMAT);
+            if (format != FORMAT && format != 1) {
+                throw new KeyStateCodec.CorruptRecordException("topology format " + format + ", this Nimbus reads 1 and " + FORMAT);
             }
             UUID cluster = uuid(in);
             long epoch = in.getLong();
@@ -99,19 +109,7 @@ public final class TopologyCodec {
             int n = Short.toUnsignedInt(in.getShort());
             List<Worker> workers = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
-                String name = str(in);
-                HostId host = new HostId(uuid(in));
-                Endpoint ep = new Endpoint(str(in), Short.toUnsignedInt(in.getShort()));
-                int httpPort = Short.toUnsignedInt(in.getShort());
-                int tokens = Short.toUnsignedInt(in.getShort());
-                if (tokens * 8L > in.remaining()) {
-                    throw new KeyStateCodec.CorruptRecordException(tokens + " tokens exceed the record");
-                }
-                List<Long> ts = new ArrayList<>(tokens);
-                for (int k = 0; k < tokens; k++) {
-                    ts.add(in.getLong());
-                }
-                workers.add(new Worker(name, host, ep, httpPort, ts));
+                workers.add(worker(in));
             }
             List<Replica> current = replicas(in);
             List<Replica> next = replicas(in);
@@ -139,14 +137,68 @@ public final class TopologyCodec {
                 throw new KeyStateCodec.CorruptRecordException("bad retired-electorate flag " + hasElectorate);
             }
             Electorate retiredElectorate = hasElectorate == 1 ? new Electorate(replicas(in), replicas(in)) : null;
+            Operation op = null;
+            List<HostId> departed = new ArrayList<>();
+            if (format >= 2) {
+                if (flag(in, "operation") == 1) {
+                    int kind = Byte.toUnsignedInt(in.get());
+                    if (kind >= Operation.Kind.values().length) {
+                        throw new KeyStateCodec.CorruptRecordException("unknown operation kind " + kind);
+                    }
+                    String node = str(in);
+                    String driver = str(in);
+                    Worker incoming = flag(in, "incoming worker") == 1 ? worker(in) : null;
+                    op = new Operation(Operation.Kind.values()[kind], node, incoming, driver);
+                }
+                int gone = Short.toUnsignedInt(in.getShort());
+                for (int i = 0; i < gone; i++) {
+                    departed.add(new HostId(uuid(in)));
+                }
+            }
             if (in.hasRemaining()) {
                 throw new KeyStateCodec.CorruptRecordException(in.remaining() + " trailing bytes after a topology");
             }
             return new Topology(cluster, epoch, rf, workers, new Electorate(current, next), electorateChangedAt, changed,
-                    new Retired(majorities, retiredElectorate));
+                    new Retired(majorities, retiredElectorate), op, departed);
         } catch (BufferUnderflowException | IllegalArgumentException e) {
             throw new KeyStateCodec.CorruptRecordException("topology does not decode: " + e, e);
         }
+    }
+
+    private static byte flag(ByteBuffer in, String what) {
+        byte b = in.get();
+        if (b != 0 && b != 1) {
+            throw new KeyStateCodec.CorruptRecordException("bad " + what + " flag " + b);
+        }
+        return b;
+    }
+
+    private static void worker(DataOutputStream out, Worker w) throws IOException {
+        str(out, w.name());
+        uuid(out, w.host().uuid());
+        str(out, w.endpoint().host());
+        out.writeShort(w.endpoint().port());
+        out.writeShort(w.httpPort());
+        out.writeShort(w.tokens().size());
+        for (long token : w.tokens()) {
+            out.writeLong(token);
+        }
+    }
+
+    private static Worker worker(ByteBuffer in) {
+        String name = str(in);
+        HostId host = new HostId(uuid(in));
+        Endpoint ep = new Endpoint(str(in), Short.toUnsignedInt(in.getShort()));
+        int httpPort = Short.toUnsignedInt(in.getShort());
+        int tokens = Short.toUnsignedInt(in.getShort());
+        if (tokens * 8L > in.remaining()) {
+            throw new KeyStateCodec.CorruptRecordException(tokens + " tokens exceed the record");
+        }
+        List<Long> ts = new ArrayList<>(tokens);
+        for (int k = 0; k < tokens; k++) {
+            ts.add(in.getLong());
+        }
+        return new Worker(name, host, ep, httpPort, ts);
     }
 
     private static void replicas(DataOutputStream out, List<Replica> rs) throws IOException {

@@ -289,7 +289,7 @@ class MapDbStoreTest {
         io.nimbus.core.topology.Worker w = new io.nimbus.core.topology.Worker("n1", s.hostId(),
                 new io.nimbus.core.gossip.Endpoint("127.0.0.1", 9000), 8000, List.of(1L, 1L << 40));
         io.nimbus.core.topology.Topology t1 = io.nimbus.core.topology.Topology.bootstrap(java.util.UUID.randomUUID(), 3, w);
-        io.nimbus.core.topology.Topology t2 = t1.join(new io.nimbus.core.topology.Worker("n2",
+        io.nimbus.core.topology.Topology t2 = t1.startJoin(new io.nimbus.core.topology.Worker("n2",
                 new io.nimbus.core.topology.HostId(java.util.UUID.randomUUID()),
                 new io.nimbus.core.gossip.Endpoint("127.0.0.1", 9001), 8001, List.of(1L << 50)));
         s.install(t1).get(5, java.util.concurrent.TimeUnit.SECONDS);
@@ -305,11 +305,11 @@ class MapDbStoreTest {
         assertEquals(t2, s.install(t1).get(5, java.util.concurrent.TimeUnit.SECONDS), "an older epoch changes nothing");
         assertEquals(t2, s.fencePoint().get(5, java.util.concurrent.TimeUnit.SECONDS));
         io.nimbus.core.topology.Topology other = io.nimbus.core.topology.Topology.bootstrap(java.util.UUID.randomUUID(), 3, w)
-                .join(new io.nimbus.core.topology.Worker("n9", new io.nimbus.core.topology.HostId(java.util.UUID.randomUUID()),
+                .startJoin(new io.nimbus.core.topology.Worker("n9", new io.nimbus.core.topology.HostId(java.util.UUID.randomUUID()),
                         new io.nimbus.core.gossip.Endpoint("127.0.0.1", 9009), 8009, List.of(1L << 45)))
-                .join(new io.nimbus.core.topology.Worker("n8", new io.nimbus.core.topology.HostId(java.util.UUID.randomUUID()),
+                .finish().startJoin(new io.nimbus.core.topology.Worker("n8", new io.nimbus.core.topology.HostId(java.util.UUID.randomUUID()),
                         new io.nimbus.core.gossip.Endpoint("127.0.0.1", 9008), 8008, List.of(1L << 46)));
-        assertEquals(3, other.epoch());
+        assertEquals(4, other.epoch());
         assertEquals(t2, s.install(other).get(5, java.util.concurrent.TimeUnit.SECONDS),
                 "another cluster's topology is never installed, however new its epoch");
     }

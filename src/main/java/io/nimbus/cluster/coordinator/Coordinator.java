@@ -199,8 +199,10 @@ public class Coordinator {
         BallotClock.ExhaustedException[] exhausted = new BallotClock.ExhaustedException[1];
         return store.<WriteOutcome>update(m.key(), (current, fresh) -> {
             Topology t = store.topology();
-            List<Replica> natural = t == null ? List.of() : t.placement(token).natural();
-            if (natural.size() != 1 || !natural.get(0).host().equals(store.hostId())) {
+            io.nimbus.core.topology.Placement p = t == null ? null : t.placement(token);
+            List<Replica> natural = p == null ? List.of() : p.natural();
+            // a lone replica decides alone only while no operation adds a pending replica to the key
+            if (natural.size() != 1 || p.moving() || !natural.get(0).host().equals(store.hostId())) {
                 return new Acceptor.Transition<>(current, null);
             }
             Ballot b;

@@ -5,6 +5,7 @@ import io.nimbus.cluster.transport.ClusterTls;
 import io.nimbus.cluster.transport.ClusterTransport;
 import io.nimbus.cluster.transport.TransportSettings;
 import io.nimbus.cluster.transport.MalformedMessageException;
+import io.nimbus.cluster.stream.StreamService;
 import io.nimbus.cluster.topology.TopologyService;
 import io.nimbus.cluster.replica.ReplicaService;
 import io.nimbus.cluster.replica.PaxosCodec;
@@ -63,6 +64,7 @@ public class ClusterService {
     private final Object lock = new Object();
     private final ReplicaService replicas;
     private final TopologyService topology;
+    private final StreamService streams;
     /** Paxos requests carrying a ballot further ahead of this node's clock never reach the acceptor. */
     private final BallotHorizon ballotHorizon;
     private Gossiper gossiper;
@@ -79,10 +81,11 @@ public class ClusterService {
     private final Set<Endpoint> handshakeWarned = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public ClusterService(NimbusConfig config, NodeIdentity identity, Storage storage, Vertx vertx,
-                          MeterRegistry registry, ReplicaService replicas, TopologyService topology,
+                          MeterRegistry registry, ReplicaService replicas, TopologyService topology, StreamService streams,
                           @ConfigProperty(name = "quarkus.http.port") int httpPort) {
         this.replicas = replicas;
         this.topology = topology;
+        this.streams = streams;
         this.config = config;
         this.identity = identity;
         this.storage = storage;
@@ -305,6 +308,9 @@ public class ClusterService {
         }
         if (TopologyService.isTopology(request.type())) {
             return topology.handle(request);
+        }
+        if (StreamService.isStream(request.type())) {
+            return streams.handle(request);
         }
         long now = System.currentTimeMillis();
         GossipMessage m;

@@ -20,7 +20,10 @@ import io.nimbus.core.ring.Murmur3;
 import io.nimbus.core.ring.TokenAllocator;
 import io.nimbus.core.ring.TokenRing;
 import io.nimbus.core.topology.Barrier;
+import io.nimbus.cluster.stream.StreamService;
 import io.nimbus.core.topology.HostId;
+import io.nimbus.core.topology.Operation;
+import io.nimbus.core.topology.StreamPlan;
 import io.nimbus.core.topology.Reachability;
 import io.nimbus.core.topology.Replica;
 import io.nimbus.core.topology.Topology;
@@ -92,6 +95,7 @@ public class TopologyService {
     private final Vertx vertx;
     private final Provider<Coordinator> coordinator;
     private final Provider<ClusterService> cluster;
+    private final Provider<StreamService> streams;
     private final int httpPort;
     /** A proxy's topology (workers keep theirs in the store). */
     private volatile Topology held;
@@ -116,7 +120,9 @@ public class TopologyService {
 
     public TopologyService(NimbusConfig config, NodeIdentity identity, Storage storage, Vertx vertx,
                            Provider<Coordinator> coordinator, Provider<ClusterService> cluster, MeterRegistry registry,
-                           ReplicaService replicas, @ConfigProperty(name = "quarkus.http.port") int httpPort) {
+                           ReplicaService replicas, Provider<StreamService> streams,
+                           @ConfigProperty(name = "quarkus.http.port") int httpPort) {
+        this.streams = streams;
         this.config = config;
         this.identity = identity;
         this.storage = storage;
@@ -446,6 +452,21 @@ public class TopologyService {
         Replica me = new Replica(identity.id(), storage.store().hostId());
         Function<Topology, Topology> step;
         String what;
+        Operation op = t.operation().orElse(null);
+        if (op != null) {
+            if (op.driver().equals(me.name()) && (t.holds(me) || t.isJoining(me))) {
+                drive(t, op);
+            }
+            return; // one operation at a time; the electorate does not change meanwhile
+        }
+        if (t.departed().contains(me.host())) {
+            if (warned.add("departed")) {
+                LOG.warnf("this worker's store (host %s) left cluster %s: it was decommissioned, removed, or its join "
+                        + "was aborted. It serves no data; to join again, stop it, remove its data directory %s and "
+                        + "start it as a new worker.", me.host(), t.clusterId(), config.dataDir());
+            }
+            return;
+        }
         if (!t.holds(me)) {
             Worker existing = t.worker(me.name()).orElse(null);
             if (existing != null) {
@@ -458,7 +479,7 @@ public class TopologyService {
                 return;
             }
             what = "join";
-            step = cur -> cur.join(self(cur.allocateTokens(identity.id(), config.ring().tokens(), tokenOffset())));
+            step = cur -> cur.startJoin(self(cur.allocateTokens(identity.id(), config.ring().tokens(), tokenOffset())));
         } else if (t.electorate().isJoint()) {
             what = "finish changing the topology electorate to " + names(t.electorate().next());
             step = Topology::finishElectorateChange;
@@ -486,6 +507,94 @@ public class TopologyService {
                 }
             } else {
                 LOG.infof("topology change done: %s (now epoch %d)", what, next.epoch());
+            }
+        });
+    }
+
+    /**
+     * Moves the operation this worker drives on: pass the START epoch's barrier (no request of the epoch
+     * before can decide anything any more), have every pending replica copy its ranges, then commit
+     * FINISH. Each step is retried on the next gossip round until it succeeds; the operation stays in
+     * the register meanwhile, so a crashed driver resumes at its next start.
+     */
+    private void drive(Topology t, Operation op) {
+        if (!busy.compareAndSet(false, true)) {
+            return;
+        }
+        long start = System.nanoTime();
+        LOG.infof("topology operation %s at epoch %d: barrier, then stream to %s", op, t.epoch(),
+                StreamPlan.of(t).receivers());
+        CompletableFuture.completedFuture(null).thenCompose(x -> barrier(t, false))
+                .thenCompose(x -> streams.get().awaitReceivers(t))
+                .thenCompose(x -> transform(cur -> {
+                    if (cur.epoch() != t.epoch()) {
+                        throw new TopologyChangeRefused("the topology moved from epoch " + t.epoch() + " to " + cur.epoch()
+                                + " while " + op + " was streaming");
+                    }
+                    return cur.finish();
+                }, 0))
+                .whenComplete((next, e) -> {
+                    busy.set(false);
+                    if (e != null) {
+                        Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+                                ? e.getCause() : e;
+                        LOG.warnf("topology operation %s not finished yet (retrying): %s", op, cause.getMessage());
+                    } else {
+                        LOG.infof("topology operation %s finished: epoch %d (%d ms since this driver resumed it)", op,
+                                next.epoch(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+                    }
+                });
+    }
+
+    /**
+     * Starts decommissioning this worker ({@code POST /v1/cluster/decommission}): commits the START of
+     * LEAVE; the gossip rounds then drive it (streams from this worker, FINISH). Completes with the START
+     * epoch; fails with {@link TopologyChangeRefused} when it cannot start.
+     */
+    public CompletableFuture<Topology> decommission() {
+        Topology t = current();
+        if (!storage.isWorker() || t == null) {
+            return CompletableFuture.failedFuture(new TopologyChangeRefused("only a worker that holds the topology can be "
+                    + "decommissioned"));
+        }
+        String me = identity.id();
+        return operate("decommission " + me, cur -> cur.startLeave(me, this::eligible));
+    }
+
+    /**
+     * Starts removing the dead worker {@code name} ({@code POST /v1/cluster/nodes/{name}/remove}), driven
+     * by this worker. Refused while gossip reaches it: a live worker is decommissioned, not removed.
+     */
+    public CompletableFuture<Topology> remove(String name) {
+        Topology t = current();
+        if (!storage.isWorker() || t == null) {
+            return CompletableFuture.failedFuture(new TopologyChangeRefused("only a worker that holds the topology can "
+                    + "drive a removal"));
+        }
+        if (name.equals(identity.id())) {
+            return CompletableFuture.failedFuture(new TopologyChangeRefused("a worker cannot remove itself: use "
+                    + "POST /v1/cluster/decommission on it"));
+        }
+        Worker w = t.worker(name).orElse(null);
+        if (w != null && view().reachable(w.replica())) {
+            return CompletableFuture.failedFuture(new TopologyChangeRefused(name + " is reachable: decommission a live "
+                    + "worker (POST /v1/cluster/decommission on it) instead of removing it"));
+        }
+        String me = identity.id();
+        return operate("remove " + name, cur -> cur.startRemove(name, me, this::eligible));
+    }
+
+    /** Aborts the operation in progress ({@code POST /v1/cluster/operation/abort}): its ranges go back to their old replicas. */
+    public CompletableFuture<Topology> abort() {
+        return operate("abort the operation in progress", Topology::abort);
+    }
+
+    private CompletableFuture<Topology> operate(String what, Function<Topology, Topology> step) {
+        LOG.infof("topology change requested: %s (at epoch %d)", what, view().epoch());
+        return CompletableFuture.completedFuture(null).thenCompose(x -> transform(step, 0)).whenComplete((next, e) -> {
+            if (e == null) {
+                LOG.infof("topology change done: %s (now epoch %d%s)", what, next.epoch(),
+                        next.operation().map(o -> ", " + o + " in progress").orElse(""));
             }
         });
     }
@@ -549,6 +658,9 @@ public class TopologyService {
         Map<String, Worker> targets = new LinkedHashMap<>();
         for (Worker w : t.workers()) {
             targets.put(w.name(), w);
+        }
+        for (Worker w : t.targetWorkers()) { // a joiner is pending before it is a member
+            targets.putIfAbsent(w.name(), w);
         }
         Set<String> acked = ConcurrentHashMap.newKeySet();
         pushRound(t, grace, targets, acked, System.nanoTime(), done);

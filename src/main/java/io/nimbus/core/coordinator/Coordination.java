@@ -86,6 +86,8 @@ public final class Coordination {
     private long oneFencedEpoch;
     private Proposal oneProposal;
     private int oneFailures;
+    private boolean oneNaturalAcked;
+    private final java.util.Set<String> onePendingAcked = new java.util.HashSet<>();
     private String lastWhy = "no answer";
     /** The time of the input being handled. */
     private long now;
@@ -320,14 +322,25 @@ public final class Coordination {
 
     // ---- ONE -----------------------------------------------------------------------------------------
 
+    /** The replicas a ONE read may ask: the reachable natural ones (a pending replica holds nothing until streamed). */
+    private List<io.nimbus.core.topology.Replica> readable() {
+        List<io.nimbus.core.topology.Replica> out = new ArrayList<>(route.asked().size());
+        for (var r : route.asked()) {
+            if (!route.isPending(r.name())) {
+                out.add(r);
+            }
+        }
+        return out;
+    }
+
     private Effect askState() {
-        return new Effect.Send(new Proposer.Envelope(route.asked().get(oneIndex).name(), new PaxosMessage.ReadCommitted(key)),
+        return new Effect.Send(new Proposer.Envelope(readable().get(oneIndex).name(), new PaxosMessage.ReadCommitted(key)),
                 route.epoch(), false);
     }
 
     private List<Effect> oneState(Proposer.Envelope envelope, PaxosMessage reply) {
-        if (!(envelope.request() instanceof PaxosMessage.ReadCommitted) || oneIndex >= route.asked().size()
-                || !envelope.to().equals(route.asked().get(oneIndex).name())) {
+        if (!(envelope.request() instanceof PaxosMessage.ReadCommitted) || oneIndex >= readable().size()
+                || !envelope.to().equals(readable().get(oneIndex).name())) {
             return List.of(); // a stray or duplicated reply
         }
         if (reply instanceof PaxosMessage.State s) {
@@ -349,7 +362,7 @@ public final class Coordination {
             oneFencedEpoch = Math.max(oneFencedEpoch, f.epoch());
         }
         lastWhy = reply == null ? "no answer from " + envelope.to() : envelope.to() + " answered " + reply;
-        if (++oneIndex < route.asked().size()) {
+        if (++oneIndex < readable().size()) {
             return List.of(askState());
         }
         if (oneFencedEpoch > route.epoch() && attempts < policy.attemptsMax()) {
@@ -364,8 +377,16 @@ public final class Coordination {
         if (b == null) {
             return exhausted();
         }
+        for (String p : route.pending()) {
+            if (route.askedNames().stream().noneMatch(p::equals)) {
+                return finish(new Result.Unavailable("a write at ONE must reach the pending replica " + p + " (a topology "
+                        + "operation is adding it to the key's replicas), and it is unreachable; nothing was written"));
+            }
+        }
         mode = Mode.ONE_COMMIT;
         oneFailures = 0;
+        oneNaturalAcked = false;
+        onePendingAcked.clear();
         oneProposal = new Proposal(b, ((Request.Write) request).mutation().value());
         List<Effect> out = new ArrayList<>(route.asked().size());
         for (var r : route.asked()) {
@@ -380,11 +401,25 @@ public final class Coordination {
             return List.of();
         }
         if (reply instanceof PaxosMessage.Committed) {
-            answered = true;
-            return finish(new Result.Written(oneProposal.ballot()));
+            // Cassandra's blockFor: one natural replica, and every pending one (else a join's stream may already
+            // have passed the key, and the write would be on no replica of the new set)
+            if (route.isPending(envelope.to())) {
+                onePendingAcked.add(envelope.to());
+            } else {
+                oneNaturalAcked = true;
+            }
+            if (oneNaturalAcked && onePendingAcked.size() == route.pending().size()) {
+                answered = true;
+                return finish(new Result.Written(oneProposal.ballot()));
+            }
+            return List.of();
         }
         lastWhy = reply == null ? "no answer from " + envelope.to() : envelope.to() + " answered " + reply;
-        if (++oneFailures == route.asked().size()) {
+        if (route.isPending(envelope.to())) {
+            return finish(new Result.OutcomeUnknown("the pending replica " + envelope.to() + " did not confirm the write "
+                    + "at ONE (" + lastWhy + ")"));
+        }
+        if (++oneFailures == route.asked().size() - route.pending().size()) {
             return finish(new Result.OutcomeUnknown("no replica confirmed the write at ONE (asked " + route.askedNames()
                     + "; last: " + lastWhy + ")"));
         }

@@ -26,15 +26,28 @@ public final class Routing {
     }
 
     /**
-     * @param replicas  the key's replicas at {@code epoch}, in ring order
+     * @param replicas  the key's replicas at {@code epoch}: the natural ones in ring order, then the pending ones
      * @param asked     the reachable ones, this node's own first
      * @param localOnly the key's only replica is this worker: one durable step, no Paxos
+     * @param pending   the names of the replicas a topology operation is adding: they receive every write but
+     *                  hold nothing until streamed, so a read at ONE never asks them
      */
-    public record Route(long epoch, List<Replica> replicas, List<Replica> asked, Quorum quorum, boolean localOnly)
+    public record Route(long epoch, List<Replica> replicas, List<Replica> asked, Quorum quorum, boolean localOnly,
+                        List<String> pending)
             implements Routed {
         public Route {
             replicas = List.copyOf(replicas);
             asked = List.copyOf(asked);
+            pending = List.copyOf(pending);
+        }
+
+        /** A route no topology operation touches. */
+        public Route(long epoch, List<Replica> replicas, List<Replica> asked, Quorum quorum, boolean localOnly) {
+            this(epoch, replicas, asked, quorum, localOnly, List.of());
+        }
+
+        public boolean isPending(String name) {
+            return pending.contains(name);
         }
 
         public List<String> askedNames() {
@@ -65,18 +78,21 @@ public final class Routing {
         }
         Placement p = t.placement(token);
         Quorum q = p.quorum(level == ConsistencyLevel.ALL);
-        return route(t.epoch(), p.natural(), q, self, down, level, "the key's replicas are " + p.names()
-                + " (replication factor " + t.effectiveRf() + " at topology epoch " + t.epoch() + ")");
+        String where = "the key's replicas are " + p.names() + (p.moving() ? ", pending " + Placement.names(p.pending())
+                + " (" + t.operation().map(Object::toString).orElse("") + ")" : "")
+                + " (replication factor " + t.effectiveRf() + " at topology epoch " + t.epoch() + ")";
+        return route(t.epoch(), p.replicas(), Placement.names(p.pending()), q, self, down, level, where);
     }
 
     /** The topology register's route: its electorate and the electorate's quorum (joint while it changes). */
     public static Routed register(Topology t, Replica self, Set<String> down) {
-        return route(t.epoch(), t.electorate().members(), t.electorate().quorum(), self, down, ConsistencyLevel.QUORUM,
+        return route(t.epoch(), t.electorate().members(), List.of(), t.electorate().quorum(), self, down,
+                ConsistencyLevel.QUORUM,
                 "the topology register's electorate at epoch " + t.epoch() + " is " + names(t.electorate().members()));
     }
 
-    private static Routed route(long epoch, List<Replica> replicas, Quorum q, Replica self, Set<String> down,
-                                ConsistencyLevel level, String where) {
+    private static Routed route(long epoch, List<Replica> replicas, List<String> pending, Quorum q, Replica self,
+                                Set<String> down, ConsistencyLevel level, String where) {
         List<Replica> asked = new ArrayList<>(replicas.size());
         Set<String> up = new HashSet<>();
         for (Replica r : replicas) {
@@ -88,7 +104,11 @@ public final class Routing {
                 up.add(r.name());
             }
         }
-        boolean enough = level == ConsistencyLevel.ONE ? !up.isEmpty() : q.satisfiableWith(up);
+        boolean naturalUp = false;
+        for (String name : up) {
+            naturalUp |= !pending.contains(name);
+        }
+        boolean enough = level == ConsistencyLevel.ONE ? naturalUp : q.satisfiableWith(up);
         if (!enough) {
             List<String> unreachable = new ArrayList<>();
             for (Replica r : replicas) {
@@ -100,7 +120,7 @@ public final class Routing {
             return new Refused(new Result.NotEnoughReplicas(level, needed, up.size(), where + ", unreachable: " + unreachable));
         }
         boolean localOnly = replicas.size() == 1 && replicas.get(0).equals(self);
-        return new Route(epoch, replicas, asked, q, localOnly);
+        return new Route(epoch, replicas, asked, q, localOnly, pending);
     }
 
     static List<String> names(List<Replica> rs) {

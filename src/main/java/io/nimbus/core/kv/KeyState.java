@@ -30,4 +30,54 @@ public record KeyState(Ballot promised, Proposal accepted, Proposal committed) {
     public Ballot liveVersion() {
         return exists() ? committed.version() : null;
     }
+
+    /**
+     * Two replicas' registers for one key as one (TOPOLOGY.md §2, §7): what a replica learns from a
+     * streamed row. The committed and the accepted proposal are each the one with the higher ballot; the
+     * promise is the highest ballot either side promised, accepted or committed. So a merge never invents
+     * a proposal (it only picks one some acceptor accepted or committed), never lowers a register, and its
+     * result satisfies this record's invariants. Commutative, associative and idempotent.
+     *
+     * @throws CorruptStateException when both sides hold different proposals under one ballot: two values
+     *                               chosen in the same round cannot happen, so one of the stores is damaged
+     */
+    public static KeyState merge(KeyState a, KeyState b) {
+        if (a == null || a.equals(EMPTY)) {
+            return b == null ? EMPTY : b;
+        }
+        if (b == null || b.equals(EMPTY) || a.equals(b)) {
+            return a;
+        }
+        Proposal committed = higher(a.committed, b.committed, "committed");
+        Proposal accepted = higher(a.accepted, b.accepted, "accepted");
+        Ballot promised = max(max(a.promised, b.promised),
+                max(accepted == null ? null : accepted.ballot(), committed == null ? null : committed.ballot()));
+        return new KeyState(promised, accepted, committed);
+    }
+
+    /** Two stores disagree about what one ballot carried. */
+    public static final class CorruptStateException extends IllegalStateException {
+        public CorruptStateException(String message) {
+            super(message);
+        }
+    }
+
+    private static Proposal higher(Proposal x, Proposal y, String what) {
+        if (x == null) {
+            return y;
+        }
+        if (y == null) {
+            return x;
+        }
+        int c = x.ballot().compareTo(y.ballot());
+        if (c == 0 && !x.equals(y)) {
+            throw new CorruptStateException("two different " + what + " proposals under ballot " + x.ballot() + ": "
+                    + x + " and " + y);
+        }
+        return c >= 0 ? x : y;
+    }
+
+    private static Ballot max(Ballot x, Ballot y) {
+        return x == null ? y : y == null || x.compareTo(y) >= 0 ? x : y;
+    }
 }

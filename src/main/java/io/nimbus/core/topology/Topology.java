@@ -47,9 +47,22 @@ public final class Topology {
     private final Retired retired;
     private final TokenRing ring;
     private final Map<String, Worker> byName;
+    /** The operation in progress (null: none), and the workers and ring as they will be when it finishes. */
+    private final Operation op;
+    private final List<Worker> targetWorkers;
+    private final TokenRing targetRing;
+    private final Map<String, Worker> targetByName;
+    /** Stores that left the cluster (decommissioned, removed, or an aborted joiner): never members again. */
+    private final List<HostId> departed;
 
     public Topology(UUID clusterId, long epoch, int rf, List<Worker> workers, Electorate electorate,
                     long electorateChangedAt, NavigableMap<Long, Long> changedAt, Retired retired) {
+        this(clusterId, epoch, rf, workers, electorate, electorateChangedAt, changedAt, retired, null, List.of());
+    }
+
+    public Topology(UUID clusterId, long epoch, int rf, List<Worker> workers, Electorate electorate,
+                    long electorateChangedAt, NavigableMap<Long, Long> changedAt, Retired retired, Operation op,
+                    List<HostId> departed) {
         this.clusterId = Objects.requireNonNull(clusterId, "clusterId");
         if (epoch < 1) {
             throw new IllegalArgumentException("epoch must be >= 1, got " + epoch);
@@ -100,6 +113,46 @@ public final class Topology {
         this.retired = java.util.Objects.requireNonNull(retired, "retired");
         this.byName = Collections.unmodifiableMap(names);
         this.ring = TokenRing.of(epoch, tokens);
+        this.departed = List.copyOf(departed);
+        for (HostId h : this.departed) {
+            if (hosts.contains(h)) {
+                throw new IllegalArgumentException("host " + h + " departed but is a worker");
+            }
+        }
+        this.op = op;
+        List<Worker> target = new ArrayList<>(this.workers);
+        if (op != null) {
+            if (op.kind() == Operation.Kind.JOIN) {
+                Worker w = op.incoming();
+                if (names.containsKey(w.name()) || hosts.contains(w.host()) || this.departed.contains(w.host())) {
+                    throw new IllegalArgumentException("joining worker " + w.name() + " is already known");
+                }
+                for (long t : w.tokens()) {
+                    if (allTokens.contains(t)) {
+                        throw new IllegalArgumentException("token " + t + " of joining worker " + w.name() + " is claimed");
+                    }
+                }
+                target.add(w);
+                target.sort(Comparator.comparing(Worker::name));
+            } else {
+                if (!names.containsKey(op.node())) {
+                    throw new IllegalArgumentException(op + ": " + op.node() + " is not a worker");
+                }
+                if (this.workers.size() < 2) {
+                    throw new IllegalArgumentException(op + ": the last worker cannot go");
+                }
+                target.removeIf(w -> w.name().equals(op.node()));
+            }
+        }
+        this.targetWorkers = List.copyOf(target);
+        Map<String, Worker> targetNames = new LinkedHashMap<>(names);
+        Map<String, List<Long>> targetTokens = new TreeMap<>();
+        for (Worker w : targetWorkers) {
+            targetNames.put(w.name(), w);
+            targetTokens.put(w.name(), w.tokens());
+        }
+        this.targetByName = Collections.unmodifiableMap(targetNames);
+        this.targetRing = op == null ? ring : TokenRing.of(epoch, targetTokens);
     }
 
     /** Epoch 1 of a new cluster: the founding worker alone, holding every key, the register's only acceptor. */
@@ -133,8 +186,42 @@ public final class Topology {
         return workers;
     }
 
+    /** A worker by name: a member, or the joining worker of the operation in progress. */
     public Optional<Worker> worker(String name) {
-        return Optional.ofNullable(byName.get(name));
+        Worker w = byName.get(name);
+        return Optional.ofNullable(w != null ? w : targetByName.get(name));
+    }
+
+    /** The operation in progress, if any. */
+    public Optional<Operation> operation() {
+        return Optional.ofNullable(op);
+    }
+
+    /** The workers as they will be when the operation in progress finishes (the members when none is). */
+    public List<Worker> targetWorkers() {
+        return targetWorkers;
+    }
+
+    /** Stores that left the cluster for good: they never join again under that host id. */
+    public List<HostId> departed() {
+        return departed;
+    }
+
+    /** A worker's state: JOINING, LEAVING or REMOVING while the operation moves it, NORMAL otherwise. */
+    public String status(String name) {
+        if (op != null && op.node().equals(name)) {
+            return switch (op.kind()) {
+                case JOIN -> "JOINING";
+                case LEAVE -> "LEAVING";
+                case REMOVE -> "REMOVING";
+            };
+        }
+        return byName.containsKey(name) ? "NORMAL" : "UNKNOWN";
+    }
+
+    /** True for the store joining under the operation in progress (pending, not yet a member). */
+    public boolean isJoining(Replica r) {
+        return op != null && op.kind() == Operation.Kind.JOIN && op.incoming().replica().equals(r);
     }
 
     public boolean holds(Replica r) {
@@ -169,9 +256,25 @@ public final class Topology {
         return (e == null ? changedAt.firstEntry() : e).getValue();
     }
 
-    /** The key with {@code token}: its natural replicas (ring order) and the epoch its range last moved. */
+    /**
+     * The key with {@code token}: its natural replicas (ring order), the replicas it will have when the
+     * operation in progress finishes, and the epoch its range last moved. While an operation moves the
+     * range, the replicas in the new set only are pending: they receive every write and count only toward
+     * the new set's majority (TOPOLOGY.md §4).
+     */
     public Placement placement(long token) {
-        return new Placement(natural(token), changedAt(token));
+        List<Replica> natural = natural(token);
+        return new Placement(natural, op == null ? natural : next(token), changedAt(token));
+    }
+
+    /** The replicas of {@code token} once the operation in progress finishes. */
+    private List<Replica> next(long token) {
+        int n = Math.min(rf, targetWorkers.size());
+        List<Replica> out = new ArrayList<>(n);
+        for (String name : targetRing.replicas(token, n)) {
+            out.add(targetByName.get(name).replica());
+        }
+        return out;
     }
 
     private List<Replica> natural(long token) {
@@ -189,8 +292,13 @@ public final class Topology {
 
     // ---- transformations ----------------------------------------------------------------------
 
-    /** Adds {@code w} as a replica at the next epoch (ranges it takes get {@code changedAt} = that epoch). */
-    public Topology join(Worker w) {
+    /**
+     * START of a join (TOPOLOGY.md §5): {@code w} becomes pending for the ranges it will take, at the next
+     * epoch; those ranges get {@code changedAt} = that epoch and retire their old majorities (the barrier
+     * before the next change fences coordinators that still use them).
+     */
+    public Topology startJoin(Worker w) {
+        requireNoOperation("join " + w.name());
         Worker existing = byName.get(w.name());
         if (existing != null) {
             throw new TopologyChangeRefused(existing.host().equals(w.host())
@@ -203,13 +311,134 @@ public final class Topology {
                 throw new TopologyChangeRefused("host " + w.host() + " is already a member as " + o.name());
             }
         }
-        List<Worker> next = new ArrayList<>(workers);
-        next.add(w);
-        Topology shape = new Topology(clusterId, epoch + 1, rf, next, electorate, electorateChangedAt, changedAt,
-                Retired.NONE);
-        Moves moves = moves(this, shape);
-        return new Topology(clusterId, epoch + 1, rf, next, electorate, electorateChangedAt, moves.ranges(),
-                new Retired(moves.retired(), null));
+        if (departed.contains(w.host())) {
+            throw new TopologyChangeRefused("host " + w.host() + " left this cluster; its store must be wiped to join again");
+        }
+        return start(new Operation(Operation.Kind.JOIN, w.name(), w, w.name()));
+    }
+
+    /**
+     * START of a decommission: {@code name} (alive, the driver) hands its ranges to the next workers
+     * clockwise. If it is an acceptor of the topology register, the electorate changes in the same epochs
+     * (joint now, without it at FINISH), replaced by the first other worker {@code eligible} accepts.
+     */
+    public Topology startLeave(String name, java.util.function.Predicate<Replica> eligible) {
+        return startDeparture(Operation.Kind.LEAVE, name, name, eligible);
+    }
+
+    /** START of a removal of the dead worker {@code name}, driven by {@code driver}; the electorate as for a leave. */
+    public Topology startRemove(String name, String driver, java.util.function.Predicate<Replica> eligible) {
+        return startDeparture(Operation.Kind.REMOVE, name, driver, eligible);
+    }
+
+    private Topology startDeparture(Operation.Kind kind, String name, String driver,
+                                    java.util.function.Predicate<Replica> eligible) {
+        requireNoOperation(kind.name().toLowerCase() + " " + name);
+        Worker w = byName.get(name);
+        if (w == null) {
+            throw new TopologyChangeRefused(name + " is not a worker of epoch " + epoch);
+        }
+        if (workers.size() < 2) {
+            throw new TopologyChangeRefused(name + " is the last worker: a cluster cannot lose its last worker");
+        }
+        if (!byName.containsKey(driver) || (kind == Operation.Kind.REMOVE && driver.equals(name))) {
+            throw new TopologyChangeRefused("the driver " + driver + " is not another worker of epoch " + epoch);
+        }
+        if (electorate.isJoint()) {
+            throw new TopologyChangeRefused("the topology register's electorate is changing: " + electorate);
+        }
+        Electorate el = electorateWithout(name, r -> !r.name().equals(name) && eligible.test(r))
+                .map(next -> new Electorate(electorate.current(), next)).orElse(electorate);
+        return start(new Operation(kind, name, null, driver), el);
+    }
+
+    private Topology start(Operation o) {
+        return start(o, electorate);
+    }
+
+    private Topology start(Operation o, Electorate el) {
+        long elAt = el.equals(electorate) ? electorateChangedAt : epoch + 1;
+        Topology shape = new Topology(clusterId, epoch + 1, rf, workers, el, elAt, changedAt, Retired.NONE, o, departed);
+        Moves moves = moves(this, shape, this::natural, shape::next, true);
+        if (moves.retired().isEmpty()) {
+            throw new TopologyChangeRefused(o + " would move no range");
+        }
+        return new Topology(clusterId, epoch + 1, rf, workers, el, elAt, moves.ranges(),
+                new Retired(moves.retired(), el.equals(electorate) ? null : electorate), o, departed);
+    }
+
+    /** The electorate after the operation ends: a joint one settles on its new set ({@code finish}) or its old one. */
+    private Electorate settled(boolean finish) {
+        return !electorate.isJoint() ? electorate : new Electorate(finish ? electorate.next() : electorate.current(), List.of());
+    }
+
+    /**
+     * FINISH: the operation's new replica sets become natural at the next epoch (its ranges get that
+     * {@code changedAt}); the leaving or removed worker departs. Retires the new sets' majorities: every
+     * joint quorum of the START epoch contains one, so once a blocking set of them holds this epoch, no
+     * START-epoch request can gather a quorum.
+     */
+    public Topology finish() {
+        Operation o = operation().orElseThrow(() -> new TopologyChangeRefused("no operation is in progress at epoch " + epoch));
+        List<HostId> gone = new ArrayList<>(departed);
+        if (o.kind() != Operation.Kind.JOIN) {
+            gone.add(byName.get(o.node()).host());
+        }
+        return end(targetWorkers, settled(true), gone, this::natural);
+    }
+
+    /**
+     * Abort: the operation's ranges go back to their old replica sets at the next epoch. An aborted joiner
+     * departs (its store may hold partial rows and promises of ranges it never owned: it must be wiped to
+     * try again); an aborted leave or removal leaves the worker a normal member.
+     */
+    public Topology abort() {
+        Operation o = operation().orElseThrow(() -> new TopologyChangeRefused("no operation is in progress at epoch " + epoch));
+        List<HostId> gone = new ArrayList<>(departed);
+        if (o.kind() == Operation.Kind.JOIN) {
+            gone.add(o.incoming().host());
+        }
+        return end(workers, settled(false), gone, this::next);
+    }
+
+    /** The epoch after FINISH or abort: {@code members}, no operation; ranges whose set changes retire their new majorities. */
+    private Topology end(List<Worker> members, Electorate el, List<HostId> gone,
+                         java.util.function.LongFunction<List<Replica>> before) {
+        long elAt = el.equals(electorate) ? electorateChangedAt : epoch + 1;
+        Topology shape = new Topology(clusterId, epoch + 1, rf, members, el, elAt, changedAt, Retired.NONE, null, gone);
+        Moves moves = moves(this, shape, before, shape::natural, false);
+        return new Topology(clusterId, epoch + 1, rf, members, el, elAt, moves.ranges(),
+                new Retired(moves.retired(), el.equals(electorate) ? null : electorate), null, gone);
+    }
+
+    private void requireNoOperation(String what) {
+        if (op != null) {
+            throw new TopologyChangeRefused("cannot " + what + ": " + op + " is in progress at epoch " + epoch
+                    + " (one topology operation at a time; abort it or wait for it to finish)");
+        }
+    }
+
+    /**
+     * The electorate without {@code name}: the current members but that worker, plus the first worker
+     * (by name) that {@code eligible} accepts, to keep the size. Empty if {@code name} is not a member.
+     */
+    public Optional<List<Replica>> electorateWithout(String name, java.util.function.Predicate<Replica> eligible) {
+        Worker gone = byName.get(name);
+        if (gone == null || !electorate.contains(gone.replica()) || electorate.isJoint()) {
+            return Optional.empty();
+        }
+        List<Replica> next = new ArrayList<>(electorate.current());
+        next.remove(gone.replica());
+        for (Worker w : workers) {
+            if (next.size() < electorate.current().size() && !w.name().equals(name) && !next.contains(w.replica())
+                    && eligible.test(w.replica())) {
+                next.add(w.replica());
+            }
+        }
+        if (next.isEmpty()) {
+            throw new TopologyChangeRefused(name + " is the topology register's only acceptor and no other worker can take over");
+        }
+        return Optional.of(List.copyOf(next));
     }
 
     /** First step of adding {@code r} to the register's electorate: joint (old and old + r), at the next epoch. */
@@ -227,6 +456,7 @@ public final class Topology {
         if (electorate.isJoint()) {
             throw new TopologyChangeRefused("the electorate is already changing: " + electorate);
         }
+        requireNoOperation("change the electorate");
         for (Replica r : next) {
             if (!holds(r)) {
                 throw new TopologyChangeRefused(r + " is not a worker of epoch " + epoch);
@@ -236,7 +466,7 @@ public final class Topology {
             throw new TopologyChangeRefused("the electorate already is " + next);
         }
         return new Topology(clusterId, epoch + 1, rf, workers, new Electorate(electorate.current(), next), epoch + 1,
-                changedAt, new Retired(List.of(), electorate));
+                changedAt, new Retired(List.of(), electorate), null, departed);
     }
 
     /** Second step: the new electorate alone, at the next epoch. */
@@ -245,7 +475,7 @@ public final class Topology {
             throw new TopologyChangeRefused("the electorate is not changing");
         }
         return new Topology(clusterId, epoch + 1, rf, workers, new Electorate(electorate.next(), List.of()), epoch + 1,
-                changedAt, new Retired(List.of(), electorate));
+                changedAt, new Retired(List.of(), electorate), op, departed);
     }
 
     /**
@@ -256,7 +486,8 @@ public final class Topology {
      * survives the loss of any one, even during the change).
      */
     public Optional<List<Replica>> electorateTarget(java.util.function.Predicate<Replica> eligible) {
-        if (electorate.isJoint() || workers.size() < ELECTORATE_SIZE || electorate.current().size() >= ELECTORATE_SIZE) {
+        if (op != null || electorate.isJoint() || workers.size() < ELECTORATE_SIZE
+                || electorate.current().size() >= ELECTORATE_SIZE) {
             return Optional.empty();
         }
         List<Replica> next = new ArrayList<>(electorate.current());
@@ -270,7 +501,7 @@ public final class Topology {
 
     /** The worker the electorate should grow by next (a worker not in it, by name), if it is below its size. */
     public Optional<Replica> electorateCandidate() {
-        if (electorate.isJoint() || electorate.current().size() >= Math.min(ELECTORATE_SIZE, workers.size())) {
+        if (op != null || electorate.isJoint() || electorate.current().size() >= Math.min(ELECTORATE_SIZE, workers.size())) {
             return Optional.empty();
         }
         for (Worker w : workers) {
@@ -290,15 +521,22 @@ public final class Topology {
      * replica set differs between the two gets {@code next}'s epoch and retires its old set; the rest keep
      * their epochs. Neighbouring ranges with the same epoch are merged.
      */
-    private static Moves moves(Topology old, Topology next) {
+    private static Moves moves(Topology old, Topology next, java.util.function.LongFunction<List<Replica>> before,
+                               java.util.function.LongFunction<List<Replica>> after, boolean retireBefore) {
         TreeMap<Long, Long> out = new TreeMap<>();
         java.util.Set<List<String>> retired = new java.util.LinkedHashSet<>();
         for (long b : boundaries(old, next)) {
             // replicas, not names: a store that takes over a name is another acceptor
-            boolean moved = !new HashSet<>(old.natural(b)).equals(new HashSet<>(next.natural(b)));
+            List<Replica> was = before.apply(b);
+            List<Replica> will = after.apply(b);
+            boolean moved = !new HashSet<>(was).equals(new HashSet<>(will));
             out.put(b, moved ? next.epoch : old.changedAt(b));
             if (moved) {
-                retired.add(List.copyOf(new TreeSet<>(old.placement(b).names())));
+                List<String> names = new ArrayList<>();
+                for (Replica r : retireBefore ? was : will) {
+                    names.add(r.name());
+                }
+                retired.add(List.copyOf(new TreeSet<>(names)));
             }
         }
         // merge: the range ending at b joins the one after it when both carry the same epoch
@@ -315,7 +553,7 @@ public final class Topology {
      * The end tokens of the elementary ranges of both topologies: within each such range both rings give
      * one placement and both range maps one epoch.
      */
-    static TreeSet<Long> boundaries(Topology a, Topology b) {
+    public static TreeSet<Long> boundaries(Topology a, Topology b) {
         TreeSet<Long> bounds = new TreeSet<>(a.changedAt.keySet());
         bounds.addAll(b.changedAt.keySet());
         for (int i = 0; i < a.ring.size(); i++) {
@@ -324,6 +562,11 @@ public final class Topology {
         for (int i = 0; i < b.ring.size(); i++) {
             bounds.add(b.ring.token(i));
         }
+        for (TokenRing r : List.of(a.targetRing, b.targetRing)) {
+            for (int i = 0; i < r.size(); i++) {
+                bounds.add(r.token(i));
+            }
+        }
         return bounds;
     }
 
@@ -331,18 +574,19 @@ public final class Topology {
     public boolean equals(Object o) {
         return o instanceof Topology t && epoch == t.epoch && rf == t.rf && electorateChangedAt == t.electorateChangedAt
                 && clusterId.equals(t.clusterId) && workers.equals(t.workers) && electorate.equals(t.electorate)
-                && changedAt.equals(t.changedAt) && retired.equals(t.retired);
+                && changedAt.equals(t.changedAt) && retired.equals(t.retired) && Objects.equals(op, t.op)
+                && departed.equals(t.departed);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(clusterId, epoch, rf, workers, electorate, electorateChangedAt, changedAt, retired);
+        return Objects.hash(clusterId, epoch, rf, workers, electorate, electorateChangedAt, changedAt, retired, op, departed);
     }
 
     @Override
     public String toString() {
         return "Topology[epoch " + epoch + ", rf " + rf + ", workers " + byName.keySet() + ", electorate "
                 + Electorate.names(electorate.current()) + (electorate.isJoint() ? " -> " + Electorate.names(electorate.next()) : "")
-                + "]";
+                + (op == null ? "" : ", " + op) + "]";
     }
 }

@@ -34,9 +34,14 @@ class TopologyTest {
     static Topology grown(int n, int rf) {
         Topology t = Topology.bootstrap(CLUSTER, rf, worker(null, 1));
         for (int i = 2; i <= n; i++) {
-            t = t.join(worker(t, i));
+            t = join(t, worker(t, i));
         }
         return t;
+    }
+
+    /** A whole join: START (pending), then FINISH (streams are the shell's business). */
+    static Topology join(Topology t, Worker w) {
+        return t.startJoin(w).finish();
     }
 
     static Set<Replica> natural(Topology t, long token) {
@@ -62,8 +67,8 @@ class TopologyTest {
     void aJoinMovesOnlyTheRangesWhoseReplicaSetChangesAndStampsThemWithItsEpoch() {
         for (int rf : new int[] {1, 2, 3}) {
             Topology before = grown(3, rf);
-            Topology after = before.join(worker(before, 4));
-            assertEquals(before.epoch() + 1, after.epoch());
+            Topology after = join(before, worker(before, 4));
+            assertEquals(before.epoch() + 2, after.epoch(), "START and FINISH");
             SplittableRandom r = new SplittableRandom(rf);
             int moved = 0;
             for (int i = 0; i < 5000; i++) {
@@ -84,7 +89,7 @@ class TopologyTest {
         SplittableRandom r = new SplittableRandom(2);
         for (int i = 0; i < 1000; i++) {
             long token = r.nextLong();
-            assertEquals(2, two.changedAt(token), "1 -> 2 workers at rf 3: every key gains a replica");
+            assertEquals(3, two.changedAt(token), "1 -> 2 workers at rf 3: every key gains a replica (FINISH at epoch 3)");
             assertEquals(2, two.placement(token).natural().size());
         }
     }
@@ -104,12 +109,12 @@ class TopologyTest {
     @Test
     void aJoinIsRefusedForANameOrStoreAlreadyInTheTopology() {
         Topology t = grown(2, 3);
-        assertThrows(TopologyChangeRefused.class, () -> t.join(worker(t, 2)), "already a member");
+        assertThrows(TopologyChangeRefused.class, () -> t.startJoin(worker(t, 2)), "already a member");
         Worker sameNameOtherStore = new Worker("n2", host(99), new Endpoint("127.0.0.1", 9999), 1, List.of(42L));
-        TopologyChangeRefused e = assertThrows(TopologyChangeRefused.class, () -> t.join(sameNameOtherStore));
+        TopologyChangeRefused e = assertThrows(TopologyChangeRefused.class, () -> t.startJoin(sameNameOtherStore));
         assertTrue(e.getMessage().contains("belongs to host"), e.getMessage());
         Worker sameStoreOtherName = new Worker("n9", host(2), new Endpoint("127.0.0.1", 9999), 1, List.of(42L));
-        assertThrows(TopologyChangeRefused.class, () -> t.join(sameStoreOtherName));
+        assertThrows(TopologyChangeRefused.class, () -> t.startJoin(sameStoreOtherName));
     }
 
     @Test
@@ -129,14 +134,14 @@ class TopologyTest {
         assertEquals(n3, two.electorateCandidate().orElseThrow());
         Topology three = two.beginElectorateChange(n3).finishElectorateChange();
         assertEquals(3, three.electorate().current().size());
-        assertTrue(three.join(worker(three, 4)).electorateCandidate().isEmpty(), "it stops at " + Topology.ELECTORATE_SIZE);
+        assertTrue(join(three, worker(three, 4)).electorateCandidate().isEmpty(), "it stops at " + Topology.ELECTORATE_SIZE);
         assertThrows(TopologyChangeRefused.class, three::finishElectorateChange);
     }
 
     @Test
     void theBarrierWaitsForABlockingSetOfEveryRetiredQuorumAndTheTopologyCarriesThem() {
         Topology three = grown(3, 3);
-        Topology four = three.join(worker(three, 4));
+        Topology four = three.startJoin(worker(three, 4));
         assertEquals(List.of(List.of("n1", "n2", "n3")), four.retired().majorities(), "every old replica set was {n1,n2,n3}");
         assertFalse(Barrier.passed(four, Set.of()));
         assertFalse(Barrier.passed(four, Set.of("n4")), "the newcomer is in no old quorum");
@@ -162,7 +167,8 @@ class TopologyTest {
         Replica n3 = three.worker("n3").orElseThrow().replica();
         assertEquals(List.of(n1, n2, n3), three.electorateTarget(r -> true).orElseThrow());
         assertTrue(three.electorateTarget(r -> !r.equals(n3)).isEmpty(), "only reachable workers are taken");
-        Topology five = three.join(worker(three, 4)).join(worker(three.join(worker(three, 4)), 5));
+        Topology four = join(three, worker(three, 4));
+        Topology five = join(four, worker(four, 5));
         assertEquals(3, five.electorateTarget(r -> !r.name().equals("n2")).orElseThrow().size());
         assertFalse(five.electorateTarget(r -> !r.name().equals("n2")).orElseThrow().contains(n2));
         Topology joint = three.beginElectorateChange(List.of(n1, n2, n3));

@@ -990,7 +990,7 @@ public final class ClusterSim {
                 if (t.worker(name).isPresent() || loadStarted) {
                     return;
                 }
-                step = cur -> cur.join(new Worker(name, store.host, endpoint, 8080, cur.allocateTokens(name, TOKENS, offset())));
+                step = cur -> cur.startJoin(new Worker(name, store.host, endpoint, 8080, cur.allocateTokens(name, TOKENS, offset()))).finish();
             } else if (variant == Variant.SHELL_AS_IS) {
                 // the shell as of a0937e4: the newcomer grows the electorate by itself, 1 -> 2 -> 3, judged on the
                 // held topology only

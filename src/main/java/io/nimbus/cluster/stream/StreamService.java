@@ -1,0 +1,335 @@
+package io.nimbus.cluster.stream;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.nimbus.cluster.membership.ClusterService;
+import io.nimbus.cluster.topology.ClusterView;
+import io.nimbus.cluster.topology.TopologyService;
+import io.nimbus.cluster.transport.ClusterTransport;
+import io.nimbus.cluster.transport.MalformedMessageException;
+import io.nimbus.config.NimbusConfig;
+import io.nimbus.core.kv.KeyState;
+import io.nimbus.core.paxos.Acceptor;
+import io.nimbus.core.ring.Murmur3;
+import io.nimbus.core.topology.StreamPlan;
+import io.nimbus.core.topology.Topology;
+import io.nimbus.core.topology.Worker;
+import io.nimbus.node.NodeIdentity;
+import io.nimbus.node.Storage;
+import io.nimbus.storage.KeyStateCodec;
+import io.nimbus.storage.MapDbStore;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Provider;
+import org.jboss.logging.Logger;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The streaming shell (TOPOLOGY.md §7): copies whole rows — committed value or tombstone, accepted
+ * proposal, promise — to a topology operation's pending replicas, as {@link StreamPlan} says.
+ *
+ * <ul>
+ *   <li><b>Source</b> ({@code PULL}): scans its store for the rows of the asked ranges, a chunk at a
+ *       time, the smallest keys after a cursor first; stateless, so a chunk can be asked again.</li>
+ *   <li><b>Receiver</b> ({@code RUN}): for each of its transfers, pulls every chunk from the sources
+ *       the plan names (one chunk in flight per source: receiver-paced) and merges each row into its
+ *       store with {@link KeyState#merge}, on the store's writer thread, durable before the next chunk
+ *       is asked. A source that fails {@code chunk-attempts-max} times is replaced by the next
+ *       candidate, then by the plan's next option. Merging is idempotent, so a copy interrupted by a
+ *       crash is simply made again.</li>
+ *   <li><b>Driver</b> ({@link #awaitReceivers}): asks each receiver to run its copy for the epoch and
+ *       polls until every one reports it done.</li>
+ * </ul>
+ */
+@ApplicationScoped
+public class StreamService {
+    private static final Logger LOG = Logger.getLogger(StreamService.class);
+    static final int PULL = 52, RUN = 53;
+    private static final long RETRY_PAUSE_MS = 500;
+    private static final long POLL_MS = 500;
+
+    private final NimbusConfig config;
+    private final NodeIdentity identity;
+    private final Storage storage;
+    private final Vertx vertx;
+    private final Provider<ClusterService> cluster;
+    private final Provider<TopologyService> topology;
+    private final Counter rowsReceived;
+    private final Counter bytesReceived;
+    private final Counter chunksServed;
+    /** This receiver's copies, by the epoch of the operation's START. */
+    private final Map<Long, CompletableFuture<Void>> runs = new ConcurrentHashMap<>();
+
+    public StreamService(NimbusConfig config, NodeIdentity identity, Storage storage, Vertx vertx,
+                         Provider<ClusterService> cluster, Provider<TopologyService> topology, MeterRegistry registry) {
+        this.config = config;
+        this.identity = identity;
+        this.storage = storage;
+        this.vertx = vertx;
+        this.cluster = cluster;
+        this.topology = topology;
+        this.rowsReceived = Counter.builder("nimbus.stream.rows").description("rows streamed into this worker's store")
+                .register(registry);
+        this.bytesReceived = Counter.builder("nimbus.stream.bytes").description("bytes of rows streamed into this worker")
+                .register(registry);
+        this.chunksServed = Counter.builder("nimbus.stream.chunks.served")
+                .description("chunks of rows this worker sent as a stream source").register(registry);
+    }
+
+    public static boolean isStream(int type) {
+        return type == PULL || type == RUN;
+    }
+
+    public Future<ClusterTransport.Message> handle(ClusterTransport.Message request) {
+        if (!storage.isWorker()) {
+            throw new MalformedMessageException("a stream message to a proxy: proxies hold no rows");
+        }
+        if (request.type() == PULL) {
+            return serve(StreamCodec.decodePull(request.body()));
+        }
+        Topology t = StreamCodec.decodeRun(request.body());
+        return Future.fromCompletionStage(status(t).thenApply(s -> new ClusterTransport.Message(RUN, StreamCodec.encode(s))));
+    }
+
+    // ---- source -------------------------------------------------------------------------------------
+
+    private Future<ClusterTransport.Message> serve(StreamCodec.Pull p) {
+        MapDbStore store = storage.store();
+        if (!store.hostId().equals(p.source())) {
+            return Future.failedFuture(new IllegalStateException("this store is host " + store.hostId() + ", not "
+                    + p.source() + ": it is not the source the pull names"));
+        }
+        int rows = Math.min(p.rowsMax(), config.stream().chunkRowsMax());
+        long bytes = Math.min(p.bytesMax(), chunkBytesMax());
+        return vertx.executeBlocking(() -> {
+            MapDbStore.Page page = store.scan(key -> !key.startsWith("\u0000") && p.covers(token(key)), p.after(), rows, bytes);
+            chunksServed.increment();
+            return new ClusterTransport.Message(PULL, StreamCodec.encode(page));
+        }, false);
+    }
+
+    private int chunkBytesMax() {
+        return Math.max(1, Math.min(config.stream().chunkBytesMax(), config.cluster().frameBytesMax() / 2));
+    }
+
+    static long token(String key) {
+        return Murmur3.hash64(key.getBytes(StandardCharsets.UTF_8));
+    }
+
+    // ---- receiver -----------------------------------------------------------------------------------
+
+    /** The state of this receiver's copy for {@code t}'s operation, started if it is not running or failed. */
+    CompletableFuture<StreamCodec.Status> status(Topology t) {
+        return topology.get().learn(t).thenApply(held -> {
+            if (held.epoch() != t.epoch()) {
+                return new StreamCodec.Status(StreamCodec.State.FAILED, "this worker holds epoch " + held.epoch()
+                        + ": the operation of epoch " + t.epoch() + " is over");
+            }
+            CompletableFuture<Void> run = runs.computeIfAbsent(t.epoch(), e -> copy(t));
+            if (!run.isDone()) {
+                return new StreamCodec.Status(StreamCodec.State.RUNNING, "copying");
+            }
+            if (run.isCompletedExceptionally()) {
+                runs.remove(t.epoch(), run); // the next ask starts it again
+                return new StreamCodec.Status(StreamCodec.State.FAILED, cause(run));
+            }
+            return new StreamCodec.Status(StreamCodec.State.DONE, "copied");
+        });
+    }
+
+    private static String cause(CompletableFuture<?> f) {
+        try {
+            f.join();
+            return "";
+        } catch (CompletionException e) {
+            Throwable c = e.getCause() == null ? e : e.getCause();
+            return String.valueOf(c.getMessage());
+        }
+    }
+
+    /** Makes every transfer of {@code t}'s plan to this worker, one after the other. */
+    private CompletableFuture<Void> copy(Topology t) {
+        List<StreamPlan.Transfer> mine = StreamPlan.of(t).to(identity.id());
+        long start = System.nanoTime();
+        double rowsBefore = rowsReceived.count();
+        LOG.infof("stream for epoch %d (%s): %d transfer(s) to this worker", t.epoch(),
+                t.operation().map(Object::toString).orElse("no operation"), mine.size());
+        CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
+        for (StreamPlan.Transfer tr : mine) {
+            chain = chain.thenCompose(x -> option(t, tr, 0, "no option tried"));
+        }
+        return chain.whenComplete((x, e) -> {
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            if (e == null) {
+                LOG.infof("stream for epoch %d done: %.0f rows in %d ms", t.epoch(), rowsReceived.count() - rowsBefore, ms);
+            } else {
+                LOG.warnf("stream for epoch %d failed after %d ms (the driver asks again): %s", t.epoch(), ms,
+                        e instanceof CompletionException && e.getCause() != null ? e.getCause().getMessage() : e.getMessage());
+            }
+        });
+    }
+
+    /** Tries the transfer's options in order: the first whose needed sources can all be copied completely wins. */
+    private CompletableFuture<Void> option(Topology t, StreamPlan.Transfer tr, int i, String why) {
+        if (i >= tr.options().size()) {
+            return CompletableFuture.failedFuture(new IllegalStateException("no source option of the transfer of "
+                    + tr.ranges().size() + " range(s) could be completed (" + tr.options() + "): " + why));
+        }
+        StreamPlan.Sources s = tr.options().get(i);
+        ClusterView v = topology.get().view();
+        List<String> candidates = new ArrayList<>();
+        for (String name : s.from()) { // reachable ones first
+            if (!v.down().contains(name)) {
+                candidates.add(name);
+            }
+        }
+        for (String name : s.from()) {
+            if (!candidates.contains(name)) {
+                candidates.add(name);
+            }
+        }
+        return sources(t, tr, candidates, 0, s.needed(), "").handle((x, e) -> e).thenCompose(e -> {
+            if (e == null) {
+                return CompletableFuture.completedFuture(null);
+            }
+            String w = e instanceof CompletionException && e.getCause() != null ? e.getCause().getMessage() : e.getMessage();
+            LOG.infof("stream for epoch %d: option %s failed (%s); trying the next", t.epoch(), s, w);
+            return option(t, tr, i + 1, w);
+        });
+    }
+
+    /** Copies from candidates in order until {@code needed} of them were copied completely. */
+    private CompletableFuture<Void> sources(Topology t, StreamPlan.Transfer tr, List<String> candidates, int next,
+                                            int needed, String failures) {
+        if (needed == 0) {
+            return CompletableFuture.completedFuture(null);
+        }
+        if (candidates.size() - next < needed) {
+            return CompletableFuture.failedFuture(new IllegalStateException("too few sources could be copied from"
+                    + failures));
+        }
+        String source = candidates.get(next);
+        return pull(t, tr, source, null, 0).handle((x, e) -> e).thenCompose(e -> e == null
+                ? sources(t, tr, candidates, next + 1, needed - 1, failures)
+                : sources(t, tr, candidates, next + 1, needed, failures + "; " + source + ": " + e.getMessage()));
+    }
+
+    /** Pulls every chunk after {@code after} from {@code source}, merging each before asking the next. */
+    private CompletableFuture<Void> pull(Topology t, StreamPlan.Transfer tr, String source, String after, int attempt) {
+        Worker w = t.worker(source).orElseThrow(() -> new IllegalStateException(source + " is not in epoch " + t.epoch()));
+        ClusterView v = topology.get().view();
+        StreamCodec.Pull p = new StreamCodec.Pull(t.epoch(), w.host(), tr.ranges(), after, config.stream().chunkRowsMax(),
+                chunkBytesMax());
+        CompletableFuture<MapDbStore.Page> chunk = cluster.get().transport()
+                .request(v.addresses().getOrDefault(source, w.endpoint()), new ClusterTransport.Message(PULL, StreamCodec.encode(p)),
+                        config.stream().chunkTimeoutMs())
+                .toCompletionStage().toCompletableFuture().thenApply(reply -> StreamCodec.decodeChunk(reply.body()));
+        return chunk.thenCompose(this::merge).handle((page, e) -> {
+            if (e == null) {
+                if (!page.more() || page.rows().isEmpty()) {
+                    return CompletableFuture.<Void>completedFuture(null);
+                }
+                return pull(t, tr, source, page.rows().get(page.rows().size() - 1).key(), 0);
+            }
+            Throwable c = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+            if (attempt + 1 >= config.stream().chunkAttemptsMax()) {
+                return CompletableFuture.<Void>failedFuture(new IllegalStateException("chunk after "
+                        + (after == null ? "the start" : "key " + after) + " failed " + (attempt + 1) + " time(s): "
+                        + c.getMessage(), c));
+            }
+            CompletableFuture<Void> again = new CompletableFuture<>();
+            vertx.setTimer(RETRY_PAUSE_MS, id -> pull(t, tr, source, after, attempt + 1).whenComplete((x, e2) -> {
+                if (e2 != null) {
+                    again.completeExceptionally(e2);
+                } else {
+                    again.complete(null);
+                }
+            }));
+            return again;
+        }).thenCompose(f -> f);
+    }
+
+    /** Merges a chunk's rows into the store (each on the writer thread, durable) and completes with the chunk. */
+    private CompletableFuture<MapDbStore.Page> merge(MapDbStore.Page page) {
+        MapDbStore store = storage.store();
+        List<CompletableFuture<Object>> merged = new ArrayList<>(page.rows().size());
+        long bytes = 0;
+        for (MapDbStore.Row row : page.rows()) {
+            KeyState streamed;
+            try {
+                streamed = KeyStateCodec.decode(row.record());
+            } catch (KeyStateCodec.CorruptRecordException e) {
+                return CompletableFuture.failedFuture(new IllegalStateException("the source sent a damaged row for key "
+                        + row.key() + ": " + e.getMessage(), e));
+            }
+            bytes += row.record().length;
+            merged.add(store.update(row.key(), (current, fresh) -> new Acceptor.Transition<>(KeyState.merge(current, streamed), null)));
+        }
+        long total = bytes;
+        return CompletableFuture.allOf(merged.toArray(CompletableFuture[]::new)).thenApply(x -> {
+            rowsReceived.increment(page.rows().size());
+            bytesReceived.increment(total);
+            return page;
+        });
+    }
+
+    // ---- driver -------------------------------------------------------------------------------------
+
+    /**
+     * Asks every receiver of {@code t}'s plan to make its copy and completes once all report it done;
+     * fails if this node learns that the operation ended meanwhile.
+     */
+    public CompletableFuture<Void> awaitReceivers(Topology t) {
+        List<CompletableFuture<Void>> all = new ArrayList<>();
+        for (String receiver : StreamPlan.of(t).receivers()) {
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            poll(t, receiver, System.nanoTime(), 0, done);
+            all.add(done);
+        }
+        return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
+    }
+
+    private void poll(Topology t, String receiver, long start, long lastLog, CompletableFuture<Void> done) {
+        if (topology.get().view().epoch() > t.epoch()) {
+            done.completeExceptionally(new IllegalStateException("epoch " + t.epoch() + " was superseded by "
+                    + topology.get().view().epoch() + " while " + receiver + " was copying"));
+            return;
+        }
+        CompletableFuture<StreamCodec.Status> asked;
+        if (receiver.equals(identity.id())) {
+            asked = status(t);
+        } else {
+            Worker w = t.worker(receiver).orElseThrow();
+            asked = cluster.get().transport().request(topology.get().view().addresses().getOrDefault(receiver, w.endpoint()),
+                            new ClusterTransport.Message(RUN, StreamCodec.encodeRun(t)), config.stream().chunkTimeoutMs())
+                    .toCompletionStage().toCompletableFuture().thenApply(reply -> StreamCodec.decodeStatus(reply.body()));
+        }
+        asked.whenComplete((s, e) -> {
+            long now = System.nanoTime();
+            if (s != null && s.state() == StreamCodec.State.DONE) {
+                LOG.infof("stream for epoch %d: %s has its copy (%d ms)", t.epoch(), receiver,
+                        TimeUnit.NANOSECONDS.toMillis(now - start));
+                done.complete(null);
+                return;
+            }
+            long logged = lastLog;
+            if (s == null || s.state() == StreamCodec.State.FAILED || now - lastLog > TimeUnit.SECONDS.toNanos(10)) {
+                LOG.infof("stream for epoch %d: %s %s", t.epoch(), receiver, s == null ? "did not answer: " + e.getMessage()
+                        : s.state().name().toLowerCase() + (s.detail().isEmpty() ? "" : ": " + s.detail()));
+                logged = now;
+            }
+            long l = logged;
+            vertx.setTimer(s == null || s.state() == StreamCodec.State.FAILED ? 2 * POLL_MS : POLL_MS,
+                    id -> poll(t, receiver, start, l, done));
+        });
+    }
+}
