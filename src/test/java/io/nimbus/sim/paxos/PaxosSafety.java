@@ -26,7 +26,9 @@ import java.util.function.Supplier;
  * its proposer judged the operation against; a re-proposal keeps the base of what it finishes). Its
  * <em>ancestry</em> is its origin plus its base's ancestry: the writes it was decided on top of. A proposal
  * is <em>chosen</em> once a majority of the key's replicas acknowledged accepting it (that is what a
- * proposer counts, and every later prepare at QUORUM or ALL meets one of them).
+ * proposer counts, and every later prepare at QUORUM or ALL meets one of them) — or, when the proposer
+ * registers it with a quorum system (the key's placement at the proposer's epoch, joint while the key
+ * moves), once a quorum of that system acknowledged it.
  *
  * <p>Checked on every event: no two values under one ballot; each acceptor's promise and committed ballot
  * never go down within an incarnation, and after a restart it still holds what it acknowledged; only
@@ -38,7 +40,8 @@ import java.util.function.Supplier;
  */
 public final class PaxosSafety {
     /** One proposal as sent: who it carries, what it was based on, and the origins of its whole chain. */
-    record Info(Ballot ballot, int origin, Ballot base, byte[] value, Set<Integer> ancestry) {
+    record Info(Ballot ballot, int origin, Ballot base, byte[] value, Set<Integer> ancestry,
+                io.nimbus.core.paxos.Quorum chosenBy) {
     }
 
     /** The highest registers an acceptor revealed in replies it sent, per key. */
@@ -83,6 +86,15 @@ public final class PaxosSafety {
         return counts;
     }
 
+    /** The highest ballot chosen on {@code key} so far (null: none). */
+    public Ballot highestChosen(String key) {
+        Ballot out = null;
+        for (Ballot b : chosenBallots.getOrDefault(key, Set.of())) {
+            out = max(out, b);
+        }
+        return out;
+    }
+
     public int chosenCount() {
         return chosen.values().stream().mapToInt(List::size).sum();
     }
@@ -114,6 +126,11 @@ public final class PaxosSafety {
 
     /** A proposer sends its operation's own value, judged against the commit {@code base} (null: none). */
     public void proposed(String key, Proposal p, int origin, Ballot base) {
+        proposed(key, p, origin, base, null);
+    }
+
+    /** As {@link #proposed(String, Proposal, int, Ballot)}, chosen once {@code chosenBy} is satisfied (null: a majority). */
+    public void proposed(String key, Proposal p, int origin, Ballot base, io.nimbus.core.paxos.Quorum chosenBy) {
         Set<Integer> ancestry = new HashSet<>();
         ancestry.add(origin);
         if (base != null) {
@@ -124,17 +141,22 @@ public final class PaxosSafety {
                 ancestry.addAll(b.ancestry());
             }
         }
-        register(key, new Info(p.ballot(), origin, base, p.value(), ancestry));
+        register(key, new Info(p.ballot(), origin, base, p.value(), ancestry, chosenBy));
     }
 
     /** A proposer re-proposes the in-flight proposal {@code inFlight} under its own ballot. */
     public void reproposed(String key, Proposal p, Ballot inFlight) {
+        reproposed(key, p, inFlight, null);
+    }
+
+    /** As {@link #reproposed(String, Proposal, Ballot)}, chosen once {@code chosenBy} is satisfied (null: a majority). */
+    public void reproposed(String key, Proposal p, Ballot inFlight, io.nimbus.core.paxos.Quorum chosenBy) {
         Info src = info(key, inFlight);
         if (src == null) {
             violation(Check.EXCEPTION, "harness: re-proposal " + p.ballot().token() + " of unknown " + inFlight.token());
             return;
         }
-        register(key, new Info(p.ballot(), src.origin(), src.base(), p.value(), src.ancestry()));
+        register(key, new Info(p.ballot(), src.origin(), src.base(), p.value(), src.ancestry(), chosenBy));
     }
 
     private void register(String key, Info info) {
@@ -206,9 +228,15 @@ public final class PaxosSafety {
             violation(Check.PROPOSER, replica + " accepted " + p.ballot().token() + " on " + key
                     + " after its proposer restarted that attempt as 'nothing written'");
         }
-        if (who.add(replica) && who.size() == majority.get(key)) {
+        Info i = info(key, p.ballot());
+        boolean before = isQuorum(key, i, who);
+        if (who.add(replica) && !before && isQuorum(key, i, who)) {
             chosen(key, p.ballot());
         }
+    }
+
+    private boolean isQuorum(String key, Info i, Set<String> who) {
+        return i != null && i.chosenBy() != null ? i.chosenBy().satisfiedBy(who) : who.size() >= majority.get(key);
     }
 
     private void chosen(String key, Ballot b) {
