@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The seed sweep of {@link ClusterSim} on the real policy ({@link Variant#CORRECT}): every seed must pass
- * every check. Default {@value #DEFAULT_SEEDS} seeds (about 20 s on two cores); {@code -Dsim.cluster.seeds=N}
+ * every check. Default {@value #DEFAULT_SEEDS} seeds (see docs/PAXOS.md for the time it takes); {@code -Dsim.cluster.seeds=N}
  * runs N, {@code -Dsim.cluster.firstSeed=F} starts elsewhere, {@code -Dsim.seed=S} runs seed S alone; a failure
  * prints each failing seed's replay command.
  */
@@ -29,6 +29,8 @@ class ClusterSeedSweepTest {
         long start = System.nanoTime();
         long ops = 0, oneOps = 0, okOps = 0, indeterminate = 0, crashes = 0, partitions = 0, joins = 0, electorate = 0;
         long epochs = 0, fenced = 0, refreshes = 0, staleSends = 0, messages = 0, dropped = 0, slowest = 0;
+        long opStarts = 0, joinsWithData = 0, leaves = 0, removes = 0, aborts = 0, rows = 0, inFlightRows = 0, switches = 0;
+        long scripted = 0, handover = 0;
         Map<Integer, Integer> workers = new TreeMap<>();
         for (long seed = first; seed < first + count; seed++) {
             ClusterSim.Outcome o = ClusterSim.run(seed, Variant.CORRECT);
@@ -47,6 +49,16 @@ class ClusterSeedSweepTest {
             staleSends += s.staleSends;
             messages += s.messages;
             dropped += s.dropped;
+            opStarts += s.opStarts;
+            joinsWithData += s.joinsWithData;
+            leaves += s.leaves;
+            removes += s.removes;
+            aborts += s.aborts;
+            rows += s.rowsStreamed;
+            inFlightRows += s.inFlightRowsServed;
+            switches += s.sourceSwitches;
+            scripted += s.scriptedCrashes;
+            handover += s.handoverChecks;
             slowest = Math.max(slowest, o.wallMs());
             workers.merge(s.workers, 1, Integer::sum);
             if (!o.ok()) {
@@ -60,6 +72,10 @@ class ClusterSeedSweepTest {
                         + "epoch than the replica's %d; failing %d%n", count, ms, slowest, workers, ops, okOps, indeterminate,
                 oneOps, crashes, partitions, messages, dropped, joins, electorate, (double) epochs / count, fenced,
                 refreshes, staleSends, failed.size());
+        System.out.printf("Topology operations: %d started; joins finished %d (%d with client data present), decommissions %d, "
+                        + "removals %d, aborts %d; rows streamed %d (%d served with an accepted proposal above the commit), "
+                        + "sources given up for the next %d; scripted crash points %d; handover checks %d%n", opStarts, joins,
+                joinsWithData, leaves, removes, aborts, rows, inFlightRows, switches, scripted, handover);
         if (!failed.isEmpty()) {
             StringBuilder b = new StringBuilder(failed.size() + " of " + count + " seeds failed:\n");
             failed.stream().limit(5).forEach(o -> b.append("seed ").append(o.seed()).append(' ').append(o.violations())
@@ -69,6 +85,8 @@ class ClusterSeedSweepTest {
         if (count >= 100) {
             // the sweep did what it claims: topology changes, stale coordinators turned away, faults, client work
             assertTrue(joins > 0 && electorate > 0 && fenced > 0 && refreshes > 0 && staleSends > 0, "no topology work");
+            assertTrue(joinsWithData > 0 && leaves > 0 && removes > 0 && aborts > 0 && rows > 0 && switches > 0
+                    && scripted > 0 && handover > 0, "no topology operations under load");
             assertTrue(crashes > 0 && partitions > 0 && dropped > 0 && indeterminate > 0 && oneOps > 0, "no faults");
         }
     }

@@ -29,8 +29,11 @@ import io.nimbus.core.topology.Barrier;
 import io.nimbus.core.topology.FencedAcceptor;
 import io.nimbus.core.topology.Fence;
 import io.nimbus.core.topology.HostId;
+import io.nimbus.core.topology.Operation;
+import io.nimbus.core.topology.Placement;
 import io.nimbus.core.topology.Reachability;
 import io.nimbus.core.topology.Replica;
+import io.nimbus.core.topology.StreamPlan;
 import io.nimbus.core.topology.Topology;
 import io.nimbus.core.topology.TopologyChangeRefused;
 import io.nimbus.core.topology.Worker;
@@ -96,13 +99,25 @@ import java.util.function.Function;
 public final class ClusterSim {
 
     public enum Check {
-        EPOCH_UNIQUENESS, FENCE, HOST_ID, BARRIER, ELECTORATE, PAXOS_SAFETY, LOST_WRITE, LINEARIZABILITY, ONE_KEYS, CONVERGENCE, LIVENESS, EXCEPTION
+        EPOCH_UNIQUENESS, FENCE, HOST_ID, BARRIER, ELECTORATE, PAXOS_SAFETY, HANDOVER, LOST_WRITE, LINEARIZABILITY, ONE_KEYS,
+        OPERATIONS, CONVERGENCE, LIVENESS, EXCEPTION;
+
+        /** A check on what clients saw (an acknowledged write lost, a non-linearizable history), not on internal state. */
+        public boolean consequence() {
+            return this == LOST_WRITE || this == LINEARIZABILITY || this == ONE_KEYS;
+        }
     }
 
     /** Counts for the report. */
     public static final class Stats {
         public int workers, proxies, ops, ok, failed, indeterminate, crashes, partitions, joins, electorateSteps, epochs;
         public int invariantBreaches, cappedRoutes, cappedRoutesAlone, fenced, refreshes, staleSends, messages, dropped, oneOps, finalReads;
+        /** Topology operations: started, finished joins with client data present, decommissions, removals, aborts. */
+        public int opStarts, joinsWithData, leaves, removes, aborts, skippedSteps;
+        /** Streaming: rows merged at receivers, chunks served, sources given up for the next one, copies run, scripted crashes. */
+        public int rowsStreamed, chunks, sourceSwitches, copies, scriptedCrashes, handoverChecks;
+        /** Rows served whose accepted proposal is above their committed one (in flight), and rows with a promise alone. */
+        public int inFlightRowsServed, promiseOnlyRowsServed;
         public long loadStartMs, endMs;
 
         @Override
@@ -110,7 +125,11 @@ public final class ClusterSim {
             return "workers=" + workers + " proxies=" + proxies + " ops=" + ops + " ok=" + ok + " failed=" + failed
                     + " indeterminate=" + indeterminate + " oneOps=" + oneOps + " crashes=" + crashes
                     + " partitions=" + partitions + " joins=" + joins + " electorateSteps=" + electorateSteps
-                    + " epochs=" + epochs + (cappedRoutes > 0 ? " cappedRoutes=" + cappedRoutes + " (alone " + cappedRoutesAlone + ")" : "")
+                    + " epochs=" + epochs + " opStarts=" + opStarts + " joinsWithData=" + joinsWithData + " leaves=" + leaves
+                    + " removes=" + removes + " aborts=" + aborts + " skippedSteps=" + skippedSteps + " copies=" + copies
+                    + " rowsStreamed=" + rowsStreamed + " chunks=" + chunks + " sourceSwitches=" + sourceSwitches
+                    + " inFlightRowsServed=" + inFlightRowsServed + " promiseOnlyRowsServed=" + promiseOnlyRowsServed
+                    + " scriptedCrashes=" + scriptedCrashes + " handoverChecks=" + handoverChecks + (cappedRoutes > 0 ? " cappedRoutes=" + cappedRoutes + " (alone " + cappedRoutesAlone + ")" : "")
                     + " fenced=" + fenced + " refreshes=" + refreshes + " staleSends=" + staleSends
                     + " messages=" + messages + " dropped=" + dropped + " finalReads=" + finalReads
                     + " loadStart=" + loadStartMs + "ms end=" + endMs + "ms";
@@ -142,6 +161,11 @@ public final class ClusterSim {
     static final int CAS_ATTEMPTS_MAX = 10;
     static final long SETUP_MAX_MS = 20_000;
     static final RetryPolicy RETRY = new RetryPolicy(6, 10, 200);
+    /** Streaming (StreamService, scaled to the simulation): receiver polls, chunk attempts per source, pause between. */
+    static final long POLL_MS = 100, RETRY_PAUSE_MS = 100;
+    static final int CHUNK_ATTEMPTS_MAX = 3;
+    /** How often the operator's script looks at the cluster; how long after healing it may still take. */
+    static final long SCRIPT_TICK_MS = 50, SCRIPT_AFTER_HEAL_MS = 30_000;
 
     // ---- the run -----------------------------------------------------------------------------------
 
@@ -163,14 +187,19 @@ public final class ClusterSim {
     private final History history = new History();
     /**
      * PaxosSafety's ghost checks on the QUORUM/ALL data keys (registers monotone, durable, only chosen values
-     * committed, no chosen write lost, a restarted or failed attempt never chosen). Their natural replicas do
-     * not change once the data exists (joins precede it), so "chosen" = accepted by a majority of RF.
+     * committed, no chosen write lost, a restarted or failed attempt never chosen). A proposal is chosen once
+     * a quorum of the key's placement at its proposer's epoch accepted it (joint while the key moves; see
+     * {@link #ghostQuorum}).
      */
     private final io.nimbus.sim.paxos.PaxosSafety safety = new io.nimbus.sim.paxos.PaxosSafety(
             () -> "t=" + loop.now() + "ms");
     private int nextOpId;
     /** Ghost: the topology committed at each epoch. */
     private final TreeMap<Long, Topology> committed = new TreeMap<>();
+    /** Ghost: the topology chosen at each epoch (committed, or written by a compare-and-set that succeeded). */
+    private final Map<Long, Topology> chosenTopologies = new HashMap<>();
+    /** StreamPlan per topology (pure; computed once). */
+    private final Map<Topology, StreamPlan> plans = new HashMap<>();
     /** Ghost: epochs whose driver reported its barrier passed. */
     private final Set<Long> barrierReported = new HashSet<>();
     /** Ghost: per key, the highest version a client was told was written (QUORUM/ALL and ONE keys). */
@@ -191,11 +220,18 @@ public final class ClusterSim {
     private final List<long[]> partitionPlan = new ArrayList<>(); // {offset, node, lengthMs}
     private final long setupCrashAt, setupCrashDown;
     private final int setupCrashNode;
+    /** Workers 0..initial-1 form the cluster before the load; the others join during it (the script). */
+    private final int initial;
+    private final Script script;
+    /** Rows per streamed chunk (small, so a range takes several chunks). */
+    private final int chunkRows;
 
     // phases
     private boolean faults = true;
     private boolean loadStarted;
     private boolean healed;
+    /** Clients stop issuing requests (healed and the script done). */
+    private boolean clientsStop;
     private long healAt = Long.MAX_VALUE;
     private final Set<Integer> isolated = new TreeSet<>();
 
@@ -249,6 +285,38 @@ public final class ClusterSim {
         for (int c = 0; c < clientCount; c++) {
             clients.add(new Client("c" + c, c % nodeCount, root.split()));
         }
+        // the topology script (drawn from its own stream, after everything above: the earlier draws are as in step 4)
+        SplittableRandom topo = root.split();
+        initial = 1 + topo.nextInt(Math.min(3, workerCount - 1));
+        chunkRows = 1 + topo.nextInt(3);
+        List<Step> steps = new ArrayList<>();
+        for (int i = initial; i < workerCount; i++) {
+            steps.add(new Step(StepKind.JOIN, i));
+        }
+        if (topo.nextInt(4) == 0) {
+            steps.get(steps.size() - 1).kind = StepKind.ABORT_JOIN; // the last newcomer crashes for good after START
+        }
+        if (topo.nextInt(5) < 2) {
+            steps.add(topo.nextInt(steps.size() + 1), new Step(StepKind.LEAVE, -1));
+        }
+        if (topo.nextInt(5) < 2) {
+            steps.add(topo.nextInt(steps.size() + 1), new Step(StepKind.REMOVE, -1));
+        }
+        long[] offsets = new long[steps.size()];
+        for (int i = 0; i < offsets.length; i++) {
+            offsets[i] = topo.nextLong(chaosMs);
+        }
+        java.util.Arrays.sort(offsets);
+        for (int i = 0; i < steps.size(); i++) {
+            Step st = steps.get(i);
+            st.at = offsets[i];
+            int c = topo.nextInt(10);
+            st.crash = c < 4 ? CrashPoint.NONE : c < 6 ? CrashPoint.DRIVER_AFTER_START : c < 8 ? CrashPoint.RECEIVER_MID_STREAM
+                    : CrashPoint.SOURCE_MID_STREAM;
+            st.crashDown = 50 + topo.nextInt(750);
+            st.pick = topo.nextInt(1000);
+        }
+        script = new Script(steps);
         stats.workers = workerCount;
         stats.proxies = withProxy ? 1 : 0;
     }
@@ -297,26 +365,36 @@ public final class ClusterSim {
         Node founder = nodes.get(0);
         founder.bootstrap();
         for (Node n : nodes) {
-            loop.at(startAt[n.index], () -> n.start(true));
+            if (!n.worker || n.index < initial) {
+                loop.at(startAt[n.index], () -> n.start(true));
+            }
         }
-        if (setupCrashNode >= 0) {
-            loop.at(startAt[setupCrashNode] + setupCrashAt, () -> crash(nodes.get(setupCrashNode), setupCrashDown));
-        }
-        // setup: until every worker joined and every join's barrier passed
+        // setup: until the initial workers joined (through START, barrier, stream, FINISH) and the last barrier passed
         while (!loadStarted && loop.now() < SETUP_MAX_MS) {
             long until = loop.now() + 50;
             runUntil(until);
-            if (allJoined()) {
+            if (setupDone()) {
                 startLoad();
             }
         }
         if (!loadStarted) {
-            violation(Check.LIVENESS, "the joins did not finish in " + SETUP_MAX_MS + "ms: committed " + committed.lastEntry());
+            violation(Check.LIVENESS, "the initial joins did not finish in " + SETUP_MAX_MS + "ms: committed "
+                    + committed.lastEntry());
             return;
         }
         long loadStart = loop.now();
         runUntil(loadStart + chaosMs);
         heal();
+        long scriptBound = loop.now() + SCRIPT_AFTER_HEAL_MS;
+        while (loop.now() < scriptBound && !script.done()) {
+            runUntil(loop.now() + 50);
+        }
+        if (!script.done()) {
+            violation(Check.LIVENESS, "the topology script did not end " + SCRIPT_AFTER_HEAL_MS + "ms after healing: "
+                    + script.describe() + "; committed " + committed.lastEntry().getValue());
+            return;
+        }
+        clientsStop = true;
         long bound = loop.now() + 15_000;
         while (loop.now() < bound && !(clientsIdle() && converged())) {
             runUntil(loop.now() + 50);
@@ -335,6 +413,13 @@ public final class ClusterSim {
             violation(Check.CONVERGENCE, "topology not converged 15s after healing: " + epochs() + ", committed "
                     + committed.lastEntry().getValue());
             return;
+        }
+        Topology last = committed.lastEntry().getValue();
+        Set<String> members = new TreeSet<>();
+        last.workers().forEach(w -> members.add(w.name()));
+        if (last.operation().isPresent() || !members.equals(script.expected)) {
+            violation(Check.OPERATIONS, "the final topology " + last + " is not the planned one: workers " + members
+                    + ", planned " + script.expected + " (" + script.describe() + ")");
         }
         finalReads();
         checkOneKeys();
@@ -355,25 +440,21 @@ public final class ClusterSim {
         }
     }
 
-    private boolean allJoined() {
+    /** The initial workers are members, no operation is in progress, and the last epoch's barrier passed. */
+    private boolean setupDone() {
         if (committed.isEmpty()) {
             return false;
         }
         Topology last = committed.lastEntry().getValue();
-        if (last.workers().size() < workerCount) {
+        if (last.operation().isPresent()) {
             return false;
         }
-        // every epoch that moved ranges: its driver saw its barrier pass, or the ghost sees it passed now
-        for (Map.Entry<Long, Topology> e : committed.entrySet()) {
-            Topology prev = committed.get(e.getKey() - 1);
-            if (prev == null || prev.workers().size() == e.getValue().workers().size()) {
-                continue;
-            }
-            if (!barrierReported.contains(e.getKey()) && !Barrier.passed(prev, e.getValue(), holders(e.getKey()))) {
+        for (int i = 0; i < initial; i++) {
+            if (!last.holds(nodes.get(i).self())) {
                 return false;
             }
         }
-        return true;
+        return last.epoch() == 1 || barrierReported.contains(last.epoch()) || Barrier.passed(last, holders(last.epoch()));
     }
 
     /** Workers whose durable topology is at least {@code epoch}. */
@@ -390,7 +471,7 @@ public final class ClusterSim {
     private void startLoad() {
         loadStarted = true;
         stats.loadStartMs = loop.now();
-        narrate("load starts; committed " + committed.lastEntry().getValue());
+        narrate("load starts; committed " + committed.lastEntry().getValue() + "; script " + script.describe());
         long now = loop.now();
         for (long[] c : crashPlan) {
             Node n = nodes.get((int) c[1]);
@@ -409,6 +490,7 @@ public final class ClusterSim {
         for (Client c : clients) {
             loop.after(c.random.nextInt(20), c::next);
         }
+        loop.after(0, script::tick);
     }
 
     private void heal() {
@@ -417,7 +499,7 @@ public final class ClusterSim {
         healAt = loop.now();
         isolated.clear();
         for (Node n : nodes) {
-            if (!n.up) {
+            if (!n.up && n.started && !n.gone) {
                 n.start(false);
             }
         }
@@ -435,19 +517,34 @@ public final class ClusterSim {
 
     private boolean converged() {
         Topology last = committed.lastEntry().getValue();
+        if (!script.done() || last.operation().isPresent()) {
+            return false;
+        }
         if (last.electorate().isJoint() || (variant == Variant.SHELL_AS_IS
                 ? last.electorateCandidate().isPresent() : last.electorateTarget(r -> true).isPresent())) {
             return false;
         }
+        Set<String> gone = new TreeSet<>();
         for (Node n : nodes) {
+            if (n.gone) {
+                gone.add(n.name);
+            }
+        }
+        for (Node n : nodes) {
+            if (n.gone) {
+                continue;
+            }
             if (!n.up || n.topology() == null || n.topology().epoch() != last.epoch() || n.driving) {
                 return false;
             }
-            if (!n.down.isEmpty()) {
+            if (n.worker && last.departed().contains(n.store.host)) {
+                return false; // a decommissioned worker that has not exited yet
+            }
+            if (!gone.containsAll(n.down)) {
                 return false; // what the node routes with (as of its last gossip round)
             }
             for (Node o : nodes) {
-                if (o != n && !n.gossiper.isReachable(o.name, loop.now())) {
+                if (o != n && !o.gone && !n.gossiper.isReachable(o.name, loop.now())) {
                     return false;
                 }
             }
@@ -458,23 +555,349 @@ public final class ClusterSim {
     private String epochs() {
         StringBuilder b = new StringBuilder();
         for (Node n : nodes) {
-            b.append(n.name).append('=').append(n.topology() == null ? 0 : n.topology().epoch()).append(n.up ? "" : "(down)")
-                    .append(' ');
+            b.append(n.name).append('=').append(n.topology() == null ? 0 : n.topology().epoch())
+                    .append(n.gone ? "(gone)" : n.up ? "" : "(down)").append(' ');
         }
         return b.toString().trim();
     }
 
+    /** A random crash of the fault plan: none after healing. */
     private void crash(Node n, long downMs) {
         if (!n.up || healed) {
             return;
         }
         stats.crashes++;
         n.crash();
+        restartLater(n, downMs);
+    }
+
+    /** A crash point of the topology script (also after healing): down for {@code downMs}, then restarted. */
+    private void crashScripted(Node n, long downMs, String why) {
+        if (!n.up) {
+            return;
+        }
+        stats.crashes++;
+        stats.scriptedCrashes++;
+        narrate("CRASH POINT " + why + ": " + n.name + " down for " + downMs + "ms");
+        n.crash();
+        restartLater(n, downMs);
+    }
+
+    private void restartLater(Node n, long downMs) {
         loop.after(downMs, () -> {
-            if (!n.up) {
+            if (!n.up && !n.gone) {
                 n.start(false);
             }
         });
+    }
+
+    /** A node stops for good (killed for a removal or an abort, or a decommissioned worker that exits). */
+    private void kill(Node n, String why) {
+        if (n.gone) {
+            return;
+        }
+        narrate("GONE " + n.name + ": " + why);
+        trace.add("gone", n.index);
+        n.gone = true;
+        if (n.up) {
+            stats.crashes++;
+            n.crash();
+        }
+    }
+
+    // ---- the topology script (the operator) ------------------------------------------------------------
+
+    enum StepKind { JOIN, ABORT_JOIN, LEAVE, REMOVE }
+
+    /** Where a step's operation is interrupted by a crash (the node restarts after {@code crashDown}). */
+    enum CrashPoint { NONE, DRIVER_AFTER_START, RECEIVER_MID_STREAM, SOURCE_MID_STREAM }
+
+    static final class Step {
+        StepKind kind;
+        /** The worker it moves (joins: drawn; a decommission or removal picks one when it begins). */
+        int node;
+        long at, crashDown;
+        CrashPoint crash;
+        int pick;
+        boolean begun, done, skipped, crashFired;
+        long startEpoch = -1;
+        /** When the operator may try again (its request's callback is lost if the node it asked crashes). */
+        long operatorFreeAt;
+
+        Step(StepKind kind, int node) {
+            this.kind = kind;
+            this.node = node;
+        }
+
+        @Override
+        public String toString() {
+            return kind + (node >= 0 ? "(w" + node + ")" : "") + "@" + at + (crash == CrashPoint.NONE ? "" : "/" + crash)
+                    + (skipped ? " skipped" : done ? " done" : begun ? " running" : "");
+        }
+    }
+
+    /**
+     * The operator: one step after the other, each begun at its planned time once the one before ended.
+     * A join starts the newcomer's process (it joins by itself, as TopologyService does); a decommission
+     * asks the leaving worker; a removal kills a worker for good and asks another that sees it down; an
+     * aborted join kills the newcomer for good after its START and asks another worker to abort. Crash
+     * points are fired from the hooks the nodes call.
+     */
+    final class Script {
+        final List<Step> steps;
+        int current;
+        /** The workers the final topology must hold. */
+        final Set<String> expected = new TreeSet<>();
+
+        Script(List<Step> steps) {
+            this.steps = steps;
+            for (int i = 0; i < initial; i++) {
+                expected.add("w" + i);
+            }
+        }
+
+        boolean done() {
+            return current >= steps.size();
+        }
+
+        String describe() {
+            return steps.toString();
+        }
+
+        Step running() {
+            return done() ? null : steps.get(current);
+        }
+
+        void tick() {
+            if (done()) {
+                return;
+            }
+            Step s = steps.get(current);
+            if (!s.begun) {
+                if (loop.now() >= stats.loadStartMs + s.at) {
+                    begin(s);
+                }
+            } else {
+                progress(s);
+            }
+            if (s.done || s.skipped) {
+                narrate("script step " + s + " ended");
+                current++;
+            }
+            if (!done()) {
+                loop.after(SCRIPT_TICK_MS, this::tick);
+            }
+        }
+
+        private Topology last() {
+            return committed.lastEntry().getValue();
+        }
+
+        private void begin(Step s) {
+            s.begun = true;
+            Topology last = last();
+            switch (s.kind) {
+                case JOIN, ABORT_JOIN -> nodes.get(s.node).start(true);
+                case LEAVE -> {
+                    List<String> candidates = new ArrayList<>();
+                    for (Worker w : last.workers()) {
+                        if (!w.name().equals("w0")) { // the gossip seed stays
+                            candidates.add(w.name());
+                        }
+                    }
+                    if (last.workers().size() < 2 || candidates.isEmpty()) {
+                        skip(s, "too few workers to decommission one");
+                        return;
+                    }
+                    s.node = byName.get(candidates.get(s.pick % candidates.size())).index;
+                }
+                case REMOVE -> {
+                    // the register's electorate must keep a quorum without the dead worker
+                    boolean electorateFull = !last.electorate().isJoint() && last.electorate().members().size() == Topology.ELECTORATE_SIZE;
+                    List<String> candidates = new ArrayList<>();
+                    for (Worker w : last.workers()) {
+                        if (!w.name().equals("w0") && (electorateFull || !last.electorate().contains(w.replica()))) {
+                            candidates.add(w.name());
+                        }
+                    }
+                    if (last.workers().size() < 3 || candidates.isEmpty()) {
+                        skip(s, "too few workers to remove one");
+                        return;
+                    }
+                    Node victim = byName.get(candidates.get(s.pick % candidates.size()));
+                    s.node = victim.index;
+                    kill(victim, "killed for removal");
+                }
+            }
+            narrate("script step " + s + " begins");
+            trace.add("step", s.kind.ordinal(), s.node);
+        }
+
+        private void skip(Step s, String why) {
+            s.skipped = true;
+            stats.skippedSteps++;
+            narrate("script step " + s + " skipped: " + why);
+        }
+
+        private void progress(Step s) {
+            Topology last = last();
+            Node n = nodes.get(s.node);
+            Replica r = n.self();
+            Operation op = last.operation().orElse(null);
+            boolean mine = op != null && op.node().equals(n.name);
+            if (last.departed().contains(r.host())) {
+                s.done = true;
+                if (s.kind == StepKind.JOIN) {
+                    violation(Check.OPERATIONS, "the join of " + n.name + " was aborted, yet nobody asked for it");
+                }
+                if (s.kind == StepKind.LEAVE || s.kind == StepKind.REMOVE) {
+                    expected.remove(n.name);
+                }
+                return;
+            }
+            if (last.holds(r) && !mine && (s.kind == StepKind.JOIN || s.kind == StepKind.ABORT_JOIN)) {
+                s.done = true;
+                expected.add(n.name);
+                if (s.kind == StepKind.ABORT_JOIN) {
+                    violation(Check.OPERATIONS, "the join of " + n.name + " finished although its newcomer was killed");
+                }
+                return;
+            }
+            if (loop.now() < s.operatorFreeAt) {
+                return;
+            }
+            // The operator asks again while its request did not visibly take effect: not started, or started but
+            // learned by no live node (a driver that crashed right after its compare-and-set was chosen installed
+            // nothing, so gossip announces nothing; TopologyService resumes only an operation it knows). Asking
+            // again reads the register, so the node asked learns the operation (and refuses to start another).
+            boolean known = false;
+            for (Node o : nodes) {
+                known |= mine && o.up && o.topology() != null && o.topology().epoch() >= s.startEpoch;
+            }
+            switch (s.kind) {
+                case JOIN -> {
+                }
+                case LEAVE -> {
+                    Topology t = n.topology();
+                    if (!known && n.up && t != null && t.holds(r)) {
+                        ask(s, n, cur -> cur.startLeave(n.name, n::eligible), "decommission");
+                    }
+                }
+                case REMOVE -> {
+                    if (!known) {
+                        Node d = operatorNode(s, n, last, true);
+                        if (d != null) {
+                            ask(s, d, cur -> cur.startRemove(n.name, d.name, d::eligible), "remove " + n.name);
+                        }
+                    }
+                }
+                case ABORT_JOIN -> {
+                    if (mine && n.gone) {
+                        Node d = operatorNode(s, n, last, false);
+                        if (d != null) { // (the register may hold an epoch nobody learned: its driver died at once)
+                            ask(s, d, cur -> {
+                                if (cur.operation().filter(o -> o.kind() == Operation.Kind.JOIN && o.node().equals(n.name)).isEmpty()) {
+                                    throw new TopologyChangeRefused("the operation in progress is not the join of " + n.name);
+                                }
+                                return cur.abort();
+                            }, "abort the join of " + n.name);
+                        }
+                    }
+                }
+            }
+        }
+
+        /**
+         * A live member other than {@code victim} (in an order the step drew); for a removal, one whose gossip
+         * sees it down (TopologyService.remove refuses a reachable worker; an abort has no such check).
+         */
+        private Node operatorNode(Step s, Node victim, Topology last, boolean seesItDown) {
+            List<Worker> ws = last.workers();
+            for (int i = 0; i < ws.size(); i++) {
+                Node d = byName.get(ws.get((s.pick + i) % ws.size()).name());
+                if (d != victim && d.up && d.topology() != null && d.topology().holds(d.self())
+                        && (!seesItDown || d.down.contains(victim.name))) {
+                    return d;
+                }
+            }
+            return null;
+        }
+
+        private void ask(Step s, Node at, java.util.function.Function<Topology, Topology> f, String what) {
+            s.operatorFreeAt = loop.now() + 2000;
+            narrate("operator asks " + at.name + ": " + what);
+            at.transform(f, 0, ok -> {
+                narrate("operator: " + what + " at " + at.name + (ok ? " done" : " not done"));
+                s.operatorFreeAt = loop.now() + (ok ? 0 : 100);
+            });
+        }
+
+        // ---- hooks: the crash points ----
+
+        /** A topology with a new operation was committed. */
+        void started(Topology t) {
+            Step s = running();
+            Operation op = t.operation().orElseThrow();
+            if (s == null || !s.begun || s.node < 0 || !op.node().equals(nodes.get(s.node).name)) {
+                return;
+            }
+            s.startEpoch = t.epoch();
+            if (s.kind == StepKind.ABORT_JOIN && s.crash == CrashPoint.DRIVER_AFTER_START) {
+                fire(s, byName.get(op.driver()), true, "newcomer after START");
+            } else if (s.kind != StepKind.ABORT_JOIN && s.crash == CrashPoint.DRIVER_AFTER_START) {
+                fire(s, byName.get(op.driver()), false, "driver after START");
+            }
+        }
+
+        /**
+         * Is {@code epoch} one of the running step's operation? (An operation can span several epochs: an
+         * electorate change begun before it may be finished while it runs, carrying it along.)
+         */
+        private boolean during(Step s, long epoch) {
+            Topology t = chosenTopologies.get(epoch);
+            return s != null && s.begun && s.node >= 0 && s.startEpoch >= 0 && t != null
+                    && t.operation().filter(o -> o.node().equals(nodes.get(s.node).name)).isPresent();
+        }
+
+        void chunkMerged(Node receiver, long epoch) {
+            Step s = running();
+            if (!during(s, epoch)) {
+                return;
+            }
+            if (s.kind == StepKind.ABORT_JOIN && receiver.index == s.node) {
+                fire(s, receiver, true, "newcomer mid-stream");
+            } else if (s.crash == CrashPoint.RECEIVER_MID_STREAM) {
+                fire(s, receiver, false, "receiver mid-stream");
+            }
+        }
+
+        void pullServed(Node source, long epoch) {
+            Step s = running();
+            if (during(s, epoch) && s.crash == CrashPoint.SOURCE_MID_STREAM && s.kind != StepKind.ABORT_JOIN) {
+                fire(s, source, false, "source mid-stream");
+            }
+        }
+
+        /** The driver's copies are done (or skipped) and it is about to commit FINISH. */
+        void beforeFinish(Node driver, long epoch) {
+            Step s = running();
+            if (during(s, epoch) && s.kind == StepKind.ABORT_JOIN && driver.index == s.node) {
+                fire(s, driver, true, "newcomer before FINISH");
+            }
+        }
+
+        private void fire(Step s, Node n, boolean forGood, String why) {
+            if (s.crashFired) {
+                return;
+            }
+            s.crashFired = true;
+            if (forGood) {
+                stats.scriptedCrashes++;
+                kill(n, why);
+            } else {
+                crashScripted(n, s.crashDown, why);
+            }
+        }
     }
 
     // ---- the network -------------------------------------------------------------------------------
@@ -548,27 +971,101 @@ public final class ClusterSim {
             return;
         }
         committed.put(t.epoch(), t);
+        chosenTopologies.put(t.epoch(), t);
         stats.epochs = (int) Math.max(stats.epochs, t.epoch());
         Topology prev = committed.get(t.epoch() - 1);
+        boolean opStarted = t.operation().isPresent() && (prev == null || prev.operation().isEmpty());
         if (prev != null) {
-            if (t.workers().size() > prev.workers().size()) {
-                stats.joins++;
+            Operation op = prev.operation().orElse(null);
+            if (opStarted) {
+                stats.opStarts++;
+            } else if (op != null && t.operation().isEmpty()) {
+                boolean finished = t.workers().equals(prev.targetWorkers());
+                if (!finished) {
+                    stats.aborts++;
+                } else if (op.kind() == Operation.Kind.JOIN) {
+                    stats.joins++;
+                    if (!ackedMax.isEmpty()) {
+                        stats.joinsWithData++;
+                    }
+                } else if (op.kind() == Operation.Kind.LEAVE) {
+                    stats.leaves++;
+                } else {
+                    stats.removes++;
+                }
+                handover(prev, t);
             } else {
                 stats.electorateSteps++;
             }
         }
         trace.add("committed", t.epoch(), t.workers().size());
-        if (t.electorate().members().size() > Topology.ELECTORATE_SIZE) {
+        if (t.electorate().current().size() > Topology.ELECTORATE_SIZE || t.electorate().next().size() > Topology.ELECTORATE_SIZE) {
             violation(Check.ELECTORATE, "epoch " + t.epoch() + " grows the register's electorate beyond "
                     + Topology.ELECTORATE_SIZE + ": " + t + " (" + where + ")");
         }
         narrate("COMMITTED " + t + " (" + where + ")");
+        if (opStarted) {
+            script.started(t);
+        }
         // the barrier of the epoch before: its holders must block the quorums it retired
         Topology p1 = committed.get(t.epoch() - 1), p2 = committed.get(t.epoch() - 2);
         if (p1 != null && p2 != null && !Barrier.passed(p2, p1, holders(p1.epoch()))) {
             violation(Check.BARRIER, "epoch " + t.epoch() + " committed while the holders of epoch " + p1.epoch() + " "
                     + holders(p1.epoch()) + " do not block the quorums it retired (" + p2 + " -> " + p1 + ")");
         }
+    }
+
+    /**
+     * I5, handover completeness (TOPOLOGY.md §10), when the operation of {@code start} ends with {@code end}
+     * (FINISH, or an abort): for every data key the operation moved, every quorum of its natural replicas
+     * at {@code end} contains an acceptor whose committed or accepted ballot is at least the highest ballot
+     * chosen on the key so far (durable state: what the stores hold now).
+     */
+    private void handover(Topology start, Topology end) {
+        for (String key : quorumKeys) {
+            long tok = token(key);
+            if (!start.placement(tok).moving()) {
+                continue;
+            }
+            Ballot chosen = safety.highestChosen(key);
+            if (chosen == null) {
+                continue;
+            }
+            stats.handoverChecks++;
+            List<Replica> natural = end.placement(tok).natural();
+            Set<String> holders = new TreeSet<>();
+            for (Replica r : natural) {
+                KeyState st = byName.get(r.name()).store.keys.get(key);
+                if (st != null && ((st.committed() != null && st.committed().ballot().compareTo(chosen) >= 0)
+                        || (st.accepted() != null && st.accepted().ballot().compareTo(chosen) >= 0))) {
+                    holders.add(r.name());
+                }
+            }
+            Quorum q = Quorum.majority(Placement.names(natural));
+            if (!q.blockedBy(holders)) {
+                violation(Check.HANDOVER, "epoch " + end.epoch() + " ends " + start.operation().orElseThrow() + ": "
+                        + key + "'s replicas are " + Placement.names(natural) + ", but only " + holders
+                        + " hold the chosen ballot " + chosen.token() + " or a later one (moved from "
+                        + Placement.names(start.placement(tok).natural()) + " to " + Placement.names(start.placement(tok).next()) + ")");
+            }
+        }
+    }
+
+    /**
+     * The quorum system a proposal on {@code key} is chosen by, for a proposer at {@code epoch}: the key's
+     * placement at that epoch (the real one, whatever a broken variant's coordinator counts), at QUORUM
+     * — a majority of the natural replicas, or joint while the key moves. ALL quorums are QUORUM quorums.
+     */
+    private Quorum ghostQuorum(long epoch, String key) {
+        Topology t = chosenTopologies.get(epoch);
+        if (t == null) {
+            throw new IllegalStateException("harness: a route at epoch " + epoch + ", which was never chosen");
+        }
+        return t.placement(token(key)).quorum(false);
+    }
+
+    private StreamPlan plan(Topology t) {
+        return plans.computeIfAbsent(t, StreamPlan::of);
     }
 
     // ---- nodes -------------------------------------------------------------------------------------
@@ -597,6 +1094,16 @@ public final class ClusterSim {
     private record FencePointTask(Runnable done) implements Task {
     }
 
+    /** A streamed row merged into the store ({@code KeyState.merge}, as StreamService's {@code store.update}). */
+    private record MergeTask(String key, KeyState row, Runnable done) implements Task {
+    }
+
+    /** A receiver's copy for one START epoch (StreamService's {@code runs}): volatile. */
+    static final class Run {
+        boolean finished, failed;
+        String why = "";
+    }
+
     final class Node {
         final int index;
         final String name;
@@ -618,6 +1125,12 @@ public final class ClusterSim {
         final Map<String, Long> peerEpochs = new TreeMap<>();
         boolean fetching;
         boolean driving;
+        /** Started once (a newcomer starts when the script says so); stopped for good. */
+        boolean started, gone;
+        /** Epochs whose barrier this node saw pass (TopologyService.barrierPassed): volatile. */
+        final Set<Long> barrierPassed = new HashSet<>();
+        /** This receiver's copies by START epoch: volatile. */
+        final Map<Long, Run> runs = new TreeMap<>();
         /** As the real coordinator: requests on one key run one after another on a node, in {@link KeyQueue}'s order. */
         KeyQueue<Flight> keyQueues = new KeyQueue<>(true);
         final List<Flight> flights = new ArrayList<>();
@@ -660,6 +1173,13 @@ public final class ClusterSim {
         }
 
         void start(boolean first) {
+            if (first && started) {
+                return;
+            }
+            if (first && index == setupCrashNode) {
+                loop.after(setupCrashAt, () -> ClusterSim.this.crash(this, setupCrashDown));
+            }
+            started = true;
             up = true;
             incarnation++;
             generation++;
@@ -694,6 +1214,8 @@ public final class ClusterSim {
             peerEpochs.clear();
             fetching = false;
             driving = false;
+            barrierPassed.clear();
+            runs.clear();
             keyQueues = new KeyQueue<>(true);
             List<Flight> lost = new ArrayList<>(flights);
             flights.clear();
@@ -758,6 +1280,16 @@ public final class ClusterSim {
                         fetching = false;
                     }
                 });
+            }
+            if (worker && t != null && t.departed().contains(store.host) && !driving) {
+                // a decommissioned worker exits once it knows it left (an aborted or removed one is dead already)
+                int inc = incarnation;
+                loop.after(0, () -> {
+                    if (incarnation == inc) {
+                        kill(this, "left the cluster at epoch " + t.epoch());
+                    }
+                });
+                return;
             }
             if (worker && t != null && !driving) {
                 advanceMembership(t);
@@ -864,6 +1396,22 @@ public final class ClusterSim {
                     releases.add(it.done());
                 } else if (task instanceof FencePointTask fp) {
                     releases.add(fp.done());
+                } else if (task instanceof MergeTask mt) {
+                    KeyState current = overlay.getOrDefault(mt.key(), store.keys.getOrDefault(mt.key(), KeyState.EMPTY));
+                    KeyState merged;
+                    try {
+                        merged = KeyState.merge(current, mt.row());
+                    } catch (KeyState.CorruptStateException e) {
+                        violation(Check.EXCEPTION, name + " merging a streamed row of " + mt.key() + ": " + e.getMessage());
+                        merged = current;
+                    }
+                    if (!merged.equals(current)) {
+                        overlay.put(mt.key(), merged);
+                        if (quorumKeys.contains(mt.key())) {
+                            safety.transition(name, mt.key(), current, merged);
+                        }
+                    }
+                    releases.add(mt.done());
                 } else {
                     PaxosTask pt = (PaxosTask) task;
                     String key = pt.request().key();
@@ -985,12 +1533,23 @@ public final class ClusterSim {
 
         void advanceMembership(Topology t) {
             Replica me = self();
+            Operation op = t.operation().orElse(null);
+            if (op != null) {
+                // TopologyService.advanceMembership: the operation's driver moves it on; nothing else changes meanwhile
+                if (op.driver().equals(name) && (t.holds(me) || t.isJoining(me))) {
+                    drive(t, op);
+                }
+                return;
+            }
+            if (t.departed().contains(store.host)) {
+                return;
+            }
             Function<Topology, Topology> step;
             if (!t.holds(me)) {
-                if (t.worker(name).isPresent() || loadStarted) {
+                if (t.worker(name).isPresent()) {
                     return;
                 }
-                step = cur -> cur.startJoin(new Worker(name, store.host, endpoint, 8080, cur.allocateTokens(name, TOKENS, offset()))).finish();
+                step = cur -> cur.startJoin(new Worker(name, store.host, endpoint, 8080, cur.allocateTokens(name, TOKENS, offset())));
             } else if (variant == Variant.SHELL_AS_IS) {
                 // the shell as of a0937e4: the newcomer grows the electorate by itself, 1 -> 2 -> 3, judged on the
                 // held topology only
@@ -1021,6 +1580,54 @@ public final class ClusterSim {
             });
         }
 
+        /**
+         * TopologyService.drive: pass the START epoch's barrier, have every receiver copy its ranges
+         * (StreamService.awaitReceivers), then commit FINISH if the register still holds the START epoch.
+         * Any failure ends this attempt; the next gossip round starts it again (a restarted driver too: the
+         * operation stays in the register).
+         */
+        void drive(Topology t, Operation op) {
+            driving = true;
+            int inc = incarnation;
+            narrate(name + " drives " + op + " at epoch " + t.epoch() + ": receivers " + plan(t).receivers());
+            Consumer<Boolean> end = ok -> {
+                narrate(name + " drive of " + op + " at epoch " + t.epoch() + (ok ? " finished" : " not finished yet"));
+                if (incarnation == inc) {
+                    driving = false;
+                }
+            };
+            barrier(t, false, passed -> {
+                if (!passed) {
+                    end.accept(false);
+                    return;
+                }
+                Runnable finish = () -> {
+                    script.beforeFinish(this, t.epoch());
+                    if (!up || incarnation != inc) {
+                        return;
+                    }
+                    transform(cur -> {
+                        if (cur.epoch() != t.epoch()) {
+                            throw new TopologyChangeRefused("the topology moved from epoch " + t.epoch() + " to " + cur.epoch()
+                                    + " while " + op + " was streaming");
+                        }
+                        return cur.finish();
+                    }, 0, end);
+                };
+                if (variant == Variant.NO_STREAM) {
+                    finish.run(); // the broken variant: FINISH right after START's barrier, nothing copied
+                    return;
+                }
+                awaitReceivers(t, inc, ok -> {
+                    if (ok) {
+                        finish.run();
+                    } else {
+                        end.accept(false);
+                    }
+                });
+            });
+        }
+
         void transform(Function<Topology, Topology> f, int attempt, Consumer<Boolean> done) {
             Routing.Routed r = registerRoute();
             if (r instanceof Routing.Refused) {
@@ -1044,6 +1651,7 @@ public final class ClusterSim {
                             try {
                                 next = f.apply(cur);
                             } catch (TopologyChangeRefused e) {
+                                narrate(name + ": topology change refused: " + e.getMessage());
                                 done.accept(false);
                                 return;
                             }
@@ -1057,12 +1665,13 @@ public final class ClusterSim {
                             coordinate(REGISTER, -1, new Coordination.Request.Write(m), ConsistencyLevel.QUORUM, (Routing.Route) w,
                                     this::registerRoute, wr -> {
                                         if (wr instanceof Result.Written) {
+                                            chosenTopologies.putIfAbsent(next.epoch(), next);
                                             learn(next, x -> {
                                                 if (variant == Variant.NO_BARRIER) {
                                                     barrierReported.add(next.epoch());
                                                     done.accept(true);
                                                 } else {
-                                                    barrier(cur, next, done);
+                                                    barrier(next, true, done);
                                                 }
                                             });
                                         } else if (wr instanceof Result.PreconditionFailed && attempt + 1 < CAS_ATTEMPTS_MAX) {
@@ -1077,21 +1686,15 @@ public final class ClusterSim {
 
         /**
          * Before changing epoch {@code cur}, its own barrier (in case its driver never finished it): the
-         * holders of {@code cur} must block the quorums it retired from the epoch before, as this store
-         * installed it; if this store never held that one, every worker of {@code cur} must hold it.
-         * Not in main's TopologyService ({@link Variant#SHELL_AS_IS}).
+         * holders of {@code cur} must block the quorums it retired (they travel in {@code cur}).
+         * Not in main's TopologyService as of a0937e4 ({@link Variant#SHELL_AS_IS}).
          */
         void barrierBefore(Topology cur, Consumer<Boolean> then) {
-            if (variant == Variant.SHELL_AS_IS || variant == Variant.NO_BARRIER || cur.epoch() == 1) {
+            if (variant == Variant.SHELL_AS_IS || variant == Variant.NO_BARRIER) {
                 then.accept(true);
                 return;
             }
-            Set<String> targets = new TreeSet<>();
-            for (Worker w : cur.workers()) {
-                targets.add(w.name());
-            }
-            // as TopologyService: the quorums cur retired travel in cur itself
-            pushRound(cur, targets, new TreeSet<>(), acked -> Barrier.passed(cur, acked), false, loop.now(), incarnation, then);
+            barrier(cur, false, then);
         }
 
         Routing.Routed registerRoute() {
@@ -1102,15 +1705,30 @@ public final class ClusterSim {
             return Routing.register(t, self(), down);
         }
 
-        void barrier(Topology previous, Topology next, Consumer<Boolean> done) {
-            Set<String> targets = new TreeSet<>();
-            for (Topology t : List.of(previous, next)) {
-                for (Worker w : t.workers()) {
-                    targets.add(w.name());
-                }
+        /**
+         * TopologyService.barrier: push {@code t} to its workers and its newcomer until those holding it durably
+         * block every quorum system it retired; with {@code grace}, then wait a while for the other reachable ones.
+         * Without grace, an epoch this node saw pass (or one that retired nothing) passes at once.
+         */
+        void barrier(Topology t, boolean grace, Consumer<Boolean> done) {
+            if (!grace && (barrierPassed.contains(t.epoch()) || t.retired().isEmpty() || variant == Variant.NO_BARRIER)) {
+                done.accept(true);
+                return;
             }
-            pushRound(next, targets, new TreeSet<>(), acked -> Barrier.passed(previous, next, acked), true, loop.now(),
-                    incarnation, done);
+            Set<String> targets = new TreeSet<>();
+            for (Worker w : t.workers()) {
+                targets.add(w.name());
+            }
+            for (Worker w : t.targetWorkers()) { // a joiner is pending before it is a member
+                targets.add(w.name());
+            }
+            int inc = incarnation;
+            pushRound(t, targets, new TreeSet<>(), acked -> Barrier.passed(t, acked), grace, loop.now(), inc, ok -> {
+                if (ok && incarnation == inc) {
+                    barrierPassed.add(t.epoch());
+                }
+                done.accept(ok);
+            });
         }
 
         void pushRound(Topology next, Set<String> targets, Set<String> acked, java.util.function.Predicate<Set<String>> passed,
@@ -1176,6 +1794,286 @@ public final class ClusterSim {
             });
         }
 
+        // ---- streaming (StreamService) ----
+
+        /** StreamService.awaitReceivers: ask every receiver of {@code t}'s plan to copy; done(true) once all report it done. */
+        void awaitReceivers(Topology t, int inc, Consumer<Boolean> done) {
+            List<String> receivers = plan(t).receivers();
+            if (receivers.isEmpty()) {
+                done.accept(true);
+                return;
+            }
+            int[] left = {receivers.size()};
+            boolean[] over = {false};
+            for (String r : receivers) {
+                poll(t, r, inc, ok -> {
+                    if (over[0]) {
+                        return;
+                    }
+                    if (!ok) {
+                        over[0] = true;
+                        done.accept(false);
+                    } else if (--left[0] == 0) {
+                        over[0] = true;
+                        done.accept(true);
+                    }
+                });
+            }
+        }
+
+        /** StreamService.poll: RUN at the receiver until it says DONE; fails once this node holds a later epoch. */
+        void poll(Topology t, String receiver, int inc, Consumer<Boolean> done) {
+            if (!up || incarnation != inc) {
+                return;
+            }
+            Topology mine = topology();
+            if (mine != null && mine.epoch() > t.epoch()) {
+                done.accept(false);
+                return;
+            }
+            Consumer<String> onStatus = st -> {
+                if (!up || incarnation != inc) {
+                    return;
+                }
+                if ("DONE".equals(st)) {
+                    done.accept(true);
+                    return;
+                }
+                loop.after(st == null || st.startsWith("FAILED") ? 2 * POLL_MS : POLL_MS, () -> poll(t, receiver, inc, done));
+            };
+            if (receiver.equals(name)) {
+                onRun(t, onStatus);
+            } else {
+                ClusterSim.this.<String>rpc(this, byName.get(receiver), "run", true, PHASE_TIMEOUT_MS,
+                        (target, answer) -> target.onRun(t, answer), onStatus);
+            }
+        }
+
+        /** RUN (StreamService.status): learn {@code t}; start this receiver's copy unless it runs; say how it stands. */
+        void onRun(Topology t, Consumer<String> reply) {
+            if (!worker) {
+                return;
+            }
+            learn(t, held -> {
+                if (held == null || held.epoch() != t.epoch()) {
+                    reply.accept("FAILED: this worker holds epoch " + (held == null ? 0 : held.epoch()));
+                    return;
+                }
+                Run run = runs.get(t.epoch());
+                if (run == null) {
+                    run = new Run();
+                    runs.put(t.epoch(), run);
+                    copy(t, run);
+                }
+                if (!run.finished) {
+                    reply.accept("RUNNING");
+                } else if (run.failed) {
+                    runs.remove(t.epoch()); // the next ask starts it again
+                    reply.accept("FAILED: " + run.why);
+                } else {
+                    reply.accept("DONE");
+                }
+            });
+        }
+
+        /** StreamService.copy: every transfer of the plan to this worker, one after the other. */
+        void copy(Topology t, Run run) {
+            stats.copies++;
+            List<StreamPlan.Transfer> mine = new ArrayList<>(plan(t).to(name));
+            if (variant == Variant.STREAM_FROM_ANY_ONE_REPLICA) {
+                // the broken variant (CASSANDRA-2434): one arbitrary old replica of the ranges as the only source
+                for (int i = 0; i < mine.size(); i++) {
+                    StreamPlan.Transfer tr = mine.get(i);
+                    List<String> old = new ArrayList<>();
+                    for (StreamPlan.Sources o : tr.options()) {
+                        for (String from : o.from()) {
+                            if (!old.contains(from)) {
+                                old.add(from);
+                            }
+                        }
+                    }
+                    String one = old.get(random.nextInt(old.size()));
+                    mine.set(i, new StreamPlan.Transfer(tr.receiver(), tr.ranges(), List.of(new StreamPlan.Sources(List.of(one), 1))));
+                }
+            }
+            narrate(name + " copies for epoch " + t.epoch() + ": " + mine.size() + " transfer(s) " + mine);
+            int inc = incarnation;
+            transfer(t, mine, 0, inc, why -> {
+                if (!up || incarnation != inc) {
+                    return;
+                }
+                run.finished = true;
+                run.failed = why != null;
+                run.why = why == null ? "" : why;
+                narrate(name + " copy for epoch " + t.epoch() + (why == null ? " done" : " failed: " + why));
+                if (why == null) {
+                    script.chunkMerged(this, t.epoch()); // a copy with no rows still ends before FINISH
+                }
+            });
+        }
+
+        private void transfer(Topology t, List<StreamPlan.Transfer> mine, int i, int inc, Consumer<String> done) {
+            if (i == mine.size()) {
+                done.accept(null);
+                return;
+            }
+            option(t, mine.get(i), 0, "no option tried", inc, why -> {
+                if (why != null) {
+                    done.accept(why);
+                } else {
+                    transfer(t, mine, i + 1, inc, done);
+                }
+            });
+        }
+
+        /** The transfer's options in order: the first whose needed sources can all be copied completely. */
+        private void option(Topology t, StreamPlan.Transfer tr, int i, String why, int inc, Consumer<String> done) {
+            if (i >= tr.options().size()) {
+                done.accept("no source option could be completed (" + tr.options() + "): " + why);
+                return;
+            }
+            StreamPlan.Sources s = tr.options().get(i);
+            List<String> candidates = new ArrayList<>();
+            for (String n : s.from()) { // reachable ones first
+                if (!down.contains(n)) {
+                    candidates.add(n);
+                }
+            }
+            for (String n : s.from()) {
+                if (!candidates.contains(n)) {
+                    candidates.add(n);
+                }
+            }
+            sources(t, tr, candidates, 0, s.needed(), "", inc, w -> {
+                if (w == null) {
+                    done.accept(null);
+                } else {
+                    option(t, tr, i + 1, w, inc, done);
+                }
+            });
+        }
+
+        private void sources(Topology t, StreamPlan.Transfer tr, List<String> candidates, int next, int needed, String failures,
+                             int inc, Consumer<String> done) {
+            if (needed == 0) {
+                done.accept(null);
+                return;
+            }
+            if (candidates.size() - next < needed) {
+                done.accept("too few sources could be copied from" + failures);
+                return;
+            }
+            String source = candidates.get(next);
+            pull(t, tr, source, null, 0, inc, why -> {
+                if (why == null) {
+                    sources(t, tr, candidates, next + 1, needed - 1, failures, inc, done);
+                } else {
+                    stats.sourceSwitches++;
+                    sources(t, tr, candidates, next + 1, needed, failures + "; " + source + ": " + why, inc, done);
+                }
+            });
+        }
+
+        /** Every chunk after {@code after} from {@code source}, each merged (durably) before the next is asked. */
+        private void pull(Topology t, StreamPlan.Transfer tr, String source, String after, int attempt, int inc,
+                          Consumer<String> done) {
+            Worker w = t.worker(source).orElse(null);
+            if (w == null) {
+                done.accept(source + " is not in epoch " + t.epoch());
+                return;
+            }
+            ClusterSim.this.<Object[]>rpc(this, byName.get(source), "pull", true, PHASE_TIMEOUT_MS,
+                    (target, answer) -> target.onPull(t.epoch(), w.host(), tr, after, answer),
+                    page -> {
+                        if (page == null || page.length == 1) {
+                            if (attempt + 1 >= CHUNK_ATTEMPTS_MAX) {
+                                done.accept("chunk after " + (after == null ? "the start" : after) + " failed " + (attempt + 1)
+                                        + " time(s)" + (page == null ? "" : ": " + page[0]));
+                                return;
+                            }
+                            loop.after(RETRY_PAUSE_MS, () -> {
+                                if (up && incarnation == inc) {
+                                    pull(t, tr, source, after, attempt + 1, inc, done);
+                                }
+                            });
+                            return;
+                        }
+                        @SuppressWarnings("unchecked") List<Map.Entry<String, KeyState>> rows = (List<Map.Entry<String, KeyState>>) page[0];
+                        boolean more = (Boolean) page[1];
+                        mergeRows(rows, () -> {
+                            if (!rows.isEmpty()) {
+                                script.chunkMerged(this, t.epoch());
+                            }
+                            if (!up || incarnation != inc) {
+                                return;
+                            }
+                            if (!more || rows.isEmpty()) {
+                                done.accept(null);
+                            } else {
+                                pull(t, tr, source, rows.get(rows.size() - 1).getKey(), 0, inc, done);
+                            }
+                        });
+                    });
+        }
+
+        /** StreamService.merge: each row through the writer queue; {@code then} once all are durable. */
+        private void mergeRows(List<Map.Entry<String, KeyState>> rows, Runnable then) {
+            if (rows.isEmpty()) {
+                then.run();
+                return;
+            }
+            int[] left = {rows.size()};
+            for (Map.Entry<String, KeyState> row : rows) {
+                enqueue(new MergeTask(row.getKey(), row.getValue(), () -> {
+                    stats.rowsStreamed++;
+                    if (--left[0] == 0) {
+                        then.run();
+                    }
+                }));
+            }
+        }
+
+        /**
+         * PULL (StreamService.serve): the durable rows of the transfer's ranges after {@code after}, smallest
+         * keys first, at most a chunk; the topology register is never streamed. Answers {@code {rows, more}},
+         * or {@code {why}} when this store is not the source asked for.
+         */
+        void onPull(long epoch, HostId source, StreamPlan.Transfer tr, String after, Consumer<Object[]> reply) {
+            if (!worker) {
+                return;
+            }
+            if (!store.host.equals(source)) {
+                reply.accept(new Object[]{"this store is host " + store.host + ", not " + source});
+                return;
+            }
+            List<Map.Entry<String, KeyState>> rows = new ArrayList<>();
+            boolean more = false;
+            for (Map.Entry<String, KeyState> e : (after == null ? store.keys : store.keys.tailMap(after, false)).entrySet()) {
+                if (e.getKey().startsWith("\u0000") || !tr.covers(token(e.getKey()))) {
+                    continue;
+                }
+                if (rows.size() == chunkRows) {
+                    more = true;
+                    break;
+                }
+                KeyState row = e.getValue();
+                if (row.accepted() != null && (row.committed() == null || row.accepted().ballot().compareTo(row.committed().ballot()) > 0)) {
+                    stats.inFlightRowsServed++;
+                }
+                if (row.accepted() == null && row.committed() == null) {
+                    stats.promiseOnlyRowsServed++;
+                }
+                if (variant == Variant.STREAM_COMMITTED_ONLY) {
+                    // the broken variant: the committed value alone, without the accepted proposal and the promise
+                    row = row.committed() == null ? KeyState.EMPTY : new KeyState(null, null, row.committed());
+                }
+                rows.add(Map.entry(e.getKey(), row));
+            }
+            stats.chunks++;
+            reply.accept(new Object[]{List.copyOf(rows), more});
+            script.pullServed(this, epoch);
+        }
+
         // ---- the coordinator shell (Coordinator.run / Flight / send) ----
 
         Routing.Routed routeKey(String key, ConsistencyLevel level) {
@@ -1183,7 +2081,16 @@ public final class ClusterSim {
             if (variant == Variant.RF_CAPPED_BY_LOCAL_VIEW && t != null) {
                 return cappedRoute(t, key, level);
             }
-            return Routing.key(t, self(), down, token(key), level, "no topology yet");
+            Routing.Routed r = Routing.key(t, self(), down, token(key), level, "no topology yet");
+            if (variant == Variant.COUNT_PENDING_AS_NATURAL && r instanceof Routing.Route rt && level == ConsistencyLevel.QUORUM) {
+                // the broken variant: while the key moves, a majority of the new set alone is taken for a quorum
+                Placement p = t.placement(token(key));
+                if (p.moving()) {
+                    return new Routing.Route(rt.epoch(), rt.replicas(), rt.asked(), Quorum.majority(Placement.names(p.next())),
+                            rt.localOnly(), rt.pending());
+                }
+            }
+            return r;
         }
 
         /** The old bug: the replication factor capped by the workers this node's gossip knows alive (itself included). */
@@ -1312,7 +2219,8 @@ public final class ClusterSim {
             }
             if (c.proposer().mayHaveWritten()) {
                 ownProposal = p.ballot();
-                safety.proposed(c.key(), p, origin, newestCommit == null ? null : newestCommit.ballot());
+                safety.proposed(c.key(), p, origin, newestCommit == null ? null : newestCommit.ballot(),
+                        ghostQuorum(c.route().epoch(), c.key()));
                 return;
             }
             Proposal inFlight = null;
@@ -1326,7 +2234,7 @@ public final class ClusterSim {
             if (inFlight == null || !java.util.Arrays.equals(inFlight.value(), p.value())) {
                 violation(Check.EXCEPTION, "harness: re-proposal " + p.ballot().token() + " matches no in-flight proposal");
             } else {
-                safety.reproposed(c.key(), p, inFlight.ballot());
+                safety.reproposed(c.key(), p, inFlight.ballot(), ghostQuorum(c.route().epoch(), c.key()));
             }
         }
 
@@ -1481,7 +2389,7 @@ public final class ClusterSim {
         }
 
         void next() {
-            if (healed || done >= rounds) {
+            if (clientsStop || done >= 4 * rounds) {
                 return;
             }
             done++;
@@ -1495,6 +2403,9 @@ public final class ClusterSim {
             Node node = nodes.get(sticky ? home : nodePick);
             if (!node.up) {
                 node = nodes.get(nodePick);
+            }
+            for (int i = 1; i < nodes.size() && (node.gone || !node.started); i++) {
+                node = nodes.get((nodePick + i) % nodes.size()); // not yet started, or gone for good: another node
             }
             String key = keyPick < quorumKeys.size() ? quorumKeys.get(keyPick) : oneKeys.get(keyPick - quorumKeys.size());
             boolean one = oneKeys.contains(key);
@@ -1634,6 +2545,9 @@ public final class ClusterSim {
     private void finalReads() {
         for (String key : quorumKeys) {
             for (Node n : nodes) {
+                if (n.gone) {
+                    continue;
+                }
                 String client = "final-" + n.name + "-" + key;
                 Result[] out = new Result[1];
                 history.invoke(client, Op.read(key), loop.now());

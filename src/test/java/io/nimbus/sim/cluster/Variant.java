@@ -28,6 +28,14 @@ public enum Variant {
      *       electorate invariant); {@link #CORRECT} re-judges it on the register's value.</li>
      * </ol>
      */
-    SHELL_AS_IS
+    SHELL_AS_IS,
     // (TopologyService has had both fixes since 6942933; this variant keeps the shell as it was at a0937e4)
+    /** A topology operation's driver commits FINISH right after START's barrier: nothing is streamed (the step-4 join). */
+    NO_STREAM,
+    /** Each receiver copies its ranges from one arbitrary old replica of them only (CASSANDRA-2434), not by the source rule. */
+    STREAM_FROM_ANY_ONE_REPLICA,
+    /** While a key moves, coordinators take a majority of its new replica set alone for a QUORUM (pending counted as natural). */
+    COUNT_PENDING_AS_NATURAL,
+    /** Streamed rows carry the committed value only: the accepted proposal and the promise are dropped. */
+    STREAM_COMMITTED_ONLY
 }
