@@ -22,6 +22,11 @@ import java.util.TreeSet;
  *   <li>when nobody leaves (the replication factor grows with the workers: 1→2, 2→3), <b>a majority of
  *       the old set</b>, merged.</li>
  * </ul>
+ * When nobody enters (the set shrinks: a decommission or removal leaves fewer workers than the replication
+ * factor), there is no pending replica, but each <b>remaining replica</b> receives: the leaving one's rows
+ * (strict source), else every other remaining replica's, merged (TOPOLOGY.md §6, "do a sync before FINISH").
+ * Quorums stay safe without it (every new quorum already meets an old one), but a write acknowledged at ONE
+ * by the leaving replica alone, or chosen on it and one other, would be left on no or one store.
  * Pure: the same plan on every node holding the same topology.
  */
 public record StreamPlan(long epoch, List<Transfer> transfers) {
@@ -132,6 +137,26 @@ public record StreamPlan(long epoch, List<Transfer> transfers) {
                 String id = receiver.name() + "|" + options;
                 ranges.computeIfAbsent(id, k -> new ArrayList<>()).add(range);
                 shape.putIfAbsent(id, new Transfer(receiver.name(), List.of(), options));
+            }
+            if (p.pending().isEmpty()) {
+                // the set shrinks: the remaining replicas sync from the leaving one, else from each other
+                for (String receiver : remaining) {
+                    List<Sources> mine = new ArrayList<>();
+                    if (!leaving.isEmpty()) {
+                        mine.add(new Sources(leaving, leaving.size()));
+                    }
+                    List<String> others = new ArrayList<>(remaining);
+                    others.remove(receiver);
+                    if (!others.isEmpty()) {
+                        mine.add(new Sources(others, others.size()));
+                    }
+                    if (mine.isEmpty()) {
+                        continue; // a lone survivor of a removal: nobody to copy from
+                    }
+                    String id = receiver + "|" + mine;
+                    ranges.computeIfAbsent(id, k -> new ArrayList<>()).add(range);
+                    shape.putIfAbsent(id, new Transfer(receiver, List.of(), mine));
+                }
             }
         }
         List<Transfer> out = new ArrayList<>();
