@@ -80,6 +80,8 @@ class ClusterSeedSweepTest {
             StringBuilder b = new StringBuilder(failed.size() + " of " + count + " seeds failed:\n");
             failed.stream().limit(5).forEach(o -> b.append("seed ").append(o.seed()).append(' ').append(o.violations())
                     .append("\n  replay: ").append(o.replay()).append('\n'));
+            b.append("all failing seeds: ");
+            failed.forEach(o -> b.append(o.seed()).append(o.violations().keySet()).append(' '));
             fail(b.toString());
         }
         if (count >= 100) {

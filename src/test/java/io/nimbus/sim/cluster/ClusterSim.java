@@ -117,7 +117,7 @@ public final class ClusterSim {
         /** Streaming: rows merged at receivers, chunks served, sources given up for the next one, copies run, scripted crashes. */
         public int rowsStreamed, chunks, sourceSwitches, copies, scriptedCrashes, handoverChecks;
         /** Rows served whose accepted proposal is above their committed one (in flight), and rows with a promise alone. */
-        public int inFlightRowsServed, promiseOnlyRowsServed;
+        public int inFlightRowsServed, promiseOnlyRowsServed, commitCrashes;
         public long loadStartMs, endMs;
 
         @Override
@@ -129,7 +129,7 @@ public final class ClusterSim {
                     + " removes=" + removes + " aborts=" + aborts + " skippedSteps=" + skippedSteps + " copies=" + copies
                     + " rowsStreamed=" + rowsStreamed + " chunks=" + chunks + " sourceSwitches=" + sourceSwitches
                     + " inFlightRowsServed=" + inFlightRowsServed + " promiseOnlyRowsServed=" + promiseOnlyRowsServed
-                    + " scriptedCrashes=" + scriptedCrashes + " handoverChecks=" + handoverChecks + (cappedRoutes > 0 ? " cappedRoutes=" + cappedRoutes + " (alone " + cappedRoutesAlone + ")" : "")
+                    + " commitCrashes=" + commitCrashes + " scriptedCrashes=" + scriptedCrashes + " handoverChecks=" + handoverChecks + (cappedRoutes > 0 ? " cappedRoutes=" + cappedRoutes + " (alone " + cappedRoutesAlone + ")" : "")
                     + " fenced=" + fenced + " refreshes=" + refreshes + " staleSends=" + staleSends
                     + " messages=" + messages + " dropped=" + dropped + " finalReads=" + finalReads
                     + " loadStart=" + loadStartMs + "ms end=" + endMs + "ms";
@@ -225,6 +225,12 @@ public final class ClusterSim {
     private final Script script;
     /** Rows per streamed chunk (small, so a range takes several chunks). */
     private final int chunkRows;
+    /**
+     * Crash points of coordinators between a write's accept quorum and its commits (the value is chosen and
+     * committed nowhere: what a stream must carry as an accepted proposal): how many are left, and their dice.
+     */
+    private int commitCrashesLeft;
+    private final SplittableRandom commitCrashDice;
 
     // phases
     private boolean faults = true;
@@ -317,6 +323,8 @@ public final class ClusterSim {
             st.pick = topo.nextInt(1000);
         }
         script = new Script(steps);
+        commitCrashesLeft = topo.nextInt(3);
+        commitCrashDice = topo.split();
         stats.workers = workerCount;
         stats.proxies = withProxy ? 1 : 0;
     }
@@ -623,6 +631,8 @@ public final class ClusterSim {
         long startEpoch = -1;
         /** When the operator may try again (its request's callback is lost if the node it asked crashes). */
         long operatorFreeAt;
+        /** The operator's last request was answered: done, or refused. */
+        boolean answered;
 
         Step(StepKind kind, int node) {
             this.kind = kind;
@@ -745,7 +755,21 @@ public final class ClusterSim {
             Replica r = n.self();
             Operation op = last.operation().orElse(null);
             boolean mine = op != null && op.node().equals(n.name);
-            if (last.departed().contains(r.host())) {
+            boolean departed = last.departed().contains(r.host());
+            boolean joined = last.holds(r) && !mine;
+            // The operator asks (decommission, remove, abort) until the register reflects the request and one of its
+            // requests was answered (done, or refused — a refusal comes after the node asked read the register, so
+            // it learned the epoch). A request whose outcome it never heard (the node crashed, the write's outcome
+            // was unknown) is asked again: a compare-and-set chosen but learned by nobody is announced by nobody,
+            // and TopologyService resumes or spreads only what it holds.
+            // (A decommission or removal is finished by its driver, which reads the register again until its FINISH
+            // is through: once it is, the operator's part is over.)
+            boolean operatorDone = switch (s.kind) {
+                case JOIN -> true;
+                case LEAVE, REMOVE -> departed || (mine && s.answered);
+                case ABORT_JOIN -> (departed && s.answered) || joined;
+            };
+            if (departed && operatorDone) {
                 s.done = true;
                 if (s.kind == StepKind.JOIN) {
                     violation(Check.OPERATIONS, "the join of " + n.name + " was aborted, yet nobody asked for it");
@@ -755,7 +779,7 @@ public final class ClusterSim {
                 }
                 return;
             }
-            if (last.holds(r) && !mine && (s.kind == StepKind.JOIN || s.kind == StepKind.ABORT_JOIN)) {
+            if (joined && (s.kind == StepKind.JOIN || s.kind == StepKind.ABORT_JOIN)) {
                 s.done = true;
                 expected.add(n.name);
                 if (s.kind == StepKind.ABORT_JOIN) {
@@ -763,36 +787,26 @@ public final class ClusterSim {
                 }
                 return;
             }
-            if (loop.now() < s.operatorFreeAt) {
+            if (operatorDone || loop.now() < s.operatorFreeAt) {
                 return;
-            }
-            // The operator asks again while its request did not visibly take effect: not started, or started but
-            // learned by no live node (a driver that crashed right after its compare-and-set was chosen installed
-            // nothing, so gossip announces nothing; TopologyService resumes only an operation it knows). Asking
-            // again reads the register, so the node asked learns the operation (and refuses to start another).
-            boolean known = false;
-            for (Node o : nodes) {
-                known |= mine && o.up && o.topology() != null && o.topology().epoch() >= s.startEpoch;
             }
             switch (s.kind) {
                 case JOIN -> {
                 }
                 case LEAVE -> {
                     Topology t = n.topology();
-                    if (!known && n.up && t != null && t.holds(r)) {
+                    if (n.up && t != null && t.holds(r)) {
                         ask(s, n, cur -> cur.startLeave(n.name, n::eligible), "decommission");
                     }
                 }
                 case REMOVE -> {
-                    if (!known) {
-                        Node d = operatorNode(s, n, last, true);
-                        if (d != null) {
-                            ask(s, d, cur -> cur.startRemove(n.name, d.name, d::eligible), "remove " + n.name);
-                        }
+                    Node d = operatorNode(s, n, last, true);
+                    if (d != null) {
+                        ask(s, d, cur -> cur.startRemove(n.name, d.name, d::eligible), "remove " + n.name);
                     }
                 }
                 case ABORT_JOIN -> {
-                    if (mine && n.gone) {
+                    if (n.gone && (mine || departed)) {
                         Node d = operatorNode(s, n, last, false);
                         if (d != null) { // (the register may hold an epoch nobody learned: its driver died at once)
                             ask(s, d, cur -> {
@@ -808,15 +822,19 @@ public final class ClusterSim {
         }
 
         /**
-         * A live member other than {@code victim} (in an order the step drew); for a removal, one whose gossip
-         * sees it down (TopologyService.remove refuses a reachable worker; an abort has no such check).
+         * A live member other than {@code victim} (in an order the step drew); for a removal, one that does not
+         * take it for reachable (TopologyService.remove refuses a reachable worker; an abort has no such check).
+         * Deviation from main: main's shell takes a worker its gossip never heard of for reachable
+         * ({@code ClusterView.reachable}: not in {@code down}), so once every live worker restarted after the
+         * victim died, nobody ever sees it down and the removal is refused for good; here a worker unknown to
+         * this node's gossip counts as unreachable for that check (see docs/PAXOS.md, findings).
          */
         private Node operatorNode(Step s, Node victim, Topology last, boolean seesItDown) {
             List<Worker> ws = last.workers();
             for (int i = 0; i < ws.size(); i++) {
                 Node d = byName.get(ws.get((s.pick + i) % ws.size()).name());
                 if (d != victim && d.up && d.topology() != null && d.topology().holds(d.self())
-                        && (!seesItDown || d.down.contains(victim.name))) {
+                        && (!seesItDown || d.down.contains(victim.name) || !d.gossipKnows(victim.name))) {
                     return d;
                 }
             }
@@ -826,9 +844,19 @@ public final class ClusterSim {
         private void ask(Step s, Node at, java.util.function.Function<Topology, Topology> f, String what) {
             s.operatorFreeAt = loop.now() + 2000;
             narrate("operator asks " + at.name + ": " + what);
-            at.transform(f, 0, ok -> {
-                narrate("operator: " + what + " at " + at.name + (ok ? " done" : " not done"));
+            s.answered = false;
+            boolean[] refused = {false};
+            at.transform(cur -> {
+                try {
+                    return f.apply(cur);
+                } catch (TopologyChangeRefused e) {
+                    refused[0] = true;
+                    throw e;
+                }
+            }, 0, ok -> {
+                narrate("operator: " + what + " at " + at.name + (ok ? " done" : refused[0] ? " refused" : " not done"));
                 s.operatorFreeAt = loop.now() + (ok ? 0 : 100);
+                s.answered = ok || refused[0];
             });
         }
 
@@ -904,6 +932,9 @@ public final class ClusterSim {
 
     /** One message from {@code from} to {@code to}: lost, delayed, reordered, duplicated as the seed says. */
     private void send(Node from, Node to, String tag, boolean duplicable, Consumer<Node> deliver) {
+        if (!from.up) {
+            return; // the sender crashed earlier in this event (a crash point): nothing more leaves it
+        }
         stats.messages++;
         if (from == to) {
             loop.after(0, () -> {
@@ -1153,6 +1184,16 @@ public final class ClusterSim {
             return worker ? store.topology : proxyHeld;
         }
 
+        /** This node's gossip has an entry for {@code name} (heard of it since it started). */
+        boolean gossipKnows(String name) {
+            for (Member m : gossiper.members(loop.now())) {
+                if (m.id().equals(name)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
         Replica self() {
             return worker ? new Replica(name, store.host) : null;
         }
@@ -1370,6 +1411,9 @@ public final class ClusterSim {
         // ---- the writer ----
 
         void enqueue(Task t) {
+            if (!up) {
+                return; // (a crash point inside an event: the rest of it runs in a dead process)
+            }
             queue.add(t);
             if (!writing) {
                 writing = true;
@@ -2264,6 +2308,16 @@ public final class ClusterSim {
             if (!alive()) {
                 return;
             }
+            if (commitCrashesLeft > 0 && faults && sendsOwnCommits(effects) && commitCrashDice.nextInt(8) == 0) {
+                commitCrashesLeft--;
+                stats.commitCrashes++;
+                stats.crashes++;
+                narrate("CRASH POINT: " + node.name + ", the coordinator of " + printable(c.key())
+                        + ", between its accept quorum and its commits");
+                node.crash();
+                restartLater(node, 50 + commitCrashDice.nextInt(450));
+                return;
+            }
             for (Coordination.Effect e : effects) {
                 carryOut(e);
             }
@@ -2351,6 +2405,15 @@ public final class ClusterSim {
                     done.accept(d.result());
                 }
             }
+        }
+
+        private boolean sendsOwnCommits(List<Coordination.Effect> effects) {
+            for (Coordination.Effect e : effects) {
+                if (e instanceof Coordination.Effect.Send s && !s.repair() && s.envelope().request() instanceof PaxosMessage.Commit) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         /** The coordinator crashed under this request. */
