@@ -77,24 +77,39 @@ import java.util.function.Function;
  * operation, learning topologies through lossy, delayed dissemination (so they hold different epochs),
  * and crashing and restarting (losing everything not durable, and their gossip view).
  *
- * <p><b>Step-4 scope</b> (joins place the newcomer at once, without streaming): joins happen before
- * any client data; the client load starts when every worker is in the committed topology and every
- * join's barrier passed. During the load, topology changes are the electorate steps still running, and
- * coordinators on older epochs (the proxy, restarted workers, nodes the pushes missed) keep sending
- * requests under them, which the fence must turn away.
+ * <p><b>Topology operations under load</b> (TOPOLOGY.md §5–§7, §10): the cluster starts with 1–3 workers
+ * (joined before the load, through the same protocol); then, while clients run, a per-seed script
+ * ({@link Script}) joins the other workers, may decommission one (LEAVE, driven by the leaving worker,
+ * which exits once it knows it left), may kill one for good and have another remove it (REMOVE, asked of a
+ * worker that sees it down), and may kill a newcomer for good after its START and abort its join. Each
+ * operation runs as TopologyService.drive and StreamService do: START by compare-and-set, the START epoch's
+ * barrier, then every receiver of {@link StreamPlan#of} pulls chunks of whole rows from the plan's sources
+ * over the simulated network (one chunk at a time, a source given up after a few failed attempts for the
+ * next, an option for the next) and merges each row with {@code KeyState.merge} through its writer queue,
+ * durable before the next chunk; then FINISH by compare-and-set, only if the register still holds the
+ * START epoch. Crash points: the driver right after START (it resumes: the operation stays in the
+ * register), a receiver as a chunk lands (it copies again), a source after serving a chunk (the receiver
+ * moves on), coordinators between a write's accept quorum and its commits. 12 cold keys are written once
+ * as the load starts and then left alone, so a replica that missed a write stays behind until a stream
+ * moves the key.
  *
  * <p>Checks per event: epoch uniqueness, the fence (no Prepare/Propose decided below the key's
  * {@code changedAt} in the deciding replica's own topology), host identity, the barrier (when an
  * epoch is committed, the workers holding the one before it block its retired quorums), the register's
- * electorate never above {@link Topology#ELECTORATE_SIZE}, and PaxosSafety's ghost checks on the data keys.
- * At the end: linearizability of the QUORUM/ALL keys (final QUORUM reads through every node included), no
- * acknowledged write lost, the ONE keys' eventual checks, topology converged everywhere, liveness.
+ * electorate never above {@link Topology#ELECTORATE_SIZE}, PaxosSafety's ghost checks on the data keys
+ * (a proposal is chosen by a quorum of the key's placement at its proposer's epoch: joint while it moves),
+ * and, when an operation ends, I5 handover completeness ({@link #handover}). At the end: every operation
+ * finished or aborted and the final workers the planned ones, linearizability of the QUORUM/ALL keys (final
+ * QUORUM reads of every acknowledged key through every node included: no acknowledged write lost), the ONE
+ * keys' eventual checks, topology converged everywhere, liveness.
  *
- * <p>The topology shell (TopologyService's learn / refresh / advanceMembership / transform / barrier) is
- * re-enacted here over the simulated network; {@link Variant#CORRECT} is it plus two changes the simulator
- * showed it needs (see {@link Variant#SHELL_AS_IS}, which is main's shell exactly). Simplifications: the
- * ballot clock's high-water mark is durable at once; a proxy's topology is lost at a crash; stores are
- * never wiped.
+ * <p>The topology shell (TopologyService's learn / refresh / advanceMembership / drive / transform / barrier,
+ * StreamService's pull / merge / awaitReceivers) is re-enacted here over the simulated network. Deviations
+ * from main's shell: the removal's "is it reachable?" check takes a worker this node's gossip never heard
+ * of for unreachable ({@code Script#operatorNode}); {@link Variant#SHELL_AS_IS} keeps the step-4 shell's
+ * two flaws. The operator asks again while its request went unanswered (as a person given a time-out would).
+ * Simplifications: the ballot clock's high-water mark is durable at once; a proxy's topology is lost at a
+ * crash; stores are never wiped; no cleanup of moved ranges.
  */
 public final class ClusterSim {
 
@@ -183,6 +198,14 @@ public final class ClusterSim {
     private final Map<Endpoint, Node> byEndpoint = new HashMap<>();
     private final List<Client> clients = new ArrayList<>();
     private final List<String> quorumKeys = new ArrayList<>();
+    /**
+     * Cold keys: written once each at QUORUM by a loader as the load starts, never touched by the clients,
+     * read at the end. A replica that missed such a write (loss, a crash, an isolation) stays behind until
+     * a stream moves the key: what makes a wrong stream source visible.
+     */
+    private final List<String> coldKeys = new ArrayList<>();
+    /** The keys PaxosSafety follows (the QUORUM/ALL keys and the cold keys). */
+    private final Set<String> tracked = new TreeSet<>();
     private final List<String> oneKeys = new ArrayList<>();
     private final History history = new History();
     /**
@@ -286,6 +309,7 @@ public final class ClusterSim {
         }
         for (String key : quorumKeys) {
             safety.key(key, RF);
+            tracked.add(key);
         }
         int clientCount = 3 + scenario.nextInt(2);
         for (int c = 0; c < clientCount; c++) {
@@ -325,6 +349,14 @@ public final class ClusterSim {
         script = new Script(steps);
         commitCrashesLeft = topo.nextInt(3);
         commitCrashDice = topo.split();
+        for (int k = 0; k < 12; k++) {
+            coldKeys.add("cold-" + k);
+            safety.key("cold-" + k, RF);
+            tracked.add("cold-" + k);
+        }
+        Client loader = new Client("load", 0, topo.split());
+        loader.loader = true;
+        clients.add(loader);
         stats.workers = workerCount;
         stats.proxies = withProxy ? 1 : 0;
     }
@@ -544,9 +576,6 @@ public final class ClusterSim {
             }
             if (!n.up || n.topology() == null || n.topology().epoch() != last.epoch() || n.driving) {
                 return false;
-            }
-            if (n.worker && last.departed().contains(n.store.host)) {
-                return false; // a decommissioned worker that has not exited yet
             }
             if (!gone.containsAll(n.down)) {
                 return false; // what the node routes with (as of its last gossip round)
@@ -1053,7 +1082,7 @@ public final class ClusterSim {
      * chosen on the key so far (durable state: what the stores hold now).
      */
     private void handover(Topology start, Topology end) {
-        for (String key : quorumKeys) {
+        for (String key : tracked) {
             long tok = token(key);
             if (!start.placement(tok).moving()) {
                 continue;
@@ -1322,16 +1351,6 @@ public final class ClusterSim {
                     }
                 });
             }
-            if (worker && t != null && t.departed().contains(store.host) && !driving) {
-                // a decommissioned worker exits once it knows it left (an aborted or removed one is dead already)
-                int inc = incarnation;
-                loop.after(0, () -> {
-                    if (incarnation == inc) {
-                        kill(this, "left the cluster at epoch " + t.epoch());
-                    }
-                });
-                return;
-            }
             if (worker && t != null && !driving) {
                 advanceMembership(t);
             }
@@ -1451,7 +1470,7 @@ public final class ClusterSim {
                     }
                     if (!merged.equals(current)) {
                         overlay.put(mt.key(), merged);
-                        if (quorumKeys.contains(mt.key())) {
+                        if (tracked.contains(mt.key())) {
                             safety.transition(name, mt.key(), current, merged);
                         }
                     }
@@ -1461,7 +1480,7 @@ public final class ClusterSim {
                     String key = pt.request().key();
                     KeyState current = overlay.getOrDefault(key, store.keys.getOrDefault(key, KeyState.EMPTY));
                     FencedAcceptor.Decision d = decide(staged, pt, current);
-                    boolean tracked = quorumKeys.contains(key);
+                    boolean tracked = ClusterSim.this.tracked.contains(key);
                     if (d.transition().changed(current)) {
                         overlay.put(key, d.transition().next());
                         if (tracked) {
@@ -1638,6 +1657,16 @@ public final class ClusterSim {
                 narrate(name + " drive of " + op + " at epoch " + t.epoch() + (ok ? " finished" : " not finished yet"));
                 if (incarnation == inc) {
                     driving = false;
+                    Topology now = store.topology;
+                    if (ok && worker && now != null && now.departed().contains(store.host)) {
+                        // a decommissioned worker exits once its FINISH and that epoch's barrier are through (after a
+                        // crash before that, it runs on as TopologyService does: passive, gossiping its epoch)
+                        loop.after(0, () -> {
+                            if (incarnation == inc) {
+                                kill(this, "left the cluster at epoch " + now.epoch());
+                            }
+                        });
+                    }
                 }
             };
             barrier(t, false, passed -> {
@@ -2179,7 +2208,7 @@ public final class ClusterSim {
                         java.util.function.Supplier<Routing.Routed> reroute, Consumer<Result> done) {
             Coordination c = new Coordination(key, request, level, route, RETRY, this::nextBallot, random.split(),
                     loop.now() + OP_DEADLINE_MS);
-            Flight f = new Flight(this, c, reroute, done, origin, level != ConsistencyLevel.ONE && quorumKeys.contains(key));
+            Flight f = new Flight(this, c, reroute, done, origin, level != ConsistencyLevel.ONE && tracked.contains(key));
             flights.add(f);
             if (level == ConsistencyLevel.ONE) {
                 f.begin();
@@ -2442,6 +2471,9 @@ public final class ClusterSim {
         int done;
         int seq;
         boolean busy;
+        /** The loader: writes each cold key once, then stops. */
+        boolean loader;
+        int loaded;
         String what = "";
         final Map<String, Ballot> known = new HashMap<>();
 
@@ -2452,6 +2484,10 @@ public final class ClusterSim {
         }
 
         void next() {
+            if (loader) {
+                load();
+                return;
+            }
             if (clientsStop || done >= 4 * rounds) {
                 return;
             }
@@ -2495,6 +2531,30 @@ public final class ClusterSim {
             Node at = node;
             int opId = nextOpId++;
             issue(node, key, opId, request, level, res -> finish(at, key, k, opId, res, think));
+        }
+
+        /** The loader's next cold key: one unconditional QUORUM write through a random node. */
+        void load() {
+            if (clientsStop || loaded >= coldKeys.size()) {
+                return;
+            }
+            String key = coldKeys.get(loaded++);
+            int nodePick = random.nextInt(nodes.size());
+            long think = random.nextInt(20);
+            Node node = nodes.get(nodePick);
+            for (int i = 1; i < nodes.size() && (node.gone || !node.started); i++) {
+                node = nodes.get((nodePick + i) % nodes.size());
+            }
+            String value = name + "." + (++seq);
+            stats.ops++;
+            busy = true;
+            what = "load " + key + " at " + node.name;
+            history.invoke(name, ClientOp.WRITE.historyOp(key, value, null), loop.now());
+            trace.add("load", node.index, loaded);
+            Node at = node;
+            int opId = nextOpId++;
+            issue(node, key, opId, ClientOp.WRITE.request(key, value, null), ConsistencyLevel.QUORUM,
+                    res -> finish(at, key, ClientOp.WRITE, opId, res, think));
         }
 
         void issue(Node node, String key, int opId, Coordination.Request request, ConsistencyLevel level, Consumer<Result> done) {
@@ -2606,7 +2666,7 @@ public final class ClusterSim {
 
     /** A QUORUM read of every QUORUM key through every node, one at a time; each must answer and lose nothing. */
     private void finalReads() {
-        for (String key : quorumKeys) {
+        for (String key : tracked) {
             for (Node n : nodes) {
                 if (n.gone) {
                     continue;
