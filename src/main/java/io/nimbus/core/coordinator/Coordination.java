@@ -31,7 +31,10 @@ import java.util.random.RandomGenerator;
  *   <li><b>ONE</b>: a read asks the reachable replicas one at a time; a write is judged against one
  *       replica's state (only when it has a precondition or deletes), then committed under a fresh
  *       ballot above that state to every reachable replica and acknowledged by the first (last writer
- *       wins by ballot).</li>
+ *       wins by ballot). While a topology operation moves the key, the acknowledgement needs one natural
+ *       replica, every pending one, and one that stays in the key's set: a replica the operation takes
+ *       the key from may already have been streamed, and when the set only shrinks (a decommission or
+ *       removal below the replication factor) no pending replica would otherwise carry the write on.</li>
  * </ul>
  */
 public final class Coordination {
@@ -87,6 +90,9 @@ public final class Coordination {
     private Proposal oneProposal;
     private int oneFailures;
     private boolean oneNaturalAcked;
+    /** ONE: a replica that stays in the key's set (not leaving it) confirmed; how many of those failed. */
+    private boolean oneStayingAcked;
+    private int oneStayingFailures;
     private final java.util.Set<String> onePendingAcked = new java.util.HashSet<>();
     private String lastWhy = "no answer";
     /** The time of the input being handled. */
@@ -383,9 +389,20 @@ public final class Coordination {
                         + "operation is adding it to the key's replicas), and it is unreachable; nothing was written"));
             }
         }
+        boolean staying = false;
+        for (var r : route.asked()) {
+            staying |= !route.isLeaving(r.name());
+        }
+        if (!staying) {
+            return finish(new Result.Unavailable("a write at ONE must reach a replica that stays in the key's set, and "
+                    + "only " + route.leaving() + ", which a topology operation takes the key from, are reachable; "
+                    + "nothing was written"));
+        }
         mode = Mode.ONE_COMMIT;
         oneFailures = 0;
         oneNaturalAcked = false;
+        oneStayingAcked = false;
+        oneStayingFailures = 0;
         onePendingAcked.clear();
         oneProposal = new Proposal(b, ((Request.Write) request).mutation().value());
         List<Effect> out = new ArrayList<>(route.asked().size());
@@ -408,7 +425,8 @@ public final class Coordination {
             } else {
                 oneNaturalAcked = true;
             }
-            if (oneNaturalAcked && onePendingAcked.size() == route.pending().size()) {
+            oneStayingAcked |= !route.isLeaving(envelope.to());
+            if (oneNaturalAcked && oneStayingAcked && onePendingAcked.size() == route.pending().size()) {
                 answered = true;
                 return finish(new Result.Written(oneProposal.ballot()));
             }
@@ -423,7 +441,20 @@ public final class Coordination {
             return finish(new Result.OutcomeUnknown("no replica confirmed the write at ONE (asked " + route.askedNames()
                     + "; last: " + lastWhy + ")"));
         }
+        if (!route.isLeaving(envelope.to()) && ++oneStayingFailures == stayingAsked()) {
+            return finish(new Result.OutcomeUnknown("no replica that stays in the key's set confirmed the write at ONE "
+                    + "(a topology operation takes the key from " + route.leaving() + "; last: " + lastWhy + ")"));
+        }
         return List.of();
+    }
+
+    /** The asked replicas that stay in the key's set (pending ones included). */
+    private int stayingAsked() {
+        int n = 0;
+        for (var r : route.asked()) {
+            n += route.isLeaving(r.name()) ? 0 : 1;
+        }
+        return n;
     }
 
     // ---- endings -------------------------------------------------------------------------------------

@@ -31,23 +31,30 @@ public final class Routing {
      * @param localOnly the key's only replica is this worker: one durable step, no Paxos
      * @param pending   the names of the replicas a topology operation is adding: they receive every write but
      *                  hold nothing until streamed, so a read at ONE never asks them
+     * @param leaving   the names of the natural replicas the operation takes the key from: a write at ONE that
+     *                  only they confirmed may be on no replica once it finishes
      */
     public record Route(long epoch, List<Replica> replicas, List<Replica> asked, Quorum quorum, boolean localOnly,
-                        List<String> pending)
+                        List<String> pending, List<String> leaving)
             implements Routed {
         public Route {
             replicas = List.copyOf(replicas);
             asked = List.copyOf(asked);
             pending = List.copyOf(pending);
+            leaving = List.copyOf(leaving);
         }
 
         /** A route no topology operation touches. */
         public Route(long epoch, List<Replica> replicas, List<Replica> asked, Quorum quorum, boolean localOnly) {
-            this(epoch, replicas, asked, quorum, localOnly, List.of());
+            this(epoch, replicas, asked, quorum, localOnly, List.of(), List.of());
         }
 
         public boolean isPending(String name) {
             return pending.contains(name);
+        }
+
+        public boolean isLeaving(String name) {
+            return leaving.contains(name);
         }
 
         public List<String> askedNames() {
@@ -81,17 +88,24 @@ public final class Routing {
         String where = "the key's replicas are " + p.names() + (p.moving() ? ", pending " + Placement.names(p.pending())
                 + " (" + t.operation().map(Object::toString).orElse("") + ")" : "")
                 + " (replication factor " + t.effectiveRf() + " at topology epoch " + t.epoch() + ")";
-        return route(t.epoch(), p.replicas(), Placement.names(p.pending()), q, self, down, level, where);
+        List<String> leaving = new ArrayList<>();
+        for (Replica r : p.natural()) {
+            if (!p.next().contains(r)) {
+                leaving.add(r.name());
+            }
+        }
+        return route(t.epoch(), p.replicas(), Placement.names(p.pending()), leaving, q, self, down, level, where);
     }
 
     /** The topology register's route: its electorate and the electorate's quorum (joint while it changes). */
     public static Routed register(Topology t, Replica self, Set<String> down) {
-        return route(t.epoch(), t.electorate().members(), List.of(), t.electorate().quorum(), self, down,
+        return route(t.epoch(), t.electorate().members(), List.of(), List.of(), t.electorate().quorum(), self, down,
                 ConsistencyLevel.QUORUM,
                 "the topology register's electorate at epoch " + t.epoch() + " is " + names(t.electorate().members()));
     }
 
-    private static Routed route(long epoch, List<Replica> replicas, List<String> pending, Quorum q, Replica self,
+    private static Routed route(long epoch, List<Replica> replicas, List<String> pending, List<String> leaving, Quorum q,
+                                Replica self,
                                 Set<String> down, ConsistencyLevel level, String where) {
         List<Replica> asked = new ArrayList<>(replicas.size());
         Set<String> up = new HashSet<>();
@@ -120,7 +134,7 @@ public final class Routing {
             return new Refused(new Result.NotEnoughReplicas(level, needed, up.size(), where + ", unreachable: " + unreachable));
         }
         boolean localOnly = replicas.size() == 1 && replicas.get(0).equals(self);
-        return new Route(epoch, replicas, asked, q, localOnly, pending);
+        return new Route(epoch, replicas, asked, q, localOnly, pending, leaving);
     }
 
     static List<String> names(List<Replica> rs) {

@@ -243,6 +243,37 @@ class CoordinationTest {
         assertArrayEquals("one".getBytes(), acceptors.get("b").committed().value());
     }
 
+    /**
+     * A decommission below the replication factor: {n1, n2} → {n1}, nobody pending. A write at ONE confirmed by
+     * the leaving n2 alone could be left on no replica once the operation finishes (the shrink's sync may already
+     * have copied the key from n2); it needs n1, which stays. (The cluster simulator lost such a write: a ONE
+     * write acknowledged by the leaving worker after the remaining one had copied the key.)
+     */
+    @Test
+    void aWriteAtOneWhileTheKeysSetShrinksNeedsAReplicaThatStays() {
+        io.nimbus.core.topology.Topology t = io.nimbus.core.topology.TopologyTestAccess.grown(2, 3).startLeave("n2", r -> true);
+        for (String n : List.of("n1", "n2")) {
+            acceptors.put(n, KeyState.EMPTY);
+        }
+        Routing.Route route = (Routing.Route) Routing.key(t, null, Set.of(), 42L, ConsistencyLevel.ONE, "");
+        assertEquals(List.of("n2"), route.leaving());
+        assertEquals(List.of(), route.pending());
+
+        silent.add("n1");
+        Coordination lost = coordination(write("only-on-n2", Precondition.NONE), ConsistencyLevel.ONE, route);
+        assertInstanceOf(Result.OutcomeUnknown.class, done(drive(lost, lost.start(0))),
+                "n2 confirmed, but n1, the replica that stays, did not");
+
+        Routing.Route n1Down = (Routing.Route) Routing.key(t, null, Set.of("n1"), 42L, ConsistencyLevel.ONE, "");
+        Coordination refused = coordination(write("v", Precondition.NONE), ConsistencyLevel.ONE, n1Down);
+        assertInstanceOf(Result.Unavailable.class, done(refused.start(0)), "only the leaving replica is reachable");
+
+        silent.clear();
+        Coordination ok = coordination(write("kept", Precondition.NONE), ConsistencyLevel.ONE, route);
+        assertInstanceOf(Result.Written.class, done(drive(ok, ok.start(0))));
+        assertArrayEquals("kept".getBytes(), acceptors.get("n1").committed().value());
+    }
+
     @Test
     void aWriteAtOneThatNoReplicaConfirmsHasAnUnknownOutcome() {
         silent.addAll(List.of("a", "b", "c"));

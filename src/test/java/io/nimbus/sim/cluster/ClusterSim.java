@@ -2160,7 +2160,7 @@ public final class ClusterSim {
                 Placement p = t.placement(token(key));
                 if (p.moving()) {
                     return new Routing.Route(rt.epoch(), rt.replicas(), rt.asked(), Quorum.majority(Placement.names(p.next())),
-                            rt.localOnly(), rt.pending());
+                            rt.localOnly(), rt.pending(), rt.leaving());
                 }
             }
             return r;
