@@ -436,8 +436,11 @@ public final class ClusterSim {
         }
         clientsStop = true;
         long bound = loop.now() + 15_000;
-        while (loop.now() < bound && !(clientsIdle() && converged())) {
+        long settledSince = -1; // converged for a gossip failure time-out in a row (a restarted node's reachability can flap)
+        while (loop.now() < bound && (settledSince < 0 || loop.now() - settledSince < 1000)) {
             runUntil(loop.now() + 50);
+            boolean settled = clientsIdle() && converged();
+            settledSince = !settled ? -1 : settledSince < 0 ? loop.now() : settledSince;
         }
         if (!clientsIdle()) {
             List<String> busy = new ArrayList<>();
