@@ -27,6 +27,7 @@ class ClusterSeedSweepTest {
         int count = one ? 1 : Integer.getInteger("sim.cluster.seeds", DEFAULT_SEEDS);
         List<ClusterSim.Outcome> failed = new ArrayList<>();
         long start = System.nanoTime();
+        long cpuStart = java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
         long ops = 0, oneOps = 0, okOps = 0, indeterminate = 0, crashes = 0, partitions = 0, joins = 0, electorate = 0;
         long epochs = 0, fenced = 0, refreshes = 0, staleSends = 0, messages = 0, dropped = 0, slowest = 0;
         long opStarts = 0, joinsWithData = 0, leaves = 0, removes = 0, aborts = 0, rows = 0, inFlightRows = 0, switches = 0;
@@ -66,10 +67,11 @@ class ClusterSeedSweepTest {
             }
         }
         long ms = (System.nanoTime() - start) / 1_000_000;
-        System.out.printf("Cluster sweep: %d seeds in %d ms (slowest %d ms); workers per seed %s; ops %d (ok %d, "
+        long cpuMs = (java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() - cpuStart) / 1_000_000;
+        System.out.printf("Cluster sweep: %d seeds in %d ms (%d ms of CPU; slowest %d ms); workers per seed %s; ops %d (ok %d, "
                         + "indeterminate %d, at ONE %d); crashes %d, isolations %d, messages %d (dropped %d); joins %d, "
                         + "electorate steps %d, epochs %.1f per run; fenced replies %d, refreshes %d, requests at an older "
-                        + "epoch than the replica's %d; failing %d%n", count, ms, slowest, workers, ops, okOps, indeterminate,
+                        + "epoch than the replica's %d; failing %d%n", count, ms, cpuMs, slowest, workers, ops, okOps, indeterminate,
                 oneOps, crashes, partitions, messages, dropped, joins, electorate, (double) epochs / count, fenced,
                 refreshes, staleSends, failed.size());
         System.out.printf("Topology operations: %d started; joins finished %d (%d with client data present), decommissions %d, "
