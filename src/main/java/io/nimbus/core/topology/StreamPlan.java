@@ -29,10 +29,10 @@ public record StreamPlan(long epoch, List<Transfer> transfers) {
         transfers = List.copyOf(transfers);
     }
 
-    /** {@code needed} distinct replicas of {@code from} must each be copied completely. */
+    /** {@code needed} distinct replicas of {@code from} (by name) must each be copied completely. */
     public record Sources(List<String> from, int needed) {
         public Sources {
-            from = List.copyOf(from);
+            from = List.copyOf(new TreeSet<>(from));
             if (needed < 1 || needed > from.size()) {
                 throw new IllegalArgumentException("needs " + needed + " of " + from);
             }

@@ -1,0 +1,111 @@
+package io.nimbus.core.topology;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+import static io.nimbus.core.topology.TopologyTest.grown;
+import static io.nimbus.core.topology.TopologyTest.worker;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The source rule of TOPOLOGY.md §7, never "any one replica". */
+class StreamPlanTest {
+
+    /** Every moving key is covered by exactly one transfer per pending replica, and nothing else is streamed. */
+    private static void coversExactlyTheMovedKeys(Topology t, StreamPlan plan) {
+        SplittableRandom r = new SplittableRandom(t.epoch());
+        for (int i = 0; i < 5000; i++) {
+            long token = r.nextLong();
+            Placement p = t.placement(token);
+            for (String receiver : plan.receivers()) {
+                long covering = plan.to(receiver).stream().filter(tr -> tr.covers(token)).count();
+                boolean pending = Placement.names(p.pending()).contains(receiver);
+                assertEquals(pending ? 1 : 0, covering, "token " + token + " receiver " + receiver + " placement " + p);
+            }
+        }
+    }
+
+    /** The strict source (the one leaving) first, then every remaining old replica merged, per moved range. */
+    private static void strictThenRemaining(Topology t, StreamPlan plan) {
+        for (StreamPlan.Transfer tr : plan.transfers()) {
+            long token = tr.ranges().get(0).end();
+            Placement p = t.placement(token);
+            List<String> leaving = new ArrayList<>(p.names());
+            leaving.removeAll(Placement.names(p.next()));
+            List<String> remaining = new ArrayList<>(p.names());
+            remaining.retainAll(Placement.names(p.next()));
+            assertEquals(new StreamPlan.Sources(leaving, 1), tr.options().get(0), "strict source first");
+            assertEquals(new StreamPlan.Sources(remaining, remaining.size()), tr.options().get(1), "then all the rest");
+            assertFalse(tr.options().get(0).from().contains(tr.receiver()));
+        }
+    }
+
+    @Test
+    void aJoinCopiesFromTheDisplacedReplicaOrElseFromAllTheOthers() {
+        Topology three = grown(3, 3);
+        Topology start = three.startJoin(worker(three, 4));
+        StreamPlan plan = StreamPlan.of(start);
+        assertEquals(List.of("n4"), plan.receivers());
+        assertEquals(start.epoch(), plan.epoch());
+        strictThenRemaining(start, plan);
+        coversExactlyTheMovedKeys(start, plan);
+    }
+
+    @Test
+    void whileTheReplicationFactorGrowsAMajorityOfTheOldSetIsMerged() {
+        Topology one = grown(1, 3);
+        StreamPlan toTwo = StreamPlan.of(one.startJoin(worker(one, 2)));
+        assertEquals(1, toTwo.transfers().size(), "one range group: the whole ring");
+        assertEquals(List.of(new StreamPlan.Sources(List.of("n1"), 1)), toTwo.transfers().get(0).options());
+        Topology two = one.startJoin(worker(one, 2)).finish();
+        Topology start = two.startJoin(worker(two, 3));
+        StreamPlan toThree = StreamPlan.of(start);
+        for (StreamPlan.Transfer tr : toThree.transfers()) {
+            assertEquals(List.of(new StreamPlan.Sources(List.of("n1", "n2"), 2)), tr.options(),
+                    "2 -> 3 at rf 3: nobody leaves, so both old replicas (a majority of two) are merged");
+        }
+        coversExactlyTheMovedKeys(start, toThree);
+    }
+
+    @Test
+    void aDecommissionStreamsFromTheLeaverToEachRangesNewReplica() {
+        Topology four = grown(4, 3);
+        Topology start = four.startLeave("n3", r -> true);
+        StreamPlan plan = StreamPlan.of(start);
+        assertFalse(plan.receivers().contains("n3"));
+        assertTrue(plan.receivers().size() >= 1);
+        for (StreamPlan.Transfer tr : plan.transfers()) {
+            assertEquals(new StreamPlan.Sources(List.of("n3"), 1), tr.options().get(0));
+        }
+        strictThenRemaining(start, plan);
+        coversExactlyTheMovedKeys(start, plan);
+    }
+
+    @Test
+    void aRemovalNeverCopiesFromTheDeadWorkerAndMergesAllTheOthers() {
+        Topology five = grown(5, 3);
+        Topology start = five.startRemove("n2", "n1", r -> true);
+        StreamPlan plan = StreamPlan.of(start);
+        Set<String> receivers = new HashSet<>(plan.receivers());
+        assertFalse(receivers.contains("n2"));
+        for (StreamPlan.Transfer tr : plan.transfers()) {
+            assertEquals(1, tr.options().size(), "no strict source: it is dead");
+            StreamPlan.Sources s = tr.options().get(0);
+            assertFalse(s.from().contains("n2"));
+            assertEquals(2, s.from().size());
+            assertEquals(2, s.needed(), "both remaining old replicas: together they meet every old quorum");
+        }
+        coversExactlyTheMovedKeys(start, plan);
+    }
+
+    @Test
+    void noOperationNoPlan() {
+        assertTrue(StreamPlan.of(grown(3, 3)).transfers().isEmpty());
+    }
+}
