@@ -66,6 +66,10 @@ public class StreamService {
     private final Counter rowsReceived;
     private final Counter bytesReceived;
     private final Counter chunksServed;
+    private final Counter syncs;
+    private final Counter syncsIncomplete;
+    private final java.util.concurrent.atomic.AtomicBoolean syncing = new java.util.concurrent.atomic.AtomicBoolean();
+    private final java.util.concurrent.atomic.AtomicBoolean syncScheduled = new java.util.concurrent.atomic.AtomicBoolean();
     /** This receiver's copies, by the epoch of the operation's START. */
     private final Map<Long, CompletableFuture<Void>> runs = new ConcurrentHashMap<>();
 
@@ -83,6 +87,10 @@ public class StreamService {
                 .register(registry);
         this.chunksServed = Counter.builder("nimbus.stream.chunks.served")
                 .description("chunks of rows this worker sent as a stream source").register(registry);
+        this.syncs = Counter.builder("nimbus.sync.complete")
+                .description("range syncs that copied from every other replica of every range").register(registry);
+        this.syncsIncomplete = Counter.builder("nimbus.sync.incomplete")
+                .description("range syncs where some replica could not be copied from").register(registry);
     }
 
     public static boolean isStream(int type) {
@@ -225,6 +233,11 @@ public class StreamService {
 
     /** Pulls every chunk after {@code after} from {@code source}, merging each before asking the next. */
     private CompletableFuture<Void> pull(Topology t, StreamPlan.Transfer tr, String source, String after, int attempt) {
+        return pull(t, tr, source, after, attempt, false);
+    }
+
+    private CompletableFuture<Void> pull(Topology t, StreamPlan.Transfer tr, String source, String after, int attempt,
+                                         boolean commitsOnly) {
         Worker w = t.worker(source).orElseThrow(() -> new IllegalStateException(source + " is not in epoch " + t.epoch()));
         ClusterView v = topology.get().view();
         StreamCodec.Pull p = new StreamCodec.Pull(t.epoch(), w.host(), tr.ranges(), after, config.stream().chunkRowsMax(),
@@ -233,12 +246,12 @@ public class StreamService {
                 .request(v.addresses().getOrDefault(source, w.endpoint()), new ClusterTransport.Message(PULL, StreamCodec.encode(p)),
                         config.stream().chunkTimeoutMs())
                 .toCompletionStage().toCompletableFuture().thenApply(reply -> StreamCodec.decodeChunk(reply.body()));
-        return chunk.thenCompose(this::merge).handle((page, e) -> {
+        return chunk.thenCompose(page -> merge(page, commitsOnly)).handle((page, e) -> {
             if (e == null) {
                 if (!page.more() || page.rows().isEmpty()) {
                     return CompletableFuture.<Void>completedFuture(null);
                 }
-                return pull(t, tr, source, page.rows().get(page.rows().size() - 1).key(), 0);
+                return pull(t, tr, source, page.rows().get(page.rows().size() - 1).key(), 0, commitsOnly);
             }
             Throwable c = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
             if (attempt + 1 >= config.stream().chunkAttemptsMax()) {
@@ -247,7 +260,7 @@ public class StreamService {
                         + c.getMessage(), c));
             }
             CompletableFuture<Void> again = new CompletableFuture<>();
-            vertx.setTimer(RETRY_PAUSE_MS, id -> pull(t, tr, source, after, attempt + 1).whenComplete((x, e2) -> {
+            vertx.setTimer(RETRY_PAUSE_MS, id -> pull(t, tr, source, after, attempt + 1, commitsOnly).whenComplete((x, e2) -> {
                 if (e2 != null) {
                     again.completeExceptionally(e2);
                 } else {
@@ -258,8 +271,12 @@ public class StreamService {
         }).thenCompose(f -> f);
     }
 
-    /** Merges a chunk's rows into the store (each on the writer thread, durable) and completes with the chunk. */
-    private CompletableFuture<MapDbStore.Page> merge(MapDbStore.Page page) {
+    /**
+     * Merges a chunk's rows into the store (each on the writer thread, durable) and completes with the chunk:
+     * whole rows ({@link KeyState#merge}) for a topology operation's stream; for a range sync, only the
+     * committed values, learned as a Paxos commit learns them.
+     */
+    private CompletableFuture<MapDbStore.Page> merge(MapDbStore.Page page, boolean commitsOnly) {
         MapDbStore store = storage.store();
         List<CompletableFuture<Object>> merged = new ArrayList<>(page.rows().size());
         long bytes = 0;
@@ -272,13 +289,80 @@ public class StreamService {
                         + row.key() + ": " + e.getMessage(), e));
             }
             bytes += row.record().length;
-            merged.add(store.update(row.key(), (current, fresh) -> new Acceptor.Transition<>(KeyState.merge(current, streamed), null)));
+            if (commitsOnly) {
+                if (streamed.committed() != null) {
+                    merged.add(store.update(row.key(), (current, fresh) ->
+                            new Acceptor.Transition<>(Acceptor.commit(current, streamed.committed()), null)));
+                }
+            } else {
+                merged.add(store.update(row.key(), (current, fresh) ->
+                        new Acceptor.Transition<>(KeyState.merge(current, streamed), null)));
+            }
         }
         long total = bytes;
         return CompletableFuture.allOf(merged.toArray(CompletableFuture[]::new)).thenApply(x -> {
             rowsReceived.increment(page.rows().size());
             bytesReceived.increment(total);
             return page;
+        });
+    }
+
+    // ---- range sync ---------------------------------------------------------------------------------
+
+    /**
+     * Called when this worker is a member of the topology it holds: the first call schedules a range sync
+     * {@code sync-after-start-ms} later and then every {@code sync-interval-ms}.
+     */
+    public void memberSince() {
+        if (!storage.isWorker() || !syncScheduled.compareAndSet(false, true)) {
+            return;
+        }
+        vertx.setTimer(Math.max(1, config.stream().syncAfterStartMs()), id -> sync());
+        if (config.stream().syncIntervalMs() > 0) {
+            vertx.setPeriodic(config.stream().syncIntervalMs(), id -> sync());
+        }
+    }
+
+    /**
+     * One range sync (StreamPlan#sync): for each of this worker's ranges, the committed values of every
+     * other reachable replica, learned if newer. Best effort: a replica that cannot be copied from is
+     * skipped and the run counts as incomplete. One run at a time.
+     */
+    public CompletableFuture<Boolean> sync() {
+        Topology t = topology.get().current();
+        if (t == null || !storage.isWorker() || !t.holds(new io.nimbus.core.topology.Replica(identity.id(),
+                storage.store().hostId())) || !syncing.compareAndSet(false, true)) {
+            return CompletableFuture.completedFuture(false);
+        }
+        long start = System.nanoTime();
+        double rowsBefore = rowsReceived.count();
+        List<String> failed = new java.util.concurrent.CopyOnWriteArrayList<>();
+        CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
+        for (StreamPlan.Transfer tr : StreamPlan.sync(t, identity.id()).transfers()) {
+            for (String source : tr.options().get(0).from()) {
+                chain = chain.thenCompose(x -> {
+                    if (topology.get().view().down().contains(source)) {
+                        failed.add(source + " (down)");
+                        return CompletableFuture.completedFuture(null);
+                    }
+                    return pull(t, tr, source, null, 0, true).handle((y, e) -> {
+                        if (e != null) {
+                            failed.add(source + ": " + e.getMessage());
+                        }
+                        return null;
+                    });
+                });
+            }
+        }
+        return chain.handle((x, e) -> {
+            syncing.set(false);
+            boolean complete = failed.isEmpty() && e == null;
+            (complete ? syncs : syncsIncomplete).increment();
+            LOG.infof("range sync at epoch %d %s: %.0f rows compared in %d ms%s", t.epoch(),
+                    complete ? "complete" : "incomplete", rowsReceived.count() - rowsBefore,
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start),
+                    complete ? "" : "; not copied from: " + failed + (e == null ? "" : "; " + e.getMessage()));
+            return complete;
         });
     }
 

@@ -467,6 +467,9 @@ public class TopologyService {
             }
             return;
         }
+        if (t.holds(me)) {
+            streams.get().memberSince(); // range sync after a start, then on a schedule
+        }
         if (!t.holds(me)) {
             Worker existing = t.worker(me.name()).orElse(null);
             if (existing != null) {

@@ -108,4 +108,24 @@ class StreamPlanTest {
     void noOperationNoPlan() {
         assertTrue(StreamPlan.of(grown(3, 3)).transfers().isEmpty());
     }
+
+    @Test
+    void aRangeSyncCopiesEachOfMyRangesFromItsOtherNaturalReplicas() {
+        Topology five = grown(5, 3);
+        StreamPlan plan = StreamPlan.sync(five, "n2");
+        assertEquals(List.of("n2"), plan.receivers());
+        SplittableRandom r = new SplittableRandom(9);
+        for (int i = 0; i < 5000; i++) {
+            long token = r.nextLong();
+            List<String> natural = five.placement(token).names();
+            List<StreamPlan.Transfer> covering = plan.transfers().stream().filter(tr -> tr.covers(token)).toList();
+            assertEquals(natural.contains("n2") ? 1 : 0, covering.size(), "token " + token + " on " + natural);
+            if (natural.contains("n2")) {
+                Set<String> others = new HashSet<>(natural);
+                others.remove("n2");
+                assertEquals(others, new HashSet<>(covering.get(0).options().get(0).from()));
+            }
+        }
+        assertTrue(StreamPlan.sync(grown(1, 3), "n1").transfers().isEmpty(), "a lone replica has nobody to sync with");
+    }
 }
