@@ -96,6 +96,7 @@ public class TopologyService {
     private final Provider<Coordinator> coordinator;
     private final Provider<ClusterService> cluster;
     private final Provider<StreamService> streams;
+    private final io.micrometer.core.instrument.Timer barrierWait;
     private final int httpPort;
     /** A proxy's topology (workers keep theirs in the store). */
     private volatile Topology held;
@@ -133,6 +134,9 @@ public class TopologyService {
         replicas.onBehind(this::refreshInBackground);
         Gauge.builder("nimbus.topology.epoch", this, s -> s.view().epoch())
                 .description("the topology epoch this node holds (0: none yet)").register(registry);
+        this.barrierWait = io.micrometer.core.instrument.Timer.builder("nimbus.topology.barrier.wait")
+                .description("how long a topology change's barrier took to pass (the blocking sets, then the grace)")
+                .register(registry);
     }
 
     /** Runs after the store opened (100) and the cluster port is bound (200). */
@@ -666,8 +670,12 @@ public class TopologyService {
             targets.putIfAbsent(w.name(), w);
         }
         Set<String> acked = ConcurrentHashMap.newKeySet();
-        pushRound(t, grace, targets, acked, System.nanoTime(), done);
-        return done.thenRun(() -> barrierPassed.add(t.epoch()));
+        long start = System.nanoTime();
+        pushRound(t, grace, targets, acked, start, done);
+        return done.thenRun(() -> {
+            barrierPassed.add(t.epoch());
+            barrierWait.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+        });
     }
 
     private void pushRound(Topology t, boolean grace, Map<String, Worker> targets, Set<String> acked, long start,
