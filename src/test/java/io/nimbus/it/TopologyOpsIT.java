@@ -179,7 +179,28 @@ class TopologyOpsIT {
             }
         }
 
-        // 4. every key's final value is its last acknowledged write or a later unknown one, at QUORUM and ONE
+        // 4. cleanup: the remaining workers drop the rows of ranges they lost; the decommissioned one drops all
+        NodeProcess w1 = cluster.process(0);
+        NodeProcess w4n = cluster.process(3);
+        NodeProcess left = cluster.process(1);
+        long epoch = JSON.readTree(w1.fetch("/v1/cluster/topology")).path("epoch").asLong();
+        Await.until("every live worker finished its cleanup of epoch " + epoch, STEP, () -> {
+            for (NodeProcess n : List.of(w1, w4n, left)) {
+                if (NodeProbe.metric(n, "nimbus_cleanup_epoch") < epoch) {
+                    return false;
+                }
+            }
+            return true;
+        }, () -> "cleanup epochs: " + cleanupFigures(List.of(w1, w4n, left)));
+        String cleanup = cleanupFigures(List.of(w1, w4n, left));
+        System.out.printf("[it] cleanup (removed, kept): %s%n", cleanup);
+        assertEquals(0.0, NodeProbe.metric(left, "nimbus_cleanup_rows_kept"), "the decommissioned worker keeps no row: " + cleanup);
+        assertTrue(NodeProbe.metric(left, "nimbus_cleanup_rows_removed_total") > 0, cleanup);
+        for (NodeProcess n : List.of(w1, w4n)) {
+            assertTrue(NodeProbe.metric(n, "nimbus_cleanup_rows_kept") > 0, cleanup);
+        }
+
+        // 5. every key's final value is its last acknowledged write or a later unknown one
         int wrong = 0;
         int reads = 0;
         List<String> examples = new ArrayList<>();
@@ -242,6 +263,20 @@ class TopologyOpsIT {
             Thread.sleep(100);
         }
         fail("no QUORUM write of " + key + " through " + via + " acknowledged in 30 s");
+    }
+
+    private static String cleanupFigures(List<NodeProcess> nodes) {
+        StringBuilder b = new StringBuilder();
+        for (NodeProcess n : nodes) {
+            try {
+                b.append(n).append(" epoch ").append(NodeProbe.metric(n, "nimbus_cleanup_epoch")).append(" removed ")
+                        .append(NodeProbe.metric(n, "nimbus_cleanup_rows_removed_total")).append(" kept ")
+                        .append(NodeProbe.metric(n, "nimbus_cleanup_rows_kept")).append("; ");
+            } catch (Exception e) {
+                b.append(n).append(' ').append(e.getMessage()).append("; ");
+            }
+        }
+        return b.toString();
     }
 
     private static String status(JsonNode topology, String name) {

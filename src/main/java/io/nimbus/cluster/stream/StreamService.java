@@ -67,6 +67,11 @@ public class StreamService {
     private final Counter bytesReceived;
     private final Counter chunksServed;
     private final Counter syncs;
+    private final Counter cleanupRemoved;
+    private final io.nimbus.cluster.replica.ReplicaService replicas;
+    private volatile long rowsKept = -1;
+    private volatile long cleanedEpoch;
+    private final java.util.concurrent.atomic.AtomicBoolean cleaning = new java.util.concurrent.atomic.AtomicBoolean();
     private final Counter syncsIncomplete;
     private final java.util.concurrent.atomic.AtomicBoolean syncing = new java.util.concurrent.atomic.AtomicBoolean();
     private final java.util.concurrent.atomic.AtomicBoolean syncScheduled = new java.util.concurrent.atomic.AtomicBoolean();
@@ -74,7 +79,9 @@ public class StreamService {
     private final Map<Long, CompletableFuture<Void>> runs = new ConcurrentHashMap<>();
 
     public StreamService(NimbusConfig config, NodeIdentity identity, Storage storage, Vertx vertx,
-                         Provider<ClusterService> cluster, Provider<TopologyService> topology, MeterRegistry registry) {
+                         Provider<ClusterService> cluster, Provider<TopologyService> topology, MeterRegistry registry,
+                         io.nimbus.cluster.replica.ReplicaService replicas) {
+        this.replicas = replicas;
         this.config = config;
         this.identity = identity;
         this.storage = storage;
@@ -87,6 +94,13 @@ public class StreamService {
                 .register(registry);
         this.chunksServed = Counter.builder("nimbus.stream.chunks.served")
                 .description("chunks of rows this worker sent as a stream source").register(registry);
+        this.cleanupRemoved = Counter.builder("nimbus.cleanup.rows.removed")
+                .description("rows deleted because this worker no longer replicates their range").register(registry);
+        io.micrometer.core.instrument.Gauge.builder("nimbus.cleanup.epoch", this, x -> x.cleanedEpoch)
+                .description("the topology epoch of the last finished cleanup (0: none yet)").register(registry);
+        io.micrometer.core.instrument.Gauge.builder("nimbus.cleanup.rows.kept", this, x -> x.rowsKept)
+                .description("rows the last cleanup kept (this worker replicates them; -1: no cleanup yet)")
+                .register(registry);
         this.syncs = Counter.builder("nimbus.sync.complete")
                 .description("range syncs that copied from every other replica of every range").register(registry);
         this.syncsIncomplete = Counter.builder("nimbus.sync.incomplete")
@@ -364,6 +378,86 @@ public class StreamService {
                     complete ? "" : "; not copied from: " + failed + (e == null ? "" : "; " + e.getMessage()));
             return complete;
         });
+    }
+
+    // ---- cleanup ------------------------------------------------------------------------------------
+
+    /**
+     * Deletes the rows of ranges this worker no longer replicates (TOPOLOGY.md §8), once per epoch with no
+     * operation in progress. Safe as soon as this store holds that epoch: every range it lost changed at
+     * that epoch or before, so its fence refuses every request of an older epoch, and nobody of a newer one
+     * routes the range here. Each deletion is decided on the writer thread against the topology held
+     * then (a row of a range this worker has become natural or pending for again is kept). Whole rows go,
+     * promises included. The topology register is never touched.
+     */
+    public void cleanupIfDue(Topology t) {
+        if (!storage.isWorker() || t.operation().isPresent() || t.epoch() <= cleanedEpoch || !cleaning.compareAndSet(false, true)) {
+            return;
+        }
+        MapDbStore store = storage.store();
+        String me = identity.id();
+        long start = System.nanoTime();
+        long[] removed = {0};
+        long[] kept = {0};
+        cleanupPage(t, store, me, null, removed, kept).whenComplete((x, e) -> {
+            cleaning.set(false);
+            if (e != null) {
+                LOG.warnf("cleanup at epoch %d stopped (retried at the next round): %s", t.epoch(), e.getMessage());
+                return;
+            }
+            cleanedEpoch = t.epoch();
+            cleanupRemoved.increment(removed[0]);
+            rowsKept = kept[0];
+            if (removed[0] > 0) {
+                LOG.infof("cleanup at epoch %d: removed %d rows of ranges this worker no longer replicates, kept %d (%d ms)",
+                        t.epoch(), removed[0], kept[0], TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+            }
+        });
+    }
+
+    private static boolean mine(Topology t, String me, long token) {
+        io.nimbus.core.topology.Placement p = t.placement(token);
+        for (io.nimbus.core.topology.Replica r : p.replicas()) {
+            if (r.name().equals(me)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private CompletableFuture<Void> cleanupPage(Topology t, MapDbStore store, String me, String after, long[] removed,
+                                                long[] kept) {
+        return vertx.executeBlocking(() -> store.scan(key -> !key.startsWith("\u0000"), after,
+                config.stream().chunkRowsMax(), Long.MAX_VALUE), false).toCompletionStage().toCompletableFuture()
+                .thenCompose(page -> {
+                    List<CompletableFuture<Boolean>> gone = new ArrayList<>();
+                    for (MapDbStore.Row row : page.rows()) {
+                        long token = token(row.key());
+                        if (mine(t, me, token)) {
+                            kept[0]++;
+                            continue;
+                        }
+                        gone.add(store.update(row.key(), (current, fresh) -> {
+                            Topology now = store.topology(); // decided against the topology held at this moment
+                            boolean drop = now != null && now.operation().isEmpty()
+                                    && now.epoch() >= replicas.newestRequestEpoch() && !mine(now, me, token);
+                            return new Acceptor.Transition<>(drop ? KeyState.EMPTY : current, drop);
+                        }));
+                    }
+                    return CompletableFuture.allOf(gone.toArray(CompletableFuture[]::new)).thenCompose(x -> {
+                        for (CompletableFuture<Boolean> g : gone) {
+                            if (g.join()) {
+                                removed[0]++;
+                            } else {
+                                kept[0]++;
+                            }
+                        }
+                        if (!page.more() || page.rows().isEmpty()) {
+                            return CompletableFuture.completedFuture(null);
+                        }
+                        return cleanupPage(t, store, me, page.rows().get(page.rows().size() - 1).key(), removed, kept);
+                    });
+                });
     }
 
     // ---- driver -------------------------------------------------------------------------------------

@@ -466,6 +466,9 @@ public class TopologyService {
             }
             return; // one operation at a time; the electorate does not change meanwhile
         }
+        if (upToDate(t)) {
+            streams.get().cleanupIfDue(t); // rows of ranges this worker no longer replicates (none if it never held any)
+        }
         if (t.departed().contains(me.host())) {
             if (warned.add("departed")) {
                 LOG.warnf("this worker's store (host %s) left cluster %s: it was decommissioned, removed, or its join "
@@ -678,6 +681,25 @@ public class TopologyService {
                     : "removal of " + name + " not started: " + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage());
             return new ClusterTransport.Message(REPLACE, said.getBytes(StandardCharsets.UTF_8));
         }));
+    }
+
+    /**
+     * This node holds the newest topology its peers announce, and reaches most of its workers: only then
+     * may it judge which ranges it no longer replicates (a restarted worker holds an old epoch at first).
+     */
+    private boolean upToDate(Topology t) {
+        int reached = 0;
+        for (Member m : members) {
+            if (!m.self() && m.reachable() && m.info().topologyEpoch() > t.epoch()) {
+                return false;
+            }
+        }
+        for (Worker w : t.workers()) {
+            if (!w.name().equals(identity.id()) && !down.contains(w.name())) {
+                reached++;
+            }
+        }
+        return reached * 2 >= t.workers().size() - 1 && (t.workers().size() == 1 || reached > 0);
     }
 
     /** A worker this node can reach (itself included): one the electorate may grow by. */
