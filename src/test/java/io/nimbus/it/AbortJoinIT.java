@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  */
 class AbortJoinIT {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final int KEYS = 1000;
+    private static final int KEYS = 500;
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(8);
 
     private LocalCluster cluster;
