@@ -116,6 +116,20 @@ public interface NimbusConfig {
         @WithName("chunk-attempts-max")
         @WithDefault("3")
         int chunkAttemptsMax();
+
+        /**
+         * Range sync: how often a worker copies the committed values of its ranges from the other replicas
+         * (anti-entropy; also run once shortly after every start). 0 turns the schedule off (the run after a
+         * start still happens).
+         */
+        @WithName("sync-interval-ms")
+        @WithDefault("600000")
+        long syncIntervalMs();
+
+        /** Range sync: how long after a start (once this worker is a member) the first sync runs. */
+        @WithName("sync-after-start-ms")
+        @WithDefault("3000")
+        long syncAfterStartMs();
     }
 
     /** The coordinator's rounds (DESIGN §2). */

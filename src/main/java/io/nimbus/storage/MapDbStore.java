@@ -145,7 +145,7 @@ public final class MapDbStore implements AutoCloseable {
             if (state.promised() != null) {
                 clock.observe(state.promised());
             }
-            kv.put(entry.key(), entry.state());
+            apply(entry.key(), entry.state());
             lastSeq = entry.seq();
         }
         if (!replay.isEmpty()) {
@@ -394,6 +394,17 @@ public final class MapDbStore implements AutoCloseable {
                     + n + " intact records: " + describe(e), e);
         }
         return n;
+    }
+
+    /** The record of a row that holds nothing: applying it removes the row (a cleanup, TOPOLOGY.md §8). */
+    private static final byte[] EMPTY_RECORD = KeyStateCodec.encode(KeyState.EMPTY);
+
+    private void apply(String key, byte[] record) {
+        if (java.util.Arrays.equals(record, EMPTY_RECORD)) {
+            kv.remove(key);
+        } else {
+            kv.put(key, record);
+        }
     }
 
     /** One stored row as it is on disk: the key and its {@link KeyStateCodec} record. */
@@ -707,7 +718,7 @@ public final class MapDbStore implements AutoCloseable {
         stats.groupCommitNanos.addAndGet(System.nanoTime() - start);
         stats.groupCommits.incrementAndGet();
         for (WriteAheadLog.Entry e : chunk) {
-            kv.put(e.key(), e.state());
+            apply(e.key(), e.state());
         }
         lastSeq = chunk.get(chunk.size() - 1).seq();
         pendingBytes += bytes;

@@ -46,4 +46,21 @@ class ClusterResourceTest {
         given().urlEncodingEnabled(false).get("/v1/cluster/locate/%FF").then().statusCode(400)
                 .contentType("application/problem+json");
     }
+
+    @Test
+    void topologyOperationsThatCannotApplyAre409ProblemsThatSayWhy() {
+        given().post("/v1/cluster/decommission").then().statusCode(409).contentType("application/problem+json")
+                .body("type", org.hamcrest.Matchers.endsWith("topology-change-refused"))
+                .body("detail", org.hamcrest.Matchers.containsString("last worker"));
+        given().post("/v1/cluster/operation/abort").then().statusCode(409).contentType("application/problem+json")
+                .body("detail", org.hamcrest.Matchers.containsString("no operation is in progress"));
+        given().post("/v1/cluster/nodes/test-node/remove").then().statusCode(409)
+                .body("detail", org.hamcrest.Matchers.containsString("cannot remove itself"));
+        given().post("/v1/cluster/nodes/nobody/remove").then().statusCode(409)
+                .body("detail", org.hamcrest.Matchers.containsString("not a worker"));
+        given().get("/v1/cluster/topology").then().statusCode(200).body("operation", org.hamcrest.Matchers.nullValue())
+                .body("workers[0].status", equalTo("NORMAL")).body("departedHostIds", hasSize(0));
+        given().get("/v1/cluster/ring").then().statusCode(200).body("ranges.pending", everyItem(hasSize(0)))
+                .body("ranges.replicas", everyItem(equalTo(java.util.List.of("test-node"))));
+    }
 }

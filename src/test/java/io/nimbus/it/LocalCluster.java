@@ -25,6 +25,12 @@ import java.util.stream.Collectors;
  * is then on its own loopback address 127.77.c.i and traffic between addresses is cut with nftables
  * ({@link LoopbackPartitions}). Clients always reach every node over HTTP on 127.0.0.1.
  *
+ * <p>Scale-out: built with {@link Builder#startOnly(int)}, {@link Builder#start()} launches only the first
+ * k workers (and the proxy, if any); each other worker is launched later, for the first time, by
+ * {@link #startNewWorker(int)}, seeded as configured (with the first worker, unless seeded by all). Until
+ * then it is left out of every wait ({@link #awaitReady}, {@link #awaitConverged}, {@link #awaitWritable})
+ * and of {@link #restoreAll}.
+ *
  * <p>Every wait is bounded. {@link #close()} kills every process this cluster started (by its pid) and
  * deletes its nftables table.
  */
@@ -91,6 +97,7 @@ final class LocalCluster implements AutoCloseable {
         private boolean partitionable;
         private String label = "lc";
         private boolean seededByAll;
+        private int startOnly = -1;
         private final List<String> properties = new ArrayList<>();
 
         Builder workers(int n) {
@@ -128,6 +135,19 @@ final class LocalCluster implements AutoCloseable {
             return this;
         }
 
+        /**
+         * {@link #start()} launches only the first {@code k} workers (1 ≤ k ≤ workers; the proxy too, if
+         * any) and waits until they converge; the others wait for {@link LocalCluster#startNewWorker(int)}.
+         * Without this, every node is launched.
+         */
+        Builder startOnly(int k) {
+            if (k < 1) {
+                throw new IllegalArgumentException("startOnly(" + k + "): at least the first worker must start");
+            }
+            this.startOnly = k;
+            return this;
+        }
+
         /** The cluster, configured but not started (see {@link LocalCluster#startAll}). */
         LocalCluster build() throws IOException, InterruptedException {
             return new LocalCluster(this);
@@ -153,6 +173,9 @@ final class LocalCluster implements AutoCloseable {
     }
 
     private final List<Node> nodes = new ArrayList<>();
+    /** Workers never launched yet ({@link Builder#startOnly}); left out of every wait until launched. */
+    private final Set<Node> notYetStarted = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final int configuredReplicationFactor;
     private final int replicationFactor;
     private final LoopbackPartitions partitions;
     private volatile String currentCut = "none";
@@ -162,6 +185,10 @@ final class LocalCluster implements AutoCloseable {
     }
 
     private LocalCluster(Builder b) throws IOException, InterruptedException {
+        if (b.startOnly > b.workers) {
+            throw new IllegalArgumentException("startOnly(" + b.startOnly + ") with only " + b.workers + " workers");
+        }
+        this.configuredReplicationFactor = b.replicationFactor;
         this.replicationFactor = Math.min(b.replicationFactor, b.workers);
         this.partitions = b.partitionable ? LoopbackPartitions.create() : null;
         // a /24 of loopback addresses of this cluster's own, so its cuts never touch anyone else's traffic
@@ -201,18 +228,43 @@ final class LocalCluster implements AutoCloseable {
                 args.with("nimbus.role=proxy");
             }
             b.properties.forEach(args::with);
-            nodes.add(new Node(name, isProxy, address, http, cluster, dir, args.toArray()));
+            Node node = new Node(name, isProxy, address, http, cluster, dir, args.toArray());
+            nodes.add(node);
+            if (b.startOnly >= 0 && !isProxy && i >= b.startOnly) {
+                notYetStarted.add(node);
+            }
         }
     }
 
     private void startAll() throws IOException, InterruptedException {
-        for (Node n : nodes) {
+        for (Node n : launched()) {
             n.process = NodeProcess.startOnPort(n.name, n.dataDir, n.httpPort, n.properties);
         }
-        for (Node n : nodes) {
+        for (Node n : launched()) {
             n.process.awaitReady(NodeProcess.READY_TIMEOUT);
         }
         awaitConverged(CONVERGE_TIMEOUT);
+    }
+
+    /** The nodes launched at least once (all of them unless built with {@link Builder#startOnly}). */
+    List<Node> launched() {
+        return nodes.stream().filter(n -> !notYetStarted.contains(n)).toList();
+    }
+
+    /**
+     * Launches worker {@code i}, which was left out by {@link Builder#startOnly} and never ran, with its
+     * configured properties (seeded with the first worker, unless {@link Builder#seededByAll}) and
+     * {@code extra} ones; returns without waiting for it (see {@link NodeProcess#awaitReady}). From now on
+     * it counts in every wait as any other node.
+     */
+    NodeProcess startNewWorker(int i, String... extra) throws IOException {
+        Node n = workers().get(i);
+        if (!notYetStarted.contains(n)) {
+            throw new IllegalStateException(n.name + " was started before: use restart or startWorker");
+        }
+        n.process = NodeProcess.startOnPort(n.name, n.dataDir, n.httpPort, withExtra(n.properties, extra));
+        notYetStarted.remove(n);
+        return n.process;
     }
 
     List<Node> nodes() {
@@ -253,8 +305,7 @@ final class LocalCluster implements AutoCloseable {
 
     /** Starts every node (each with {@code extra} system properties too) without waiting; see {@link #awaitReady}. */
     void startAll(String... extra) throws IOException {
-        for (int i = 0; i < nodes.size(); i++) {
-            Node n = nodes.get(i);
+        for (Node n : launched()) {
             n.process = NodeProcess.startOnPort(n.name, n.dataDir, n.httpPort, withExtra(n.properties, extra));
         }
     }
@@ -267,6 +318,7 @@ final class LocalCluster implements AutoCloseable {
         }
         n.paused = false;
         n.process = NodeProcess.startOnPort(n.name + nameSuffix, n.dataDir, n.httpPort, withExtra(n.properties, extra));
+        notYetStarted.remove(n);
         return n.process;
     }
 
@@ -277,7 +329,7 @@ final class LocalCluster implements AutoCloseable {
     }
 
     void awaitReady(Duration timeout) throws InterruptedException {
-        for (Node n : nodes) {
+        for (Node n : launched()) {
             n.process().awaitReady(timeout);
         }
     }
@@ -290,7 +342,7 @@ final class LocalCluster implements AutoCloseable {
     /** Waits until every other node marks worker {@code i} unreachable; returns the milliseconds. */
     long awaitUnreachable(int i, Duration timeout) throws InterruptedException {
         return Await.until("every other node marks " + id(i) + " unreachable", timeout, () -> {
-            for (Node n : nodes) {
+            for (Node n : launched()) {
                 if (!n.name.equals(id(i)) && ClusterView.of(n.process()).member(id(i))
                         .map(ClusterView.Member::reachable).orElse(true)) {
                     return false;
@@ -307,8 +359,9 @@ final class LocalCluster implements AutoCloseable {
     long awaitWritable(String keyPrefix, Duration timeout) throws InterruptedException {
         java.net.http.HttpClient http = KvClient.newClient();
         long start = System.nanoTime();
-        for (int i = 0; i < nodes.size(); i++) {
-            NodeProcess n = nodes.get(i).process();
+        List<Node> launched = launched();
+        for (int i = 0; i < launched.size(); i++) {
+            NodeProcess n = launched.get(i).process();
             String key = keyPrefix + i;
             Await.until(n + " acknowledges a QUORUM write", timeout, () -> {
                 java.net.http.HttpResponse<String> r = KvClient.put(http, n, key, "ready", "QUORUM", Duration.ofSeconds(8));
@@ -332,6 +385,9 @@ final class LocalCluster implements AutoCloseable {
     String localCopies(java.net.http.HttpClient http, String key) {
         StringBuilder b = new StringBuilder();
         for (Node w : workers()) {
+            if (notYetStarted.contains(w)) {
+                continue;
+            }
             b.append(b.length() == 0 ? "" : ", ").append(w.name).append('=');
             if (!w.isUp()) {
                 b.append("down");
@@ -361,6 +417,7 @@ final class LocalCluster implements AutoCloseable {
             throw new IllegalStateException(n.name + " is still running");
         }
         n.process = NodeProcess.startOnPort(n.name, n.dataDir, n.httpPort, n.properties);
+        notYetStarted.remove(n);
         n.process.awaitReady(NodeProcess.READY_TIMEOUT);
     }
 
@@ -410,7 +467,7 @@ final class LocalCluster implements AutoCloseable {
                 resume(n);
             }
         }
-        for (Node n : nodes) {
+        for (Node n : launched()) {
             if (!n.isUp()) {
                 n.process = null;
                 restart(n);
@@ -425,11 +482,14 @@ final class LocalCluster implements AutoCloseable {
      * generation than that (it restarted). Returns the milliseconds it took.
      */
     long awaitConverged(Duration timeout, long... generationAbove) throws InterruptedException {
-        Set<String> all = nodes.stream().map(n -> n.name).collect(Collectors.toSet());
-        int workerCount = workers().size();
+        List<Node> launched = launched();
+        Set<String> all = launched.stream().map(n -> n.name).collect(Collectors.toSet());
+        int workerCount = (int) launched.stream().filter(n -> !n.proxy).count();
+        // the ring's RF is the effective one: min(the cluster's, workers in the topology)
+        int rf = notYetStarted.isEmpty() ? replicationFactor : Math.min(configuredReplicationFactor, workerCount);
         long ms = Await.until("every node sees all " + all.size() + " nodes reachable and a ring of " + workerCount
                 + " workers", timeout, () -> {
-            for (Node n : nodes) {
+            for (Node n : launched) {
                 if (!n.isUp()) {
                     return false;
                 }
@@ -443,7 +503,7 @@ final class LocalCluster implements AutoCloseable {
                     }
                 }
                 var ring = KvClient.ring(n.process());
-                if (ring.get("replicationFactor").asInt() != replicationFactor || ring.get("workers").size() != workerCount) {
+                if (ring.get("replicationFactor").asInt() != rf || ring.get("workers").size() != workerCount) {
                     return false;
                 }
             }
@@ -457,6 +517,10 @@ final class LocalCluster implements AutoCloseable {
     String describeState() {
         StringBuilder b = new StringBuilder("cut: " + currentCut);
         for (Node n : nodes) {
+            if (notYetStarted.contains(n)) {
+                b.append("\n  ").append(n).append(" NOT STARTED YET");
+                continue;
+            }
             b.append("\n  ").append(n).append(n.isUp() ? (n.paused ? " PAUSED" : " up") : " DOWN")
                     .append(" log ").append(n.logs());
         }

@@ -32,12 +32,24 @@ public class ReplicaService {
     private final Counter fenced;
     private volatile LongConsumer onBehind = epoch -> {
     };
+    /** The newest epoch any Paxos request to this replica carried (a request newer than the topology held is served). */
+    private final java.util.concurrent.atomic.AtomicLong newestRequestEpoch = new java.util.concurrent.atomic.AtomicLong();
 
     public ReplicaService(Storage storage, MeterRegistry registry) {
         this.storage = storage;
         this.fenced = Counter.builder("nimbus.fence.refusals")
                 .description("Paxos requests this replica refused by its fence (stale epoch or not this host)")
                 .register(registry);
+    }
+
+    /**
+     * The newest epoch a request to this replica carried since it started. Recorded before the request's
+     * update is queued, so a decision on the writer thread that reads it sees every request queued before.
+     * A cleanup deletes nothing while it is newer than the topology held: this replica may already be a
+     * pending replica of a range it does not know it has.
+     */
+    public long newestRequestEpoch() {
+        return newestRequestEpoch.get();
     }
 
     /** Who to tell when a request carried a newer epoch than this node holds. */
@@ -50,6 +62,7 @@ public class ReplicaService {
             return CompletableFuture.failedFuture(new IllegalStateException("this node is a proxy: it holds no replicas"));
         }
         MapDbStore store = storage.store();
+        newestRequestEpoch.accumulateAndGet(a.epoch(), Math::max); // before the update is queued: see newestRequestEpoch()
         PaxosMessage.Request request = a.request();
         String key = request.key();
         long token = key.equals(REGISTER_KEY) ? 0 : Murmur3.hash64(key.getBytes(StandardCharsets.UTF_8));

@@ -66,11 +66,22 @@ public class StreamService {
     private final Counter rowsReceived;
     private final Counter bytesReceived;
     private final Counter chunksServed;
+    private final Counter syncs;
+    private final Counter cleanupRemoved;
+    private final io.nimbus.cluster.replica.ReplicaService replicas;
+    private volatile long rowsKept = -1;
+    private volatile long cleanedEpoch;
+    private final java.util.concurrent.atomic.AtomicBoolean cleaning = new java.util.concurrent.atomic.AtomicBoolean();
+    private final Counter syncsIncomplete;
+    private final java.util.concurrent.atomic.AtomicBoolean syncing = new java.util.concurrent.atomic.AtomicBoolean();
+    private final java.util.concurrent.atomic.AtomicBoolean syncScheduled = new java.util.concurrent.atomic.AtomicBoolean();
     /** This receiver's copies, by the epoch of the operation's START. */
     private final Map<Long, CompletableFuture<Void>> runs = new ConcurrentHashMap<>();
 
     public StreamService(NimbusConfig config, NodeIdentity identity, Storage storage, Vertx vertx,
-                         Provider<ClusterService> cluster, Provider<TopologyService> topology, MeterRegistry registry) {
+                         Provider<ClusterService> cluster, Provider<TopologyService> topology, MeterRegistry registry,
+                         io.nimbus.cluster.replica.ReplicaService replicas) {
+        this.replicas = replicas;
         this.config = config;
         this.identity = identity;
         this.storage = storage;
@@ -83,6 +94,17 @@ public class StreamService {
                 .register(registry);
         this.chunksServed = Counter.builder("nimbus.stream.chunks.served")
                 .description("chunks of rows this worker sent as a stream source").register(registry);
+        this.cleanupRemoved = Counter.builder("nimbus.cleanup.rows.removed")
+                .description("rows deleted because this worker no longer replicates their range").register(registry);
+        io.micrometer.core.instrument.Gauge.builder("nimbus.cleanup.epoch", this, x -> x.cleanedEpoch)
+                .description("the topology epoch of the last finished cleanup (0: none yet)").register(registry);
+        io.micrometer.core.instrument.Gauge.builder("nimbus.cleanup.rows.kept", this, x -> x.rowsKept)
+                .description("rows the last cleanup kept (this worker replicates them; -1: no cleanup yet)")
+                .register(registry);
+        this.syncs = Counter.builder("nimbus.sync.complete")
+                .description("range syncs that copied from every other replica of every range").register(registry);
+        this.syncsIncomplete = Counter.builder("nimbus.sync.incomplete")
+                .description("range syncs where some replica could not be copied from").register(registry);
     }
 
     public static boolean isStream(int type) {
@@ -225,6 +247,11 @@ public class StreamService {
 
     /** Pulls every chunk after {@code after} from {@code source}, merging each before asking the next. */
     private CompletableFuture<Void> pull(Topology t, StreamPlan.Transfer tr, String source, String after, int attempt) {
+        return pull(t, tr, source, after, attempt, false);
+    }
+
+    private CompletableFuture<Void> pull(Topology t, StreamPlan.Transfer tr, String source, String after, int attempt,
+                                         boolean commitsOnly) {
         Worker w = t.worker(source).orElseThrow(() -> new IllegalStateException(source + " is not in epoch " + t.epoch()));
         ClusterView v = topology.get().view();
         StreamCodec.Pull p = new StreamCodec.Pull(t.epoch(), w.host(), tr.ranges(), after, config.stream().chunkRowsMax(),
@@ -233,12 +260,12 @@ public class StreamService {
                 .request(v.addresses().getOrDefault(source, w.endpoint()), new ClusterTransport.Message(PULL, StreamCodec.encode(p)),
                         config.stream().chunkTimeoutMs())
                 .toCompletionStage().toCompletableFuture().thenApply(reply -> StreamCodec.decodeChunk(reply.body()));
-        return chunk.thenCompose(this::merge).handle((page, e) -> {
+        return chunk.thenCompose(page -> merge(page, commitsOnly)).handle((page, e) -> {
             if (e == null) {
                 if (!page.more() || page.rows().isEmpty()) {
                     return CompletableFuture.<Void>completedFuture(null);
                 }
-                return pull(t, tr, source, page.rows().get(page.rows().size() - 1).key(), 0);
+                return pull(t, tr, source, page.rows().get(page.rows().size() - 1).key(), 0, commitsOnly);
             }
             Throwable c = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
             if (attempt + 1 >= config.stream().chunkAttemptsMax()) {
@@ -247,7 +274,7 @@ public class StreamService {
                         + c.getMessage(), c));
             }
             CompletableFuture<Void> again = new CompletableFuture<>();
-            vertx.setTimer(RETRY_PAUSE_MS, id -> pull(t, tr, source, after, attempt + 1).whenComplete((x, e2) -> {
+            vertx.setTimer(RETRY_PAUSE_MS, id -> pull(t, tr, source, after, attempt + 1, commitsOnly).whenComplete((x, e2) -> {
                 if (e2 != null) {
                     again.completeExceptionally(e2);
                 } else {
@@ -258,8 +285,12 @@ public class StreamService {
         }).thenCompose(f -> f);
     }
 
-    /** Merges a chunk's rows into the store (each on the writer thread, durable) and completes with the chunk. */
-    private CompletableFuture<MapDbStore.Page> merge(MapDbStore.Page page) {
+    /**
+     * Merges a chunk's rows into the store (each on the writer thread, durable) and completes with the chunk:
+     * whole rows ({@link KeyState#merge}) for a topology operation's stream; for a range sync, only the
+     * committed values, learned as a Paxos commit learns them.
+     */
+    private CompletableFuture<MapDbStore.Page> merge(MapDbStore.Page page, boolean commitsOnly) {
         MapDbStore store = storage.store();
         List<CompletableFuture<Object>> merged = new ArrayList<>(page.rows().size());
         long bytes = 0;
@@ -272,7 +303,15 @@ public class StreamService {
                         + row.key() + ": " + e.getMessage(), e));
             }
             bytes += row.record().length;
-            merged.add(store.update(row.key(), (current, fresh) -> new Acceptor.Transition<>(KeyState.merge(current, streamed), null)));
+            if (commitsOnly) {
+                if (streamed.committed() != null) {
+                    merged.add(store.update(row.key(), (current, fresh) ->
+                            new Acceptor.Transition<>(Acceptor.commit(current, streamed.committed()), null)));
+                }
+            } else {
+                merged.add(store.update(row.key(), (current, fresh) ->
+                        new Acceptor.Transition<>(KeyState.merge(current, streamed), null)));
+            }
         }
         long total = bytes;
         return CompletableFuture.allOf(merged.toArray(CompletableFuture[]::new)).thenApply(x -> {
@@ -280,6 +319,145 @@ public class StreamService {
             bytesReceived.increment(total);
             return page;
         });
+    }
+
+    // ---- range sync ---------------------------------------------------------------------------------
+
+    /**
+     * Called when this worker is a member of the topology it holds: the first call schedules a range sync
+     * {@code sync-after-start-ms} later and then every {@code sync-interval-ms}.
+     */
+    public void memberSince() {
+        if (!storage.isWorker() || !syncScheduled.compareAndSet(false, true)) {
+            return;
+        }
+        vertx.setTimer(Math.max(1, config.stream().syncAfterStartMs()), id -> sync());
+        if (config.stream().syncIntervalMs() > 0) {
+            vertx.setPeriodic(config.stream().syncIntervalMs(), id -> sync());
+        }
+    }
+
+    /**
+     * One range sync (StreamPlan#sync): for each of this worker's ranges, the committed values of every
+     * other reachable replica, learned if newer. Best effort: a replica that cannot be copied from is
+     * skipped and the run counts as incomplete. One run at a time.
+     */
+    public CompletableFuture<Boolean> sync() {
+        Topology t = topology.get().current();
+        if (t == null || !storage.isWorker() || !t.holds(new io.nimbus.core.topology.Replica(identity.id(),
+                storage.store().hostId())) || !syncing.compareAndSet(false, true)) {
+            return CompletableFuture.completedFuture(false);
+        }
+        long start = System.nanoTime();
+        double rowsBefore = rowsReceived.count();
+        List<String> failed = new java.util.concurrent.CopyOnWriteArrayList<>();
+        CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
+        for (StreamPlan.Transfer tr : StreamPlan.sync(t, identity.id()).transfers()) {
+            for (String source : tr.options().get(0).from()) {
+                chain = chain.thenCompose(x -> {
+                    if (topology.get().view().down().contains(source)) {
+                        failed.add(source + " (down)");
+                        return CompletableFuture.completedFuture(null);
+                    }
+                    return pull(t, tr, source, null, 0, true).handle((y, e) -> {
+                        if (e != null) {
+                            failed.add(source + ": " + e.getMessage());
+                        }
+                        return null;
+                    });
+                });
+            }
+        }
+        return chain.handle((x, e) -> {
+            syncing.set(false);
+            boolean complete = failed.isEmpty() && e == null;
+            (complete ? syncs : syncsIncomplete).increment();
+            LOG.infof("range sync at epoch %d %s: %.0f rows compared in %d ms%s", t.epoch(),
+                    complete ? "complete" : "incomplete", rowsReceived.count() - rowsBefore,
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start),
+                    complete ? "" : "; not copied from: " + failed + (e == null ? "" : "; " + e.getMessage()));
+            return complete;
+        });
+    }
+
+    // ---- cleanup ------------------------------------------------------------------------------------
+
+    /**
+     * Deletes the rows of ranges this worker no longer replicates (TOPOLOGY.md §8), once per epoch with no
+     * operation in progress. Safe as soon as this store holds that epoch: every range it lost changed at
+     * that epoch or before, so its fence refuses every request of an older epoch, and nobody of a newer one
+     * routes the range here. Each deletion is decided on the writer thread against the topology held
+     * then (a row of a range this worker has become natural or pending for again is kept). Whole rows go,
+     * promises included. The topology register is never touched.
+     */
+    public void cleanupIfDue(Topology t) {
+        if (!storage.isWorker() || t.operation().isPresent() || t.epoch() <= cleanedEpoch || !cleaning.compareAndSet(false, true)) {
+            return;
+        }
+        MapDbStore store = storage.store();
+        String me = identity.id();
+        long start = System.nanoTime();
+        long[] removed = {0};
+        long[] kept = {0};
+        cleanupPage(t, store, me, null, removed, kept).whenComplete((x, e) -> {
+            cleaning.set(false);
+            if (e != null) {
+                LOG.warnf("cleanup at epoch %d stopped (retried at the next round): %s", t.epoch(), e.getMessage());
+                return;
+            }
+            cleanedEpoch = t.epoch();
+            cleanupRemoved.increment(removed[0]);
+            rowsKept = kept[0];
+            if (removed[0] > 0) {
+                LOG.infof("cleanup at epoch %d: removed %d rows of ranges this worker no longer replicates, kept %d (%d ms)",
+                        t.epoch(), removed[0], kept[0], TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+            }
+        });
+    }
+
+    private static boolean mine(Topology t, String me, long token) {
+        io.nimbus.core.topology.Placement p = t.placement(token);
+        for (io.nimbus.core.topology.Replica r : p.replicas()) {
+            if (r.name().equals(me)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private CompletableFuture<Void> cleanupPage(Topology t, MapDbStore store, String me, String after, long[] removed,
+                                                long[] kept) {
+        return vertx.executeBlocking(() -> store.scan(key -> !key.startsWith("\u0000"), after,
+                config.stream().chunkRowsMax(), Long.MAX_VALUE), false).toCompletionStage().toCompletableFuture()
+                .thenCompose(page -> {
+                    List<CompletableFuture<Boolean>> gone = new ArrayList<>();
+                    for (MapDbStore.Row row : page.rows()) {
+                        long token = token(row.key());
+                        if (mine(t, me, token)) {
+                            kept[0]++;
+                            continue;
+                        }
+                        gone.add(store.update(row.key(), (current, fresh) -> {
+                            Topology now = store.topology(); // decided against the topology held at this moment
+                            boolean drop = now != null && now.operation().isEmpty()
+                                    && now.epoch() >= replicas.newestRequestEpoch() && !mine(now, me, token);
+                            return new Acceptor.Transition<>(drop ? KeyState.EMPTY : current, drop);
+                        }));
+                    }
+                    return CompletableFuture.allOf(gone.toArray(CompletableFuture[]::new)).thenCompose(x -> {
+                        for (CompletableFuture<Boolean> g : gone) {
+                            if (g.join()) {
+                                removed[0]++;
+                            } else {
+                                kept[0]++;
+                            }
+                        }
+                        if (!page.more() || page.rows().isEmpty()) {
+                            return CompletableFuture.completedFuture(null);
+                        }
+                        return cleanupPage(t, store, me, page.rows().get(page.rows().size() - 1).key(), removed, kept);
+                    });
+                });
     }
 
     // ---- driver -------------------------------------------------------------------------------------

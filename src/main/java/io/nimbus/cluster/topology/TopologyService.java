@@ -80,7 +80,7 @@ import java.util.function.Function;
 @ApplicationScoped
 public class TopologyService {
     private static final Logger LOG = Logger.getLogger(TopologyService.class);
-    static final int FETCH = 48, PUSH = 49;
+    static final int FETCH = 48, PUSH = 49, REPLACE = 50;
     /** How long a barrier waits for the blocking sets before it gives up (the change stays committed). */
     private static final long BARRIER_TIMEOUT_MS = 60_000;
     /** After the blocking sets answered, how long a barrier still waits for every reachable worker. */
@@ -96,6 +96,7 @@ public class TopologyService {
     private final Provider<Coordinator> coordinator;
     private final Provider<ClusterService> cluster;
     private final Provider<StreamService> streams;
+    private final io.micrometer.core.instrument.Timer barrierWait;
     private final int httpPort;
     /** A proxy's topology (workers keep theirs in the store). */
     private volatile Topology held;
@@ -112,6 +113,9 @@ public class TopologyService {
     /** Held while queueing topology installs, so founding a cluster and learning a peer's cannot interleave. */
     private final Object installOrder = new Object();
     private long roundsWithout;
+    /** Auto-replace: when this store first saw its name held by another host (0: not), and the next ask's earliest time. */
+    private volatile long replaceSince;
+    private volatile long replaceNotBefore;
     /** A worker allowed to found a cluster that first listens for peers: rounds left (0: not waiting). */
     private volatile int bootstrapRoundsLeft;
     private final AtomicBoolean fetching = new AtomicBoolean();
@@ -133,6 +137,9 @@ public class TopologyService {
         replicas.onBehind(this::refreshInBackground);
         Gauge.builder("nimbus.topology.epoch", this, s -> s.view().epoch())
                 .description("the topology epoch this node holds (0: none yet)").register(registry);
+        this.barrierWait = io.micrometer.core.instrument.Timer.builder("nimbus.topology.barrier.wait")
+                .description("how long a topology change's barrier took to pass (the blocking sets, then the grace)")
+                .register(registry);
     }
 
     /** Runs after the store opened (100) and the cluster port is bound (200). */
@@ -459,6 +466,9 @@ public class TopologyService {
             }
             return; // one operation at a time; the electorate does not change meanwhile
         }
+        if (upToDate(t)) {
+            streams.get().cleanupIfDue(t); // rows of ranges this worker no longer replicates (none if it never held any)
+        }
         if (t.departed().contains(me.host())) {
             if (warned.add("departed")) {
                 LOG.warnf("this worker's store (host %s) left cluster %s: it was decommissioned, removed, or its join "
@@ -467,15 +477,20 @@ public class TopologyService {
             }
             return;
         }
+        if (t.holds(me)) {
+            streams.get().memberSince(); // range sync after a start, then on a schedule
+        }
         if (!t.holds(me)) {
             Worker existing = t.worker(me.name()).orElse(null);
             if (existing != null) {
                 if (warned.add("name-" + existing.host())) {
                     LOG.errorf("the topology holds a worker named %s with host id %s, but this store is %s (a wiped or "
-                            + "new data directory under an existing name). Replacing a worker is not built yet: start "
-                            + "this node under another nimbus.node.id, or restore its data directory.", me.name(),
-                            existing.host(), me.host());
+                            + "new data directory under an existing name). This worker replaces it: once the old one has "
+                            + "been unreachable for the failure timeout, a live worker removes it (its ranges are copied "
+                            + "from the remaining replicas), then this worker joins as a new member. If the old worker "
+                            + "is still running, stop one of them.", me.name(), existing.host(), me.host());
                 }
+                askForReplacement(t, existing);
                 return;
             }
             what = "join";
@@ -599,6 +614,94 @@ public class TopologyService {
         });
     }
 
+    /**
+     * Auto-replace, step one: this wiped store runs under the name of a worker the topology still holds
+     * (another host id). After the failure timeout, it asks a reachable member to remove that worker
+     * (REPLACE on the cluster port; the member refuses while it still reaches the old one). When the
+     * removal has finished, the name is free and this worker joins like any new one (its ranges streamed).
+     * Data moves twice (out at the removal, back at the join), in exchange for no third kind of operation.
+     */
+    private void askForReplacement(Topology t, Worker old) {
+        long now = System.nanoTime();
+        if (replaceSince == 0) {
+            replaceSince = now;
+        }
+        if (t.operation().isPresent() || now - replaceSince < config.gossip().failureTimeout().toNanos()
+                || now < replaceNotBefore || !busy.compareAndSet(false, true)) {
+            return;
+        }
+        Worker member = null;
+        for (Worker w : t.workers()) {
+            if (!w.name().equals(old.name()) && !down.contains(w.name())) {
+                member = w;
+                break;
+            }
+        }
+        if (member == null) {
+            busy.set(false);
+            return;
+        }
+        Worker asked = member;
+        byte[] body = ByteBuffer.allocate(16).putLong(old.host().uuid().getMostSignificantBits())
+                .putLong(old.host().uuid().getLeastSignificantBits()).array();
+        replaceNotBefore = now + TimeUnit.SECONDS.toNanos(5);
+        cluster.get().transport().request(addresses.getOrDefault(asked.name(), asked.endpoint()),
+                        new ClusterTransport.Message(REPLACE, body), config.paxos().phaseTimeoutMs() * 4)
+                .onComplete(ar -> {
+                    busy.set(false);
+                    LOG.infof("asked %s to remove %s (host %s) so that this worker can replace it: %s", asked.name(),
+                            old.name(), old.host(), ar.succeeded() ? new String(ar.result().body(), StandardCharsets.UTF_8)
+                                    : ar.cause().getMessage());
+                });
+    }
+
+    /** REPLACE: a wiped store under {@code name} asks this member to remove the old worker of that name. */
+    private Future<ClusterTransport.Message> replaceRequested(ClusterTransport.Message request) {
+        if (request.body().length != 16) {
+            throw new MalformedMessageException("a replace request is 16 bytes, got " + request.body().length);
+        }
+        ByteBuffer in = ByteBuffer.wrap(request.body());
+        HostId oldHost = new HostId(new UUID(in.getLong(), in.getLong()));
+        Topology t = current();
+        Worker old = null;
+        if (t != null) {
+            for (Worker w : t.workers()) {
+                if (w.host().equals(oldHost)) {
+                    old = w;
+                }
+            }
+        }
+        if (old == null) {
+            return Future.succeededFuture(new ClusterTransport.Message(REPLACE,
+                    ("host " + oldHost + " is no member of epoch " + view().epoch()).getBytes(StandardCharsets.UTF_8)));
+        }
+        String name = old.name();
+        return Future.fromCompletionStage(remove(name).handle((next, e) -> {
+            String said = e == null ? "removal of " + name + " started at epoch " + next.epoch()
+                    : "removal of " + name + " not started: " + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage());
+            return new ClusterTransport.Message(REPLACE, said.getBytes(StandardCharsets.UTF_8));
+        }));
+    }
+
+    /**
+     * This node holds the newest topology its peers announce, and reaches most of its workers: only then
+     * may it judge which ranges it no longer replicates (a restarted worker holds an old epoch at first).
+     */
+    private boolean upToDate(Topology t) {
+        int reached = 0;
+        for (Member m : members) {
+            if (!m.self() && m.reachable() && m.info().topologyEpoch() > t.epoch()) {
+                return false;
+            }
+        }
+        for (Worker w : t.workers()) {
+            if (!w.name().equals(identity.id()) && !down.contains(w.name())) {
+                reached++;
+            }
+        }
+        return reached * 2 >= t.workers().size() - 1 && (t.workers().size() == 1 || reached > 0);
+    }
+
     /** A worker this node can reach (itself included): one the electorate may grow by. */
     private boolean eligible(Replica r) {
         return view().reachable(r);
@@ -663,8 +766,12 @@ public class TopologyService {
             targets.putIfAbsent(w.name(), w);
         }
         Set<String> acked = ConcurrentHashMap.newKeySet();
-        pushRound(t, grace, targets, acked, System.nanoTime(), done);
-        return done.thenRun(() -> barrierPassed.add(t.epoch()));
+        long start = System.nanoTime();
+        pushRound(t, grace, targets, acked, start, done);
+        return done.thenRun(() -> {
+            barrierPassed.add(t.epoch());
+            barrierWait.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+        });
     }
 
     private void pushRound(Topology t, boolean grace, Map<String, Worker> targets, Set<String> acked, long start,
@@ -727,11 +834,17 @@ public class TopologyService {
     // ---- the cluster port --------------------------------------------------------------------------
 
     public static boolean isTopology(int type) {
-        return type == FETCH || type == PUSH;
+        return type == FETCH || type == PUSH || type == REPLACE;
     }
 
     /** FETCH: answer the topology held (empty: none). PUSH: learn it, pass the store's fence point, answer the epoch held. */
     public Future<ClusterTransport.Message> handle(ClusterTransport.Message request) {
+        if (request.type() == REPLACE) {
+            if (!storage.isWorker()) {
+                throw new MalformedMessageException("a replace request to a proxy");
+            }
+            return replaceRequested(request);
+        }
         if (request.type() == FETCH) {
             Topology t = current();
             return Future.succeededFuture(new ClusterTransport.Message(FETCH, t == null ? new byte[0] : TopologyCodec.encode(t)));

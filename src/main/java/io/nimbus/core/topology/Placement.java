@@ -28,7 +28,7 @@ public record Placement(List<Replica> natural, List<Replica> next, long changedA
 
     /** True while an operation changes this key's replica set. */
     public boolean moving() {
-        return !new HashSet<>(natural).equals(new HashSet<>(next));
+        return !natural.equals(next) && !new HashSet<>(natural).equals(new HashSet<>(next));
     }
 
     /** The replicas in the new set only: they hold nothing until streamed. */

@@ -34,10 +34,10 @@ public record StreamPlan(long epoch, List<Transfer> transfers) {
         transfers = List.copyOf(transfers);
     }
 
-    /** {@code needed} distinct replicas of {@code from} must each be copied completely. */
+    /** {@code needed} distinct replicas of {@code from} (by name) must each be copied completely. */
     public record Sources(List<String> from, int needed) {
         public Sources {
-            from = List.copyOf(from);
+            from = List.copyOf(new TreeSet<>(from));
             if (needed < 1 || needed > from.size()) {
                 throw new IllegalArgumentException("needs " + needed + " of " + from);
             }
@@ -162,6 +162,34 @@ public record StreamPlan(long epoch, List<Transfer> transfers) {
         List<Transfer> out = new ArrayList<>();
         for (Map.Entry<String, Transfer> e : shape.entrySet()) {
             out.add(new Transfer(e.getValue().receiver(), ranges.get(e.getKey()), e.getValue().options()));
+        }
+        return new StreamPlan(t.epoch(), out);
+    }
+
+    /**
+     * Range sync (anti-entropy, TOPOLOGY.md §8) for {@code me}: for every range where it is a natural
+     * replica, the other natural replicas of the range as sources. The shell copies from each one it can
+     * reach and learns only their committed values ({@code Acceptor.commit}: learn if newer, exactly what
+     * a Paxos commit does), so a replica that missed writes during an outage catches up without a read.
+     */
+    public static StreamPlan sync(Topology t, String me) {
+        Map<List<String>, List<TokenRange>> ranges = new LinkedHashMap<>();
+        TreeSet<Long> bounds = Topology.boundaries(t, t);
+        long previous = bounds.last();
+        for (long end : bounds) {
+            TokenRange range = new TokenRange(previous, end);
+            previous = end;
+            List<String> natural = t.placement(end).names();
+            if (!natural.contains(me) || natural.size() < 2) {
+                continue;
+            }
+            List<String> others = new ArrayList<>(new TreeSet<>(natural));
+            others.remove(me);
+            ranges.computeIfAbsent(others, k -> new ArrayList<>()).add(range);
+        }
+        List<Transfer> out = new ArrayList<>();
+        for (Map.Entry<List<String>, List<TokenRange>> e : ranges.entrySet()) {
+            out.add(new Transfer(me, e.getValue(), List.of(new Sources(e.getKey(), e.getKey().size()))));
         }
         return new StreamPlan(t.epoch(), out);
     }

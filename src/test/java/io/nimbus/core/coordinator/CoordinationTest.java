@@ -28,6 +28,7 @@ import java.util.UUID;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -341,5 +342,49 @@ class CoordinationTest {
         for (String r : List.of("a", "b", "c")) {
             assertEquals(KeyState.EMPTY, acceptors.get(r), "nothing was sent");
         }
+    }
+
+    /** A key moving to "d" (pending) from {a, b, c} to {a, b, d} (c leaves): d is asked, this coordinator's own replica first. */
+    static Routing.Route moving(List<String> asked) {
+        List<Replica> all = List.of(replica("a"), replica("b"), replica("c"), replica("d"));
+        List<Replica> ask = new ArrayList<>();
+        for (String n : asked) {
+            ask.add(replica(n));
+        }
+        Quorum q = new Quorum.Joint(Quorum.majority(List.of("a", "b", "c")), Quorum.majority(List.of("a", "b", "d")));
+        return new Routing.Route(5, all, ask, q, false, List.of("d"), List.of("c"));
+    }
+
+    @Test
+    void aReadAtOneNeverAsksAPendingReplicaEvenItsOwn() {
+        acceptors.put("d", KeyState.EMPTY);
+        Coordination w = coordination(write("v1", Precondition.NONE), ConsistencyLevel.QUORUM, route(1, "a", "b", "c"));
+        drive(w, w.start(0));
+        Coordination r = coordination(new Coordination.Request.Read(), ConsistencyLevel.ONE, moving(List.of("d", "a", "b", "c")));
+        List<Coordination.Effect> effects = drive(r, r.start(0));
+        for (Coordination.Effect e : effects) {
+            if (e instanceof Coordination.Effect.Send send) {
+                assertNotEquals("d", send.envelope().to(), "the pending replica holds nothing until streamed");
+            }
+        }
+        Result.Read read = assertInstanceOf(Result.Read.class, done(effects));
+        assertArrayEquals("v1".getBytes(), read.committed().value());
+    }
+
+    @Test
+    void aWriteAtOneWaitsForEveryPendingReplicaAsWellAsANaturalOne() {
+        acceptors.put("d", KeyState.EMPTY);
+        Coordination ok = coordination(write("w", Precondition.NONE), ConsistencyLevel.ONE, moving(List.of("a", "b", "c", "d")));
+        assertInstanceOf(Result.Written.class, done(drive(ok, ok.start(0))));
+        assertArrayEquals("w".getBytes(), acceptors.get("d").committed().value());
+        silent.add("d");
+        Coordination lost = coordination(write("x", Precondition.NONE), ConsistencyLevel.ONE, moving(List.of("a", "b", "c", "d")));
+        Result r = done(drive(lost, lost.start(0)));
+        assertInstanceOf(Result.OutcomeUnknown.class, r, "a natural replica alone is not enough while d is pending: " + r);
+        Coordination unreachable = coordination(write("y", Precondition.NONE), ConsistencyLevel.ONE, moving(List.of("a", "b", "c")));
+        List<Coordination.Effect> effects = unreachable.start(0);
+        Result.Unavailable u = assertInstanceOf(Result.Unavailable.class, done(effects));
+        assertTrue(u.why().contains("pending replica d"), u.why());
+        assertEquals(1, effects.size(), "nothing was sent");
     }
 }
