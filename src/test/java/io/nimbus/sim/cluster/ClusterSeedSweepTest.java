@@ -31,7 +31,7 @@ class ClusterSeedSweepTest {
         long ops = 0, oneOps = 0, okOps = 0, indeterminate = 0, crashes = 0, partitions = 0, joins = 0, electorate = 0;
         long epochs = 0, fenced = 0, refreshes = 0, staleSends = 0, messages = 0, dropped = 0, slowest = 0;
         long opStarts = 0, joinsWithData = 0, leaves = 0, removes = 0, aborts = 0, rows = 0, inFlightRows = 0, switches = 0;
-        long scripted = 0, handover = 0;
+        long scripted = 0, handover = 0, oneLostWithTheDead = 0;
         Map<Integer, Integer> workers = new TreeMap<>();
         for (long seed = first; seed < first + count; seed++) {
             ClusterSim.Outcome o = ClusterSim.run(seed, Variant.CORRECT);
@@ -60,6 +60,7 @@ class ClusterSeedSweepTest {
             switches += s.sourceSwitches;
             scripted += s.scriptedCrashes;
             handover += s.handoverChecks;
+            oneLostWithTheDead += s.oneLostWithTheDead;
             slowest = Math.max(slowest, o.wallMs());
             workers.merge(s.workers, 1, Integer::sum);
             if (!o.ok()) {
@@ -76,8 +77,9 @@ class ClusterSeedSweepTest {
                 refreshes, staleSends, failed.size());
         System.out.printf("Topology operations: %d started; joins finished %d (%d with client data present), decommissions %d, "
                         + "removals %d, aborts %d; rows streamed %d (%d served with an accepted proposal above the commit), "
-                        + "sources given up for the next %d; scripted crash points %d; handover checks %d%n", opStarts, joins,
-                joinsWithData, leaves, removes, aborts, rows, inFlightRows, switches, scripted, handover);
+                        + "sources given up for the next %d; scripted crash points %d; handover checks %d; acknowledged ONE "
+                        + "writes lost with a worker that died for good %d%n", opStarts, joins,
+                joinsWithData, leaves, removes, aborts, rows, inFlightRows, switches, scripted, handover, oneLostWithTheDead);
         if (!failed.isEmpty()) {
             StringBuilder b = new StringBuilder(failed.size() + " of " + count + " seeds failed:\n");
             failed.stream().limit(5).forEach(o -> b.append("seed ").append(o.seed()).append(' ').append(o.violations())

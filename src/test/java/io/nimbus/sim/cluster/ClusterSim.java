@@ -133,6 +133,8 @@ public final class ClusterSim {
         public int rowsStreamed, chunks, sourceSwitches, copies, scriptedCrashes, handoverChecks;
         /** Rows served whose accepted proposal is above their committed one (in flight), and rows with a promise alone. */
         public int inFlightRowsServed, promiseOnlyRowsServed, commitCrashes;
+        /** Acknowledged ONE writes held only by workers that died for good (lost with them, as ONE allows). */
+        public int oneLostWithTheDead;
         public long loadStartMs, endMs;
 
         @Override
@@ -144,7 +146,7 @@ public final class ClusterSim {
                     + " removes=" + removes + " aborts=" + aborts + " skippedSteps=" + skippedSteps + " copies=" + copies
                     + " rowsStreamed=" + rowsStreamed + " chunks=" + chunks + " sourceSwitches=" + sourceSwitches
                     + " inFlightRowsServed=" + inFlightRowsServed + " promiseOnlyRowsServed=" + promiseOnlyRowsServed
-                    + " commitCrashes=" + commitCrashes + " scriptedCrashes=" + scriptedCrashes + " handoverChecks=" + handoverChecks + (cappedRoutes > 0 ? " cappedRoutes=" + cappedRoutes + " (alone " + cappedRoutesAlone + ")" : "")
+                    + " commitCrashes=" + commitCrashes + " oneLostWithTheDead=" + oneLostWithTheDead + " scriptedCrashes=" + scriptedCrashes + " handoverChecks=" + handoverChecks + (cappedRoutes > 0 ? " cappedRoutes=" + cappedRoutes + " (alone " + cappedRoutesAlone + ")" : "")
                     + " fenced=" + fenced + " refreshes=" + refreshes + " staleSends=" + staleSends
                     + " messages=" + messages + " dropped=" + dropped + " finalReads=" + finalReads
                     + " loadStart=" + loadStartMs + "ms end=" + endMs + "ms";
@@ -384,7 +386,7 @@ public final class ClusterSim {
     /** {@code -Dsim.cluster.invariants=false}: per-event invariants are counted, not failed, to see what their breach leads to. */
     private static final boolean INVARIANTS = !"false".equals(System.getProperty("sim.cluster.invariants"));
     private static final Set<Check> PER_EVENT = Set.of(Check.EPOCH_UNIQUENESS, Check.FENCE, Check.HOST_ID, Check.BARRIER,
-            Check.ELECTORATE, Check.PAXOS_SAFETY);
+            Check.ELECTORATE, Check.PAXOS_SAFETY, Check.HANDOVER);
 
     private void violation(Check c, String message) {
         if (!INVARIANTS && PER_EVENT.contains(c)) {
@@ -633,9 +635,15 @@ public final class ClusterSim {
 
     /** A node stops for good (killed for a removal or an abort, or a decommissioned worker that exits). */
     private void kill(Node n, String why) {
+        kill(n, why, true);
+    }
+
+    /** {@code failure}: the process died for good (a removal's victim, an aborted newcomer), not a worker that left. */
+    private void kill(Node n, String why, boolean failure) {
         if (n.gone) {
             return;
         }
+        n.dead = failure;
         narrate("GONE " + n.name + ": " + why);
         trace.add("gone", n.index);
         n.gone = true;
@@ -1188,8 +1196,8 @@ public final class ClusterSim {
         final Map<String, Long> peerEpochs = new TreeMap<>();
         boolean fetching;
         boolean driving;
-        /** Started once (a newcomer starts when the script says so); stopped for good. */
-        boolean started, gone;
+        /** Started once (a newcomer starts when the script says so); stopped for good; died for good (its store is lost). */
+        boolean started, gone, dead;
         /** Epochs whose barrier this node saw pass (TopologyService.barrierPassed): volatile. */
         final Set<Long> barrierPassed = new HashSet<>();
         /** This receiver's copies by START epoch: volatile. */
@@ -1666,7 +1674,7 @@ public final class ClusterSim {
                         // crash before that, it runs on as TopologyService does: passive, gossiping its epoch)
                         loop.after(0, () -> {
                             if (incarnation == inc) {
-                                kill(this, "left the cluster at epoch " + now.epoch());
+                                kill(this, "left the cluster at epoch " + now.epoch(), false);
                             }
                         });
                     }
@@ -2710,7 +2718,12 @@ public final class ClusterSim {
         }
     }
 
-    /** An acknowledged ONE write is held (or superseded) by at least one natural replica of the final topology. */
+    /**
+     * An acknowledged ONE write is held (or superseded) by at least one natural replica of the final topology
+     * — unless every store that holds it died for good (a write at ONE is as durable as the one replica that
+     * confirmed it: a removed worker takes what only it held). A decommissioned worker's store does not count
+     * as dead: what only it held should have been handed over.
+     */
     private void checkOneKeys() {
         Topology last = committed.lastEntry().getValue();
         for (int i = 0; i < oneAcked.size(); i++) {
@@ -2723,7 +2736,20 @@ public final class ClusterSim {
                     held = true;
                 }
             }
-            if (!held) {
+            boolean onlyOnTheDead = false;
+            for (Node n : nodes) {
+                KeyState s = n.worker ? n.store.keys.get(key) : null;
+                if (s != null && s.committed() != null && s.committed().ballot().compareTo(v) >= 0) {
+                    if (!n.dead) {
+                        onlyOnTheDead = false;
+                        break;
+                    }
+                    onlyOnTheDead = true;
+                }
+            }
+            if (!held && onlyOnTheDead) {
+                stats.oneLostWithTheDead++;
+            } else if (!held) {
                 violation(Check.ONE_KEYS, "the acknowledged ONE write " + v.token() + " of " + key
                         + " is on no natural replica of epoch " + last.epoch());
             }
