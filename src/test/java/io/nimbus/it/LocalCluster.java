@@ -421,6 +421,28 @@ final class LocalCluster implements AutoCloseable {
         n.process.awaitReady(NodeProcess.READY_TIMEOUT);
     }
 
+    /**
+     * Starts the node again on the same ports and data directory (it must be down) and returns without
+     * waiting for it (a joining worker, for one, is not ready until its join has finished).
+     */
+    NodeProcess relaunch(Node n) throws IOException {
+        if (n.isUp()) {
+            throw new IllegalStateException(n.name + " is still running");
+        }
+        n.paused = false;
+        n.process = NodeProcess.startOnPort(n.name, n.dataDir, n.httpPort, n.properties);
+        notYetStarted.remove(n);
+        return n.process;
+    }
+
+    /** Clean stop (SIGTERM: the store checkpoints); it stays down until {@link #restart} or {@link #startWorker}. */
+    void stop(Node n) throws InterruptedException {
+        NodeProcess p = n.process();
+        p.stop();
+        n.paused = false;
+        n.process = null;
+    }
+
     /** SIGSTOP. */
     void pause(Node n) throws IOException, InterruptedException {
         n.process().pause();
