@@ -422,15 +422,16 @@ final class LocalCluster implements AutoCloseable {
     }
 
     /**
-     * Starts the node again on the same ports and data directory (it must be down) and returns without
-     * waiting for it (a joining worker, for one, is not ready until its join has finished).
+     * Starts the node again on the same ports and data directory (it must be down), with {@code extra}
+     * properties, and returns without waiting for it (a joining worker, for one, is not ready until its
+     * join has finished).
      */
-    NodeProcess relaunch(Node n) throws IOException {
+    NodeProcess relaunch(Node n, String... extra) throws IOException {
         if (n.isUp()) {
             throw new IllegalStateException(n.name + " is still running");
         }
         n.paused = false;
-        n.process = NodeProcess.startOnPort(n.name, n.dataDir, n.httpPort, n.properties);
+        n.process = NodeProcess.startOnPort(n.name, n.dataDir, n.httpPort, withExtra(n.properties, extra));
         notYetStarted.remove(n);
         return n.process;
     }
