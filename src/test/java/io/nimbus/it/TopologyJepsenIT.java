@@ -1455,10 +1455,13 @@ class TopologyJepsenIT {
      * Every 503 with its class. Judged (a violation): at most one worker identity was down at any moment
      * between the request's invocation and its answer (a killed or stopped worker counts as down from its
      * kill until every coordinator sees it reachable again, plus {@value #DOWN_GRACE_MS} ms; a removed one
-     * until its removal is seen finished), and the request does not overlap the window of a removal or of
-     * the replacement. Not judged: 2+ workers down; those windows (a removal's joint quorum needs both other
-     * old replicas, and the replacement passes through two workers at RF 2); {@code node-not-ready} from
-     * the asked node itself while it was restarting or leaving.
+     * until its removal is seen finished), the request does not overlap the window of a removal or of the
+     * replacement, and it was not answered by the down worker itself. Not judged: 2+ workers down; those
+     * windows (a removal's joint quorum needs both other old replicas, and the replacement passes through
+     * two workers at RF 2); a 503 from the asked node while it was itself the one restarting (measured: a
+     * worker's first requests after its restart, holding the epoch it had before the kill, got no answer to
+     * a prepare within the 1 s phase time-out, not even from its own store); {@code node-not-ready} from
+     * a node after its decommission started.
      */
     private int classify503s(List<String> lines, Map<String, Integer> byClass) {
         int violations = 0;
@@ -1478,11 +1481,12 @@ class TopologyJepsenIT {
                     inWindows.add(w.what());
                 }
             }
-            boolean askedNotReady = "node-not-ready".equals(a.problemType())
-                    && (downNow.contains(a.node()) || leavingSince.getOrDefault(a.node(), Long.MAX_VALUE) <= a.end());
+            boolean askedRestarting = downNow.contains(a.node());
+            boolean askedLeaving = "node-not-ready".equals(a.problemType())
+                    && leavingSince.getOrDefault(a.node(), Long.MAX_VALUE) <= a.end();
             String cls;
-            if (askedNotReady) {
-                cls = "asked node restarting or leaving";
+            if (askedRestarting || askedLeaving) {
+                cls = askedRestarting ? "the asked node itself was restarting" : "the asked node was leaving";
             } else if (maxDown >= 2) {
                 cls = "2+ workers down";
             } else if (!inWindows.isEmpty()) {
