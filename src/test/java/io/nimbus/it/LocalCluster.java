@@ -153,6 +153,12 @@ final class LocalCluster implements AutoCloseable {
             return new LocalCluster(this);
         }
 
+        /** Gossip fast enough for a test: 200 ms rounds, a 2 s failure time-out, seeds retried at least every second. */
+        Builder fastGossip() {
+            return property("nimbus.gossip.interval=200ms").property("nimbus.gossip.failure-timeout=2s")
+                    .property("nimbus.gossip.seed-backoff-max=1s");
+        }
+
         /** A system property for every node, {@code name=value}. */
         Builder property(String p) {
             properties.add(p);

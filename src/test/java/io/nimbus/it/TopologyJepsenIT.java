@@ -263,9 +263,7 @@ class TopologyJepsenIT {
         // started later also gets every other worker as a seed (see seedsOf). Not seededByAll: nodes that all start
         // together seeded with each other can form gossip islands (a node stops asking its seeds once it heard
         // from any peer; measured: {w1, proxy} and {w2, w3} never merged within 90 s)
-        try (LocalCluster c = LocalCluster.builder().label("tj").workers(5).withProxy().replicationFactor(3).startOnly(3)
-                .property("nimbus.gossip.interval=200ms").property("nimbus.gossip.failure-timeout=2s")
-                .property("nimbus.gossip.seed-backoff-max=1s")
+        try (LocalCluster c = LocalCluster.builder().label("tj").workers(5).withProxy().replicationFactor(3).startOnly(3).fastGossip()
                 .property("nimbus.limits.write-timeout-ms=" + SERVER_WRITE_TIMEOUT_MS)
                 .property("nimbus.cluster.secret=topojepsen-cluster-secret").start()) {
             cluster = c;
