@@ -41,9 +41,8 @@ class AbortJoinIT {
 
     @Test
     void aJoinWhoseJoinerDiedIsAbortedAndTheWipedJoinerJoinsAfresh() throws Exception {
-        cluster = LocalCluster.builder().label("abort").workers(3).replicationFactor(3).startOnly(2)
-                .property("nimbus.gossip.interval=200ms").property("nimbus.gossip.failure-timeout=2s")
-                .property("nimbus.gossip.seed-backoff-max=1s").property("nimbus.stream.chunk-rows-max=1")
+        cluster = LocalCluster.builder().label("abort").workers(3).replicationFactor(3).startOnly(2).fastGossip()
+                .property("nimbus.stream.chunk-rows-max=1")
                 .start();
         HttpClient http = KvClient.newClient();
         NodeProcess w1 = cluster.process(0);
@@ -58,7 +57,7 @@ class AbortJoinIT {
         Await.until(name + " is JOINING", Duration.ofSeconds(60), () -> "JOINING".equals(status(w1, name)),
                 () -> w3.tail(20));
         w3.killHard();
-        String joinerHost = hostOf(JSON.readTree(w1.fetch("/v1/cluster/topology")), name);
+        String joinerHost = TopologyJson.hostOf(JSON.readTree(w1.fetch("/v1/cluster/topology")), name);
 
         // QUORUM stays available with the joiner dead: the joint quorum is the two old workers
         int unavailable = 0;
@@ -108,20 +107,6 @@ class AbortJoinIT {
     }
 
     private static String status(NodeProcess n, String name) throws Exception {
-        for (JsonNode w : JSON.readTree(n.fetch("/v1/cluster/topology")).path("workers")) {
-            if (w.path("name").asText().equals(name)) {
-                return w.path("status").asText();
-            }
-        }
-        return "absent";
-    }
-
-    private static String hostOf(JsonNode topology, String name) {
-        for (JsonNode w : topology.path("workers")) {
-            if (w.path("name").asText().equals(name)) {
-                return w.path("hostId").asText();
-            }
-        }
-        return "?";
+        return TopologyJson.status(JSON.readTree(n.fetch("/v1/cluster/topology")), name);
     }
 }

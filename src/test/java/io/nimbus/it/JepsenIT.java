@@ -1,19 +1,10 @@
 package io.nimbus.it;
 
-import io.nimbus.lin.History;
 import io.nimbus.lin.LinearizabilityChecker;
-import io.nimbus.lin.Observed;
-import io.nimbus.lin.Op;
 import io.nimbus.lin.Operation;
-import io.nimbus.lin.Output;
 import io.nimbus.lin.Result;
 import org.junit.jupiter.api.Test;
 
-import java.io.IOException;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -24,17 +15,12 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.EnumMap;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
-import java.util.Set;
-import java.util.TreeSet;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -44,7 +30,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * A Jepsen-style test: 3 workers and a proxy (RF 3), concurrent clients doing QUORUM reads, writes,
  * compare-and-sets, creates and deletes on a few hot keys through all four nodes, while a seeded nemesis
  * kills and restarts workers, pauses nodes and partitions the network; then everything is healed and
- * every key read once more. Every operation goes into an {@link History} (the ETag is the version) and
+ * every key read once more. Every operation goes into an {@link io.nimbus.lin.History} (the ETag is the version) and
  * the project's {@link LinearizabilityChecker} judges it.
  *
  * <p>System properties: {@code jepsen.seconds} (workload length; default: what fits a run of about 3
@@ -61,38 +47,28 @@ class JepsenIT {
     private static final Duration DEFAULT_BUDGET = Duration.ofSeconds(180);
     /** Time kept from the budget for the quiet period, the final reads and the check. */
     private static final Duration RESERVED = Duration.ofSeconds(45);
-    private static final Duration CLIENT_TIMEOUT = Duration.ofMillis(3000);
     private static final String SERVER_WRITE_TIMEOUT_MS = "2000";
 
-    private final Object lock = new Object();
-    private final History history = new History();
-    /** The node each operation was sent to, by operation id (ids are given in invocation order from 0). */
-    private final List<String> nodeOfOp = new ArrayList<>();
-    private volatile boolean recording = true;
-    private final Map<String, AtomicLong> counts = Collections.synchronizedMap(new HashMap<>());
     private final ConcurrentLinkedQueue<String> nemesisLog = new ConcurrentLinkedQueue<>();
     private final Map<Fault, Integer> faults = Collections.synchronizedMap(new EnumMap<>(Fault.class));
-    private long t0;
-    private long keyPeriodNanos;
-    private int keyCount;
-    private final Set<String> usedKeys = ConcurrentHashMap.newKeySet();
+    /** The clients, their history and counters (shared with {@link TopologyJepsenIT}). */
+    private JepsenClients work;
 
     @Test
     void quorumOperationsStayLinearizableUnderFaults() throws Exception {
         long wallStart = System.nanoTime();
-        t0 = wallStart;
         long seed = Long.getLong("jepsen.seed", new Random().nextLong());
         List<Fault> kinds = parseFaults(System.getProperty("jepsen.faults", "kill,pause,partition"));
         int clients = Integer.getInteger("jepsen.clients", 10);
-        keyCount = Integer.getInteger("jepsen.keys", 5);
-        keyPeriodNanos = Duration.ofSeconds(Long.getLong("jepsen.key-seconds", 60)).toNanos();
+        work = new JepsenClients("jk", Integer.getInteger("jepsen.keys", 5),
+                Duration.ofSeconds(Long.getLong("jepsen.key-seconds", 60)));
         String run = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(Instant.now())
                 + "-" + Long.toUnsignedString(seed, 36);
         Path runDir = NodeProcess.targetDir().resolve("jepsen").resolve(run);
         Files.createDirectories(runDir);
         System.out.printf("[jepsen] run %s seed %d faults %s clients %d keys %d, fresh every %d s "
-                + "(rerun with -Djepsen.seed=%d)%n", run, seed, kinds, clients, keyCount,
-                TimeUnit.NANOSECONDS.toSeconds(keyPeriodNanos), seed);
+                + "(rerun with -Djepsen.seed=%d)%n", run, seed, kinds, clients, work.keyCount(),
+                TimeUnit.NANOSECONDS.toSeconds(work.keyPeriodNanos()), seed);
 
         LocalCluster.Builder builder = LocalCluster.builder().label("jep").workers(3).withProxy().replicationFactor(3)
                 .property("nimbus.gossip.interval=200ms").property("nimbus.gossip.failure-timeout=2s")
@@ -112,12 +88,13 @@ class JepsenIT {
                     ? Duration.ofSeconds(Long.getLong("jepsen.seconds"))
                     : Duration.ofMillis(Math.max(30_000, DEFAULT_BUDGET.minus(RESERVED).toMillis() - startupMs));
             System.out.printf("[jepsen] cluster up after %d ms; workload %d s%n", startupMs, workload.toSeconds());
-            t0 = System.nanoTime();
+            work.startClock();
 
             long end = System.nanoTime() + workload.toNanos();
             List<Thread> threads = new ArrayList<>();
             for (int c = 0; c < clients; c++) {
-                Client client = new Client("c" + c, new Random(seed + 1 + c), cluster.nodes(), end);
+                List<LocalCluster.Node> nodes = cluster.nodes();
+                JepsenClients.Client client = work.client("c" + c, new Random(seed + 1 + c), () -> nodes, end);
                 Thread t = new Thread(client::run, "jepsen-" + client.name);
                 t.start();
                 threads.add(t);
@@ -129,11 +106,11 @@ class JepsenIT {
                 nemesisError = t;
             }
             for (Thread t : threads) {
-                t.join(CLIENT_TIMEOUT.toMillis() + 10_000);
+                t.join(JepsenClients.CLIENT_TIMEOUT.toMillis() + 10_000);
             }
             if (nemesisError != null) {
-                recording = false;
-                writeHistory(runDir);
+                work.stopRecording();
+                work.writeHistory(runDir);
                 throw new AssertionError("nemesis failed (seed " + seed + "); history " + runDir.resolve("history.txt")
                         + "\n" + cluster.describeState(), nemesisError);
             }
@@ -141,23 +118,21 @@ class JepsenIT {
             log("quiet period: heal, resume, restart all");
             cluster.restoreAll(Duration.ofSeconds(90));
             Thread.sleep(2000);
-            List<String> keys = new ArrayList<>(new TreeSet<>(usedKeys));
-            Map<String, String> finals = finalReads(cluster, keys);
-            synchronized (lock) {
-                recording = false;
-            }
-            writeHistory(runDir);
+            List<String> keys = work.usedKeys();
+            Map<String, String> finals = work.finalReads(cluster.nodes(), keys);
+            work.stopRecording();
+            work.writeHistory(runDir);
             Files.write(runDir.resolve("nemesis.txt"), nemesisLog);
 
             long checkStart = System.nanoTime();
-            result = LinearizabilityChecker.check(history);
+            result = LinearizabilityChecker.check(work.history());
             long checkMs = elapsedMs(checkStart);
-            List<Operation> ops = history.operations();
+            List<Operation> ops = work.history().operations();
             Map<Operation.Outcome, Long> byOutcome = ops.stream()
                     .collect(Collectors.groupingBy(Operation::outcome, () -> new EnumMap<>(Operation.Outcome.class),
                             Collectors.counting()));
-            long writes = countOf("write-attempts");
-            double unknownRate = writes == 0 ? 0 : 100.0 * countOf("504-outcome-unknown") / writes;
+            long writes = work.countOf("write-attempts");
+            double unknownRate = writes == 0 ? 0 : 100.0 * work.countOf("504-outcome-unknown") / writes;
             verdictLine = String.format(Locale.ROOT,
                     "[jepsen] summary: seed=%d faults=%s ops=%d ok=%d rejected=%d failed=%d indeterminate=%d | "
                             + "injected kill=%d pause=%d partition=%d | verdict=%s | outcome-unknown=%.1f%% of %d writes "
@@ -168,8 +143,8 @@ class JepsenIT {
                     byOutcome.getOrDefault(Operation.Outcome.INDETERMINATE, 0L),
                     faults.getOrDefault(Fault.KILL, 0), faults.getOrDefault(Fault.PAUSE, 0),
                     faults.getOrDefault(Fault.PARTITION, 0), result.verdict(), unknownRate, writes,
-                    countOf("client-timeout"), countOf("client-io-error"), countOf("503"), workload.toSeconds(), elapsedMs(wallStart) / 1000, checkMs);
-            String details = "counts " + new java.util.TreeMap<>(snapshotCounts()) + "\nfinal reads " + finals
+                    work.countOf("client-timeout"), work.countOf("client-io-error"), work.countOf("503"), workload.toSeconds(), elapsedMs(wallStart) / 1000, checkMs);
+            String details = "counts " + new java.util.TreeMap<>(work.snapshotCounts()) + "\nfinal reads " + finals
                     + "\nhistory " + runDir.resolve("history.txt") + "\nnemesis " + runDir.resolve("nemesis.txt")
                     + "\nnode logs:" + cluster.nodes().stream().map(n -> "\n  " + n.name + " " + n.logs()
                     + " (earlier processes of the node: " + NodeProcess.targetDir().resolve("it-logs") + "/" + n.name
@@ -182,7 +157,7 @@ class JepsenIT {
             }
             System.out.println(verdictLine);
 
-            assertTrue(countOf("client-crash") == 0, "a client thread crashed (see the stack trace above)");
+            assertTrue(work.countOf("client-crash") == 0, "a client thread crashed (see the stack trace above)");
             assertTrue(finals.size() == keys.size(), "after the quiet period every key must be readable at QUORUM: "
                     + finals + "\n" + verdictLine);
             for (Fault f : kinds) {
@@ -265,250 +240,12 @@ class JepsenIT {
         Thread.sleep(Math.max(0, Math.min(ms, left)));
     }
 
-    // ---------------------------------------------------------------------------------------- clients
-
-    private final class Client {
-        final String name;
-        final Random random;
-        final List<LocalCluster.Node> nodes;
-        final long end;
-        final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(1)).build();
-        /** The last version this client saw per key (absent: none, or the key was absent). */
-        final Map<String, String> known = new HashMap<>();
-        int seq;
-
-        Client(String name, Random random, List<LocalCluster.Node> nodes, long end) {
-            this.name = name;
-            this.random = random;
-            this.nodes = nodes;
-            this.end = end;
-        }
-
-        void run() {
-            try {
-                while (System.nanoTime() < end) {
-                    String key = keyFor(random.nextInt(keyCount));
-                    LocalCluster.Node node = nodes.get(random.nextInt(nodes.size()));
-                    step(node, key);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (RuntimeException e) {
-                e.printStackTrace();
-                count("client-crash");
-            }
-        }
-
-        void step(LocalCluster.Node node, String key) throws InterruptedException {
-            String version = known.get(key);
-            int dice = random.nextInt(100);
-            String value = name + "-" + (++seq);
-            Op op;
-            HttpRequest.Builder req = HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + node.httpPort
-                    + "/v1/kv/" + key + "?consistency=QUORUM")).timeout(CLIENT_TIMEOUT);
-            if (dice < 35) {
-                op = Op.read(key);
-                req.GET();
-            } else if (dice < 55) {
-                op = Op.write(key, value);
-                req.PUT(HttpRequest.BodyPublishers.ofString(value));
-            } else if (dice < 80 && version != null) {
-                op = Op.cas(key, version, value);
-                req.PUT(HttpRequest.BodyPublishers.ofString(value)).header("If-Match", "\"" + version + "\"");
-            } else if (dice < 90) {
-                op = Op.createIfAbsent(key, value);
-                req.PUT(HttpRequest.BodyPublishers.ofString(value)).header("If-None-Match", "*");
-            } else if (version != null && random.nextBoolean()) {
-                op = Op.deleteIf(key, version);
-                req.DELETE().header("If-Match", "\"" + version + "\"");
-            } else {
-                op = Op.delete(key);
-                req.DELETE();
-            }
-            if (!(op instanceof Op.Read)) {
-                count("write-attempts");
-            }
-            count("op-" + op.getClass().getSimpleName());
-            synchronized (lock) {
-                if (!recording) {
-                    return;
-                }
-                history.invoke(name, op, now());
-                nodeOfOp.add(node.name);
-            }
-            HttpResponse<String> r;
-            try {
-                r = http.send(req.build(), HttpResponse.BodyHandlers.ofString());
-            } catch (IOException e) { // time-out, refused, reset: a write may or may not have happened
-                count(e instanceof java.net.http.HttpTimeoutException ? "client-timeout" : "client-io-error");
-                end(op, null, null, false);
-                Thread.sleep(50); // a real client backs off a little from a node it cannot reach
-                return;
-            }
-            record(op, r);
-            if (r.statusCode() == 503) {
-                Thread.sleep(50);
-            }
-        }
-
-        void record(Op op, HttpResponse<String> r) {
-            int status = r.statusCode();
-            String etag = r.headers().firstValue("ETag").map(JepsenIT::version).orElse(null);
-            count(Integer.toString(status));
-            String key = op.key();
-            if (status == 504 && r.body().contains("outcome-unknown")) {
-                count("504-outcome-unknown");
-            }
-            if (op instanceof Op.Read) {
-                if (status == 200 && etag != null) {
-                    known.put(key, etag);
-                    end(op, Output.found(r.body(), etag), null, true);
-                } else if (status == 404) {
-                    known.remove(key);
-                    end(op, Output.notFound(), null, true);
-                } else {
-                    if (status == 200) {
-                        count("anomaly-200-without-etag");
-                    }
-                    end(op, null, null, true); // a read that did not answer changed nothing
-                }
-                return;
-            }
-            boolean delete = op instanceof Op.Delete;
-            if ((status == 204 || status == 200) && (etag != null || delete)) {
-                if (delete) {
-                    known.remove(key);
-                    end(op, new Output.Deleted(etag), null, true);
-                } else {
-                    known.put(key, etag);
-                    end(op, Output.written(etag), null, true);
-                }
-            } else if (status == 412 && !(op instanceof Op.Write)) {
-                // QUORUM: the refusal comes from the linearized state; no ETag means the key is absent
-                if (etag == null) {
-                    known.remove(key);
-                } else {
-                    known.put(key, etag);
-                }
-                end(op, null, etag == null ? Observed.absent() : Observed.version(etag), true);
-            } else if (status == 404 && delete) {
-                known.remove(key);
-                end(op, null, Observed.absent(), true);
-            } else if (status == 503) {
-                end(op, null, null, true); // nothing was written
-            } else {
-                if (status != 504) {
-                    count("anomaly-" + status);
-                }
-                end(op, null, null, false); // 504 (or anything unexpected): may or may not have applied
-            }
-        }
-
-        /** Ends the operation: output → ok, observed → rejected, neither → failed if {@code known} else indeterminate. */
-        void end(Op op, Output output, Observed observed, boolean definite) {
-            long now = now();
-            synchronized (lock) {
-                if (!recording) {
-                    return; // too late: it stays pending, which counts as indeterminate
-                }
-                if (output != null) {
-                    history.ok(name, output, now);
-                } else if (observed != null) {
-                    history.rejected(name, observed, now);
-                } else if (definite || op instanceof Op.Read) {
-                    history.fail(name, now);
-                } else {
-                    history.indeterminate(name);
-                }
-            }
-        }
-    }
-
-    /** One QUORUM read per key after the quiet period, retried (each attempt recorded) until it answers. */
-    private Map<String, String> finalReads(LocalCluster cluster, List<String> keys) throws InterruptedException {
-        Map<String, String> finals = new java.util.TreeMap<>();
-        List<LocalCluster.Node> nodes = cluster.nodes();
-        for (int i = 0; i < keys.size(); i++) {
-            String key = keys.get(i);
-            Client reader = new Client("final-" + key, new Random(i), nodes, 0);
-            for (int attempt = 0; attempt < 20 && !finals.containsKey(key); attempt++) {
-                LocalCluster.Node node = nodes.get((i + attempt) % nodes.size());
-                HttpRequest req = HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + node.httpPort
-                        + "/v1/kv/" + key + "?consistency=QUORUM")).timeout(CLIENT_TIMEOUT).GET().build();
-                synchronized (lock) {
-                    history.invoke(reader.name, Op.read(key), now());
-                    nodeOfOp.add(node.name);
-                }
-                try {
-                    HttpResponse<String> r = reader.http.send(req, HttpResponse.BodyHandlers.ofString());
-                    reader.record(Op.read(key), r);
-                    if (r.statusCode() == 200) {
-                        finals.put(key, r.body() + "@" + r.headers().firstValue("ETag").orElse("?"));
-                    } else if (r.statusCode() == 404) {
-                        finals.put(key, "absent");
-                    }
-                } catch (IOException e) {
-                    reader.end(Op.read(key), null, null, true);
-                }
-                if (!finals.containsKey(key)) {
-                    Thread.sleep(500);
-                }
-            }
-        }
-        return finals;
-    }
-
-    /** Hot key {@code i} of the current key generation (a fresh set every {@code jepsen.key-seconds}). */
-    private String keyFor(int i) {
-        long generation = (System.nanoTime() - t0) / keyPeriodNanos;
-        String key = generation == 0 ? "jk" + i : "jk" + i + "-g" + generation;
-        usedKeys.add(key);
-        return key;
-    }
-
     // ---------------------------------------------------------------------------------------- output
 
-    private void writeHistory(Path runDir) throws IOException {
-        List<String> lines = new ArrayList<>();
-        lines.add("# [invoke, response] in microseconds since the workload started; in invocation order; @ the node asked");
-        synchronized (lock) {
-            history.operations().forEach(o -> lines.add(o + "   @" + nodeOfOp.get(o.id())));
-        }
-        Files.write(runDir.resolve("history.txt"), lines);
-    }
-
-    /** History time: microseconds since the workload started (equal times count as concurrent). */
-    private long now() {
-        return (System.nanoTime() - t0) / 1000;
-    }
-
     private void log(String what) {
-        String line = String.format(Locale.ROOT, "%8.3f s %s", (System.nanoTime() - t0) / 1e9, what);
+        String line = String.format(Locale.ROOT, "%8.3f s %s", work.seconds(), what);
         nemesisLog.add(line);
         System.out.println("[jepsen] " + line);
-    }
-
-    private void count(String what) {
-        counts.computeIfAbsent(what, k -> new AtomicLong()).incrementAndGet();
-    }
-
-    private long countOf(String what) {
-        AtomicLong a = counts.get(what);
-        return a == null ? 0 : a.get();
-    }
-
-    private Map<String, Long> snapshotCounts() {
-        synchronized (counts) {
-            Map<String, Long> m = new HashMap<>();
-            counts.forEach((k, v) -> m.put(k, v.get()));
-            return m;
-        }
-    }
-
-    private static String version(String etag) {
-        String t = etag.trim();
-        return t.length() >= 2 && t.startsWith("\"") && t.endsWith("\"") ? t.substring(1, t.length() - 1) : t;
     }
 
     private static long elapsedMs(long since) {

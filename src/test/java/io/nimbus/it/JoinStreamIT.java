@@ -45,9 +45,7 @@ class JoinStreamIT {
 
     @Test
     void aJoinStreamsAboutTheNewcomersShareOfTheRows() throws Exception {
-        cluster = LocalCluster.builder().label("jstream").workers(4).replicationFactor(3).startOnly(3)
-                .property("nimbus.gossip.interval=200ms").property("nimbus.gossip.failure-timeout=2s")
-                .property("nimbus.gossip.seed-backoff-max=1s").start();
+        cluster = LocalCluster.builder().label("jstream").workers(4).replicationFactor(3).startOnly(3).fastGossip().start();
         HttpClient http = KvClient.newClient();
         String prefix = "js-" + Long.toString(System.currentTimeMillis(), 36) + "-";
         AtomicInteger next = new AtomicInteger();

@@ -153,6 +153,12 @@ final class LocalCluster implements AutoCloseable {
             return new LocalCluster(this);
         }
 
+        /** Gossip fast enough for a test: 200 ms rounds, a 2 s failure time-out, seeds retried at least every second. */
+        Builder fastGossip() {
+            return property("nimbus.gossip.interval=200ms").property("nimbus.gossip.failure-timeout=2s")
+                    .property("nimbus.gossip.seed-backoff-max=1s");
+        }
+
         /** A system property for every node, {@code name=value}. */
         Builder property(String p) {
             properties.add(p);
@@ -419,6 +425,29 @@ final class LocalCluster implements AutoCloseable {
         n.process = NodeProcess.startOnPort(n.name, n.dataDir, n.httpPort, n.properties);
         notYetStarted.remove(n);
         n.process.awaitReady(NodeProcess.READY_TIMEOUT);
+    }
+
+    /**
+     * Starts the node again on the same ports and data directory (it must be down), with {@code extra}
+     * properties, and returns without waiting for it (a joining worker, for one, is not ready until its
+     * join has finished).
+     */
+    NodeProcess relaunch(Node n, String... extra) throws IOException {
+        if (n.isUp()) {
+            throw new IllegalStateException(n.name + " is still running");
+        }
+        n.paused = false;
+        n.process = NodeProcess.startOnPort(n.name, n.dataDir, n.httpPort, withExtra(n.properties, extra));
+        notYetStarted.remove(n);
+        return n.process;
+    }
+
+    /** Clean stop (SIGTERM: the store checkpoints); it stays down until {@link #restart} or {@link #startWorker}. */
+    void stop(Node n) throws InterruptedException {
+        NodeProcess p = n.process();
+        p.stop();
+        n.paused = false;
+        n.process = null;
     }
 
     /** SIGSTOP. */

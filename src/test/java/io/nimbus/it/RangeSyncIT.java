@@ -35,9 +35,8 @@ class RangeSyncIT {
 
     @Test
     void aWorkerThatMissedWritesWhileDownHasThemAfterItsSync() throws Exception {
-        cluster = LocalCluster.builder().label("sync").workers(3).replicationFactor(3)
-                .property("nimbus.gossip.interval=200ms").property("nimbus.gossip.failure-timeout=2s")
-                .property("nimbus.gossip.seed-backoff-max=1s").property("nimbus.stream.sync-after-start-ms=1000").start();
+        cluster = LocalCluster.builder().label("sync").workers(3).replicationFactor(3).fastGossip()
+                .property("nimbus.stream.sync-after-start-ms=1000").start();
         HttpClient http = KvClient.newClient();
         LocalCluster.Node w3 = cluster.node(cluster.id(2));
         cluster.kill9(w3);

@@ -43,9 +43,7 @@ class ReplaceIT {
 
     @Test
     void aWipedWorkerReplacesItselfAndGetsItsDataBack() throws Exception {
-        cluster = LocalCluster.builder().label("repl").workers(3).replicationFactor(3)
-                .property("nimbus.gossip.interval=200ms").property("nimbus.gossip.failure-timeout=2s")
-                .property("nimbus.gossip.seed-backoff-max=1s").start();
+        cluster = LocalCluster.builder().label("repl").workers(3).replicationFactor(3).fastGossip().start();
         HttpClient http = KvClient.newClient();
         NodeProcess w1 = cluster.process(0);
         String prefix = "repl-" + Long.toString(System.currentTimeMillis(), 36) + "-";
@@ -59,7 +57,7 @@ class ReplaceIT {
             acked.put(key, "v" + k);
         }
         String name = cluster.id(2);
-        String oldHost = hostOf(JSON.readTree(w1.fetch("/v1/cluster/topology")), name);
+        String oldHost = TopologyJson.hostOf(JSON.readTree(w1.fetch("/v1/cluster/topology")), name);
 
         cluster.process(2).killHard();
         Path dir = cluster.dir(2);
@@ -74,14 +72,14 @@ class ReplaceIT {
                     for (NodeProcess n : List.of(w1, cluster.process(1), fresh)) {
                         JsonNode t = JSON.readTree(n.fetch("/v1/cluster/topology"));
                         last[0] = n + ": " + t;
-                        String host = hostOf(t, name);
+                        String host = TopologyJson.hostOf(t, name);
                         JsonNode op = t.get("operation");
                         boolean departed = false;
                         for (JsonNode h : t.path("departedHostIds")) {
                             departed |= h.asText().equals(oldHost);
                         }
                         if (host == null || host.equals(oldHost) || !departed || (op != null && !op.isNull())
-                                || t.path("workers").size() != 3 || !statusOf(t, name).equals("NORMAL")) {
+                                || t.path("workers").size() != 3 || !TopologyJson.status(t, name).equals("NORMAL")) {
                             return false;
                         }
                     }
@@ -106,23 +104,5 @@ class ReplaceIT {
         if (!wrong.isEmpty()) {
             fail(wrong.size() + " wrong reads after the replacement, e.g. " + wrong.subList(0, Math.min(5, wrong.size())));
         }
-    }
-
-    private static String hostOf(JsonNode topology, String name) {
-        for (JsonNode w : topology.path("workers")) {
-            if (w.path("name").asText().equals(name)) {
-                return w.path("hostId").asText();
-            }
-        }
-        return null;
-    }
-
-    private static String statusOf(JsonNode topology, String name) {
-        for (JsonNode w : topology.path("workers")) {
-            if (w.path("name").asText().equals(name)) {
-                return w.path("status").asText();
-            }
-        }
-        return "absent";
     }
 }

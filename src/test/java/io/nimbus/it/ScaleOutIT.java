@@ -148,9 +148,7 @@ class ScaleOutIT {
 
     @Test
     void joinsOfTwoWorkersSeededWithALoneWorkerHoldingDataLoseNothingAndReviveNothing() throws Exception {
-        cluster = LocalCluster.builder().label("scale").workers(WORKERS).replicationFactor(3).startOnly(1)
-                .property("nimbus.gossip.interval=200ms").property("nimbus.gossip.failure-timeout=2s")
-                .property("nimbus.gossip.seed-backoff-max=1s").start();
+        cluster = LocalCluster.builder().label("scale").workers(WORKERS).replicationFactor(3).startOnly(1).fastGossip().start();
         HttpClient http = KvClient.newClient();
         NodeProcess w1 = cluster.process(0);
         String prefix = "scale-" + Long.toString(System.currentTimeMillis(), 36) + "-";

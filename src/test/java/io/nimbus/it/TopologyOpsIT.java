@@ -63,9 +63,7 @@ class TopologyOpsIT {
 
     @Test
     void joinDecommissionAndRemoveUnderLoadLoseNoAcknowledgedWrite() throws Exception {
-        cluster = LocalCluster.builder().label("ops").workers(4).replicationFactor(3).startOnly(3)
-                .property("nimbus.gossip.interval=200ms").property("nimbus.gossip.failure-timeout=2s")
-                .property("nimbus.gossip.seed-backoff-max=1s").start();
+        cluster = LocalCluster.builder().label("ops").workers(4).replicationFactor(3).startOnly(3).fastGossip().start();
         HttpClient http = KvClient.newClient();
         Map<String, KeyLog> logs = new ConcurrentHashMap<>();
         AtomicBoolean stop = new AtomicBoolean();
@@ -143,7 +141,7 @@ class TopologyOpsIT {
             t0 = System.nanoTime();
             HttpResponse<String> d = post(http, w2, "/v1/cluster/decommission");
             assertEquals(202, d.statusCode(), d.body());
-            assertEquals("LEAVING", status(JSON.readTree(d.body()), cluster.id(1)), d.body());
+            assertEquals("LEAVING", TopologyJson.status(JSON.readTree(d.body()), cluster.id(1)), d.body());
             HttpResponse<String> again = post(http, cluster.process(0), "/v1/cluster/decommission");
             assertEquals(409, again.statusCode(), "a second operation is refused while one runs: " + again.body());
             targets.remove(w2);
@@ -279,14 +277,6 @@ class TopologyOpsIT {
         return b.toString();
     }
 
-    private static String status(JsonNode topology, String name) {
-        for (JsonNode w : topology.path("workers")) {
-            if (w.path("name").asText().equals(name)) {
-                return w.path("status").asText();
-            }
-        }
-        return "absent";
-    }
 
     /** Until every observer's topology lists exactly {@code members}, all NORMAL, with no operation. */
     private void awaitSettled(List<NodeProcess> observers, Set<String> members) throws InterruptedException {

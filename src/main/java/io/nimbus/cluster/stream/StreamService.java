@@ -132,6 +132,24 @@ public class StreamService {
         }
         int rows = Math.min(p.rowsMax(), config.stream().chunkRowsMax());
         long bytes = Math.min(p.bytesMax(), chunkBytesMax());
+        Topology held = store.topology();
+        if (held == null || held.epoch() < p.epoch()) {
+            // a source behind the operation's epoch first learns it and passes its writer's fence point: from then
+            // on it refuses older requests for the moving ranges, so nothing a stale coordinator writes at ONE can
+            // land here after this scan read the key
+            return Future.fromCompletionStage(topology.get().refresh(p.epoch()).thenCompose(x -> store.fencePoint())
+                    .thenCompose(now -> {
+                        if (now == null || now.epoch() < p.epoch()) {
+                            return CompletableFuture.failedFuture(new IllegalStateException("this source holds epoch "
+                                    + (now == null ? 0 : now.epoch()) + ", behind the stream's " + p.epoch()));
+                        }
+                        return scan(store, p, rows, bytes).toCompletionStage();
+                    }));
+        }
+        return scan(store, p, rows, bytes);
+    }
+
+    private Future<ClusterTransport.Message> scan(MapDbStore store, StreamCodec.Pull p, int rows, long bytes) {
         return vertx.executeBlocking(() -> {
             MapDbStore.Page page = store.scan(key -> !key.startsWith("\u0000") && p.covers(token(key)), p.after(), rows, bytes);
             chunksServed.increment();
