@@ -113,6 +113,9 @@ public class TopologyService {
     /** Held while queueing topology installs, so founding a cluster and learning a peer's cannot interleave. */
     private final Object installOrder = new Object();
     private long roundsWithout;
+    private long rounds;
+    /** How often (in gossip rounds) a node reads the topology register at QUORUM and learns what it holds. */
+    private static final int REGISTER_READ_EVERY_ROUNDS = 20;
     /** Auto-replace: when this store first saw its name held by another host (0: not), and the next ask's earliest time. */
     private volatile long replaceSince;
     private volatile long replaceNotBefore;
@@ -386,6 +389,26 @@ public class TopologyService {
         return CompletableFuture.completedFuture(t);
     }
 
+    /**
+     * Reads the register at QUORUM (a Paxos read: it also finishes a proposal that was accepted but not
+     * committed) and learns its value. A change whose compare-and-set was chosen but that nobody
+     * installed — its driver crashed, or saw the outcome as unknown — is found this way, not only when
+     * the next change reads the register.
+     */
+    private void readRegister() {
+        if (!fetching.compareAndSet(false, true)) {
+            return;
+        }
+        CompletableFuture.completedFuture(null).thenCompose(x -> coordinator.get().registerRead()).thenCompose(p ->
+                p == null || p.isTombstone() ? CompletableFuture.completedFuture(current())
+                        : learn(TopologyCodec.decode(p.value()))).whenComplete((t, e) -> {
+            fetching.set(false);
+            if (e != null) {
+                LOG.debugf("reading the topology register: %s", e.getMessage());
+            }
+        });
+    }
+
     /** A replica was asked under a newer epoch: learn it, one fetch at a time (a burst of such requests is one fetch). */
     private void refreshInBackground(long epoch) {
         if (!refreshing.compareAndSet(false, true)) {
@@ -428,6 +451,9 @@ public class TopologyService {
                     }
                 });
             }
+        }
+        if (t != null && ++rounds % REGISTER_READ_EVERY_ROUNDS == 0) {
+            readRegister(); // an epoch chosen but never installed (its driver crashed) is announced this way
         }
         if (newest > (t == null ? 0 : t.epoch())) {
             learnFrom(newest, newestAt);
@@ -591,7 +617,7 @@ public class TopologyService {
                     + "POST /v1/cluster/decommission on it"));
         }
         Worker w = t.worker(name).orElse(null);
-        if (w != null && view().reachable(w.replica())) {
+        if (w != null && heardAlive(name)) {
             return CompletableFuture.failedFuture(new TopologyChangeRefused(name + " is reachable: decommission a live "
                     + "worker (POST /v1/cluster/decommission on it) instead of removing it"));
         }
@@ -602,6 +628,19 @@ public class TopologyService {
     /** Aborts the operation in progress ({@code POST /v1/cluster/operation/abort}): its ranges go back to their old replicas. */
     public CompletableFuture<Topology> abort() {
         return operate("abort the operation in progress", Topology::abort);
+    }
+
+    /** Gossip knows {@code name} and reaches it (a worker gossip never heard of since this start is not alive to it). */
+    private boolean heardAlive(String name) {
+        if (down.contains(name)) {
+            return false;
+        }
+        for (Member m : members) {
+            if (m.id().equals(name) && m.reachable()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private CompletableFuture<Topology> operate(String what, Function<Topology, Topology> step) {
