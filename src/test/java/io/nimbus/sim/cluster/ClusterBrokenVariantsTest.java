@@ -33,6 +33,7 @@ class ClusterBrokenVariantsTest {
             case STREAM_FROM_ANY_ONE_REPLICA -> 1;
             case COUNT_PENDING_AS_NATURAL -> 25;
             case STREAM_COMMITTED_ONLY -> 10;
+            case EARLY_CLEANUP -> 50;
             case CORRECT -> 0;
         };
     }

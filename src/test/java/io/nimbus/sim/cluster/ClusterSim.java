@@ -109,13 +109,20 @@ import java.util.function.Function;
  * of for unreachable ({@code Script#operatorNode}); {@link Variant#SHELL_AS_IS} keeps the step-4 shell's
  * two flaws. The operator asks again while its request went unanswered (as a person given a time-out would).
  * Simplifications: the ballot clock's high-water mark is durable at once; a proxy's topology is lost at a
- * crash; stores are never wiped; no cleanup of moved ranges.
+ * crash; stores are never wiped.
+ *
+ * <p><b>Cleanup</b> (StreamService.cleanupIfDue / cleanupPage, TOPOLOGY.md §8): a worker holding an epoch with no
+ * operation, that no reachable peer announces a newer one to and that reaches most workers, deletes the rows of
+ * keys it is neither natural nor pending for, each deletion decided on its writer against the topology held then,
+ * and none while a Paxos request carried a newer epoch than that (ReplicaService.newestRequestEpoch, volatile).
+ * Checked by I6, no amnesia ({@link Node#noAmnesia}), and at the end: once every worker cleaned up at the final
+ * epoch, no store holds a row of a key it does not replicate.
  */
 public final class ClusterSim {
 
     public enum Check {
-        EPOCH_UNIQUENESS, FENCE, HOST_ID, BARRIER, ELECTORATE, PAXOS_SAFETY, HANDOVER, LOST_WRITE, LINEARIZABILITY, ONE_KEYS,
-        OPERATIONS, CONVERGENCE, LIVENESS, EXCEPTION;
+        EPOCH_UNIQUENESS, FENCE, HOST_ID, BARRIER, ELECTORATE, PAXOS_SAFETY, HANDOVER, NO_AMNESIA, LOST_WRITE, LINEARIZABILITY,
+        ONE_KEYS, OPERATIONS, CONVERGENCE, CLEANUP, LIVENESS, EXCEPTION;
 
         /** A check on what clients saw (an acknowledged write lost, a non-linearizable history), not on internal state. */
         public boolean consequence() {
@@ -135,6 +142,8 @@ public final class ClusterSim {
         public int inFlightRowsServed, promiseOnlyRowsServed, commitCrashes;
         /** Acknowledged ONE writes held only by workers that died for good (lost with them, as ONE allows). */
         public int oneLostWithTheDead;
+        /** Cleanup: rows deleted (of ranges a worker no longer replicates), rows kept by the writer's decision, cleanups run. */
+        public int rowsCleaned, cleanupKept, cleanups;
         public long loadStartMs, endMs;
 
         @Override
@@ -146,7 +155,7 @@ public final class ClusterSim {
                     + " removes=" + removes + " aborts=" + aborts + " skippedSteps=" + skippedSteps + " copies=" + copies
                     + " rowsStreamed=" + rowsStreamed + " chunks=" + chunks + " sourceSwitches=" + sourceSwitches
                     + " inFlightRowsServed=" + inFlightRowsServed + " promiseOnlyRowsServed=" + promiseOnlyRowsServed
-                    + " commitCrashes=" + commitCrashes + " oneLostWithTheDead=" + oneLostWithTheDead + " scriptedCrashes=" + scriptedCrashes + " handoverChecks=" + handoverChecks + (cappedRoutes > 0 ? " cappedRoutes=" + cappedRoutes + " (alone " + cappedRoutesAlone + ")" : "")
+                    + " commitCrashes=" + commitCrashes + " oneLostWithTheDead=" + oneLostWithTheDead + " rowsCleaned=" + rowsCleaned + " cleanupKept=" + cleanupKept + " cleanups=" + cleanups + " scriptedCrashes=" + scriptedCrashes + " handoverChecks=" + handoverChecks + (cappedRoutes > 0 ? " cappedRoutes=" + cappedRoutes + " (alone " + cappedRoutesAlone + ")" : "")
                     + " fenced=" + fenced + " refreshes=" + refreshes + " staleSends=" + staleSends
                     + " messages=" + messages + " dropped=" + dropped + " finalReads=" + finalReads
                     + " loadStart=" + loadStartMs + "ms end=" + endMs + "ms";
@@ -181,6 +190,8 @@ public final class ClusterSim {
     /** Streaming (StreamService, scaled to the simulation): receiver polls, chunk attempts per source, pause between. */
     static final long POLL_MS = 100, RETRY_PAUSE_MS = 100;
     static final int CHUNK_ATTEMPTS_MAX = 3;
+    /** Rows a cleanup scans per page (StreamService.cleanupPage; scaled to the simulation). */
+    static final int CLEANUP_PAGE_ROWS = 8;
     /** How often the operator's script looks at the cluster; how long after healing it may still take. */
     static final long SCRIPT_TICK_MS = 50, SCRIPT_AFTER_HEAL_MS = 30_000;
 
@@ -386,7 +397,7 @@ public final class ClusterSim {
     /** {@code -Dsim.cluster.invariants=false}: per-event invariants are counted, not failed, to see what their breach leads to. */
     private static final boolean INVARIANTS = !"false".equals(System.getProperty("sim.cluster.invariants"));
     private static final Set<Check> PER_EVENT = Set.of(Check.EPOCH_UNIQUENESS, Check.FENCE, Check.HOST_ID, Check.BARRIER,
-            Check.ELECTORATE, Check.PAXOS_SAFETY, Check.HANDOVER);
+            Check.ELECTORATE, Check.PAXOS_SAFETY, Check.HANDOVER, Check.NO_AMNESIA);
 
     private void violation(Check c, String message) {
         if (!INVARIANTS && PER_EVENT.contains(c)) {
@@ -466,6 +477,7 @@ public final class ClusterSim {
             violation(Check.OPERATIONS, "the final topology " + last + " is not the planned one: workers " + members
                     + ", planned " + script.expected + " (" + script.describe() + ")");
         }
+        checkCleanup(last);
         finalReads();
         checkOneKeys();
         var lin = LinearizabilityChecker.check(history);
@@ -1149,6 +1161,8 @@ public final class ClusterSim {
         final TreeMap<Long, Topology> installed = new TreeMap<>();
         HostId host;
         BallotClock clock;
+        /** Ghost (not the node's): per key, the newest epoch a Paxos request on it carried to this store (I6). */
+        final Map<String, Long> requestEpochs = new HashMap<>();
     }
 
     /** A writer-queue task: decided at batch time against the staged state, made durable at commit time. */
@@ -1163,6 +1177,10 @@ public final class ClusterSim {
     }
 
     private record FencePointTask(Runnable done) implements Task {
+    }
+
+    /** A cleanup's deletion of one row, decided on the writer (StreamService.cleanupPage's {@code store.update}). */
+    private record CleanupTask(String key, Consumer<Boolean> done) implements Task {
     }
 
     /** A streamed row merged into the store ({@code KeyState.merge}, as StreamService's {@code store.update}). */
@@ -1205,6 +1223,9 @@ public final class ClusterSim {
         /** As the real coordinator: requests on one key run one after another on a node, in {@link KeyQueue}'s order. */
         KeyQueue<Flight> keyQueues = new KeyQueue<>(true);
         final List<Flight> flights = new ArrayList<>();
+        /** StreamService's cleanedEpoch and cleaning, ReplicaService's newestRequestEpoch: volatile. */
+        long cleanedEpoch, newestRequestEpoch;
+        boolean cleaning;
 
         Node(int index, boolean worker, SplittableRandom random) {
             this.index = index;
@@ -1297,6 +1318,9 @@ public final class ClusterSim {
             driving = false;
             barrierPassed.clear();
             runs.clear();
+            cleanedEpoch = 0;
+            newestRequestEpoch = 0;
+            cleaning = false;
             keyQueues = new KeyQueue<>(true);
             List<Flight> lost = new ArrayList<>(flights);
             flights.clear();
@@ -1470,6 +1494,16 @@ public final class ClusterSim {
                     releases.add(it.done());
                 } else if (task instanceof FencePointTask fp) {
                     releases.add(fp.done());
+                } else if (task instanceof CleanupTask ct) {
+                    KeyState current = overlay.getOrDefault(ct.key(), store.keys.getOrDefault(ct.key(), KeyState.EMPTY));
+                    boolean drop = current != KeyState.EMPTY && !current.equals(KeyState.EMPTY) && dropOnCleanup(staged, ct.key());
+                    if (drop) {
+                        noAmnesia(staged, ct.key());
+                        overlay.put(ct.key(), KeyState.EMPTY);
+                        String key = ct.key();
+                        releases.add(() -> safety.forgotten(name, key));
+                    }
+                    releases.add(() -> ct.done().accept(drop));
                 } else if (task instanceof MergeTask mt) {
                     KeyState current = overlay.getOrDefault(mt.key(), store.keys.getOrDefault(mt.key(), KeyState.EMPTY));
                     KeyState merged;
@@ -1514,6 +1548,10 @@ public final class ClusterSim {
                 }
                 for (Map.Entry<String, KeyState> e : overlay.entrySet()) {
                     KeyState before = store.keys.get(e.getKey());
+                    if (e.getValue().equals(KeyState.EMPTY)) {
+                        store.keys.remove(e.getKey()); // a cleanup's deletion
+                        continue;
+                    }
                     store.keys.put(e.getKey(), e.getValue());
                     if (e.getKey().equals(REGISTER) && e.getValue().committed() != null
                             && (before == null || before.committed() != e.getValue().committed())) {
@@ -1583,6 +1621,8 @@ public final class ClusterSim {
             if (!worker) {
                 return; // a proxy holds no replicas: no answer
             }
+            newestRequestEpoch = Math.max(newestRequestEpoch, epoch); // before the update is queued (ReplicaService.handle)
+            store.requestEpochs.merge(req.key(), epoch, Math::max);
             if (req instanceof PaxosMessage.ReadCommitted) {
                 Topology mine = store.topology;
                 FencedAcceptor.Decision d = FencedAcceptor.decide(mine, store.host,
@@ -1598,6 +1638,137 @@ public final class ClusterSim {
             enqueue(new PaxosTask(epoch, target, req, onArrival, reply));
         }
 
+        // ---- cleanup (StreamService.cleanupIfDue / cleanupPage) ----
+
+        /** TopologyService.upToDate: no reachable peer announces a newer epoch, and this node reaches most workers. */
+        boolean upToDate(Topology t) {
+            for (Member m : gossiper.members(loop.now())) {
+                if (!m.self() && m.reachable() && m.info().topologyEpoch() > t.epoch()) {
+                    return false;
+                }
+            }
+            int reached = 0;
+            for (Worker w : t.workers()) {
+                if (!w.name().equals(name) && !down.contains(w.name())) {
+                    reached++;
+                }
+            }
+            return reached * 2 >= t.workers().size() - 1 && (t.workers().size() == 1 || reached > 0);
+        }
+
+        /** This worker is natural or pending for {@code token} at {@code t} (StreamService.mine). */
+        boolean mine(Topology t, long token) {
+            Placement p = t.placement(token);
+            List<Replica> rs = variant == Variant.EARLY_CLEANUP ? p.next() : p.replicas();
+            for (Replica r : rs) {
+                if (r.name().equals(name)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /** The decision on the writer, against the topology held then (StreamService.cleanupPage's update). */
+        boolean dropOnCleanup(Topology now, String key) {
+            if (now == null || key.startsWith("\u0000")) {
+                return false;
+            }
+            if (variant == Variant.EARLY_CLEANUP) {
+                return !mine(now, token(key)); // the broken variant: under an operation, no request-epoch guard
+            }
+            return now.operation().isEmpty() && now.epoch() >= newestRequestEpoch && !mine(now, token(key));
+        }
+
+        /**
+         * I6, no amnesia (TOPOLOGY.md §10): a deletion of {@code key}'s row, decided against {@code held}, must not
+         * come while this acceptor is natural or pending for the key at an epoch it knows: the one it holds, or
+         * any chosen one up to the newest a request on the key carried to it.
+         */
+        void noAmnesia(Topology held, String key) {
+            long tok = token(key);
+            long known = Math.max(held.epoch(), store.requestEpochs.getOrDefault(key, 0L));
+            for (long e = held.epoch(); e <= known; e++) {
+                Topology t = e == held.epoch() ? held : chosenTopologies.get(e);
+                if (t == null) {
+                    continue;
+                }
+                for (Replica r : t.placement(tok).replicas()) {
+                    if (r.name().equals(name)) {
+                        violation(Check.NO_AMNESIA, name + " deleted its row of " + printable(key) + " holding epoch "
+                                + held.epoch() + ", but it is " + (t.placement(tok).natural().contains(r) ? "natural" : "pending")
+                                + " for it at epoch " + e + " (a request on it carried epoch "
+                                + store.requestEpochs.getOrDefault(key, 0L) + ")");
+                        return;
+                    }
+                }
+            }
+        }
+
+        /** StreamService.cleanupIfDue: once per epoch with no operation, the rows of ranges this worker no longer replicates. */
+        void cleanupIfDue(Topology t) {
+            if (!worker || (variant != Variant.EARLY_CLEANUP && t.operation().isPresent()) || t.epoch() <= cleanedEpoch || cleaning) {
+                return;
+            }
+            cleaning = true;
+            int inc = incarnation;
+            cleanupPage(t, null, inc);
+        }
+
+        void cleanupPage(Topology t, String after, int inc) {
+            if (!up || incarnation != inc) {
+                return;
+            }
+            List<String> page = new ArrayList<>();
+            boolean more = false;
+            for (String key : (after == null ? store.keys : store.keys.tailMap(after, false)).keySet()) {
+                if (key.startsWith("\u0000")) {
+                    continue;
+                }
+                if (page.size() == CLEANUP_PAGE_ROWS) {
+                    more = true;
+                    break;
+                }
+                page.add(key);
+            }
+            List<String> gone = new ArrayList<>();
+            for (String key : page) {
+                if (!mine(t, token(key))) {
+                    gone.add(key);
+                }
+            }
+            boolean last = !more || page.isEmpty();
+            String next = page.isEmpty() ? null : page.get(page.size() - 1);
+            Runnable then = () -> {
+                if (!up || incarnation != inc) {
+                    return;
+                }
+                if (last) {
+                    cleaning = false;
+                    cleanedEpoch = t.epoch();
+                    stats.cleanups++;
+                } else {
+                    cleanupPage(t, next, inc);
+                }
+            };
+            if (gone.isEmpty()) {
+                then.run();
+                return;
+            }
+            int[] left = {gone.size()};
+            for (String key : gone) {
+                enqueue(new CleanupTask(key, dropped -> {
+                    if (dropped) {
+                        stats.rowsCleaned++;
+                    } else {
+                        stats.cleanupKept++;
+                    }
+                    if (--left[0] == 0) {
+                        then.run();
+                    }
+                }));
+            }
+        }
+
         // ---- the topology driver (TopologyService.advanceMembership / transform / barrier) ----
 
         /** A worker this node can reach (itself included), as TopologyService.eligible. */
@@ -1608,12 +1779,18 @@ public final class ClusterSim {
         void advanceMembership(Topology t) {
             Replica me = self();
             Operation op = t.operation().orElse(null);
+            if (variant == Variant.EARLY_CLEANUP && upToDate(t)) {
+                cleanupIfDue(t); // the broken variant: under an operation too
+            }
             if (op != null) {
                 // TopologyService.advanceMembership: the operation's driver moves it on; nothing else changes meanwhile
                 if (op.driver().equals(name) && (t.holds(me) || t.isJoining(me))) {
                     drive(t, op);
                 }
                 return;
+            }
+            if (variant != Variant.EARLY_CLEANUP && upToDate(t)) {
+                cleanupIfDue(t); // rows of ranges this worker no longer replicates (TopologyService.advanceMembership)
             }
             if (t.departed().contains(store.host)) {
                 return;
@@ -2674,6 +2851,55 @@ public final class ClusterSim {
     }
 
     // ---- the end ---------------------------------------------------------------------------------------
+
+    /**
+     * Non-replicas hold no rows after cleanup (TOPOLOGY.md §10, end of run): once every running worker cleaned
+     * up at the final epoch, no store holds a row of a key it is not a replica of at that epoch.
+     */
+    private void checkCleanup(Topology last) {
+        long bound = loop.now() + 5_000;
+        while (loop.now() < bound && !cleanedUp(last)) {
+            runUntil(loop.now() + 50);
+        }
+        if (!cleanedUp(last)) {
+            StringBuilder b = new StringBuilder();
+            for (Node n : nodes) {
+                if (n.worker && !n.gone) {
+                    b.append(n.name).append(" cleaned ").append(n.cleanedEpoch).append("; ");
+                }
+            }
+            violation(Check.LIVENESS, "no cleanup at the final epoch " + last.epoch() + " 5s after settling: " + b);
+            return;
+        }
+        for (Node n : nodes) {
+            if (!n.worker || n.gone) {
+                continue;
+            }
+            for (String key : n.store.keys.keySet()) {
+                if (key.startsWith("\u0000")) {
+                    continue;
+                }
+                boolean replica = false;
+                for (Replica r : last.placement(token(key)).replicas()) {
+                    replica |= r.name().equals(n.name);
+                }
+                if (!replica) {
+                    violation(Check.CLEANUP, n.name + " still holds a row of " + key + " after its cleanup at epoch "
+                            + last.epoch() + ", whose replicas are " + last.placement(token(key)).names());
+                    return;
+                }
+            }
+        }
+    }
+
+    private boolean cleanedUp(Topology last) {
+        for (Node n : nodes) {
+            if (n.worker && !n.gone && (!n.up || n.cleanedEpoch < last.epoch())) {
+                return false;
+            }
+        }
+        return true;
+    }
 
     /** A QUORUM read of every QUORUM key through every node, one at a time; each must answer and lose nothing. */
     private void finalReads() {

@@ -37,5 +37,12 @@ public enum Variant {
     /** While a key moves, coordinators take a majority of its new replica set alone for a QUORUM (pending counted as natural). */
     COUNT_PENDING_AS_NATURAL,
     /** Streamed rows carry the committed value only: the accepted proposal and the promise are dropped. */
-    STREAM_COMMITTED_ONLY
+    STREAM_COMMITTED_ONLY,
+    /**
+     * Cleanup does not wait for an epoch without an operation, nor for the request-epoch guard: under START a
+     * worker deletes the rows of ranges it will not replicate once the operation ends (while it is still their
+     * natural replica, or a source), and at any epoch it deletes rows although a request of a newer epoch, in
+     * which it is pending, reached it.
+     */
+    EARLY_CLEANUP
 }

@@ -263,6 +263,14 @@ public final class PaxosSafety {
         chosenBallots.computeIfAbsent(key, k -> new HashSet<>()).add(b);
     }
 
+    /**
+     * {@code replica}'s row of {@code key} was deleted by a cleanup (it no longer replicates the key: whether it
+     * may is checked by the caller): what it acknowledged on the key is no longer expected of it at a restart.
+     */
+    public void forgotten(String replica, String key) {
+        revealed.remove(replica + "/" + key);
+    }
+
     /** After a restart: the acceptor must still hold everything it acknowledged before the crash. */
     public void restarted(String replica, Map<String, KeyState> restored) {
         for (Map.Entry<String, Revealed> e : revealed.entrySet()) {
