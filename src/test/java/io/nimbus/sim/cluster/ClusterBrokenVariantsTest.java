@@ -34,6 +34,7 @@ class ClusterBrokenVariantsTest {
             case COUNT_PENDING_AS_NATURAL -> 25;
             case STREAM_COMMITTED_ONLY -> 10;
             case EARLY_CLEANUP -> 50;
+            case SKIP_TOMBSTONES -> 20;
             case CORRECT -> 0;
         };
     }

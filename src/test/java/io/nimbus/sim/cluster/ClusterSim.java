@@ -90,8 +90,8 @@ import java.util.function.Function;
  * START epoch. Crash points: the driver right after START (it resumes: the operation stays in the
  * register), a receiver as a chunk lands (it copies again), a source after serving a chunk (the receiver
  * moves on), coordinators between a write's accept quorum and its commits. 12 cold keys are written once
- * as the load starts and then left alone, so a replica that missed a write stays behind until a stream
- * moves the key.
+ * as the load starts (every other one deleted right after, so only a tombstone should be left of it) and
+ * then left alone, so a replica that missed a write or a delete stays behind until a stream moves the key.
  *
  * <p>Checks per event: epoch uniqueness, the fence (no Prepare/Propose decided below the key's
  * {@code changedAt} in the deciding replica's own topology), host identity, the barrier (when an
@@ -2324,6 +2324,9 @@ public final class ClusterSim {
                 if (row.accepted() == null && row.committed() == null) {
                     stats.promiseOnlyRowsServed++;
                 }
+                if (variant == Variant.SKIP_TOMBSTONES && row.committed() != null && row.committed().isTombstone()) {
+                    continue; // the broken variant: a deleted key's row is not streamed
+                }
                 if (variant == Variant.STREAM_COMMITTED_ONLY) {
                     // the broken variant: the committed value alone, without the accepted proposal and the promise
                     row = row.committed() == null ? KeyState.EMPTY : new KeyState(null, null, row.committed());
@@ -2659,9 +2662,10 @@ public final class ClusterSim {
         int done;
         int seq;
         boolean busy;
-        /** The loader: writes each cold key once, then stops. */
+        /** The loader: writes each cold key once (and deletes every other one right after), then stops. */
         boolean loader;
         int loaded;
+        String deleting;
         String what = "";
         final Map<String, Ballot> known = new HashMap<>();
 
@@ -2721,28 +2725,43 @@ public final class ClusterSim {
             issue(node, key, opId, request, level, res -> finish(at, key, k, opId, res, think));
         }
 
-        /** The loader's next cold key: one unconditional QUORUM write through a random node. */
+        /**
+         * The loader's next cold key: one unconditional QUORUM write through a random node; cold-1, cold-3, ... are
+         * deleted (unconditionally, at QUORUM) right after their write, so a tombstone is all that should be left of them.
+         */
         void load() {
-            if (clientsStop || loaded >= coldKeys.size()) {
+            if (clientsStop || (deleting == null && loaded >= coldKeys.size())) {
                 return;
             }
-            String key = coldKeys.get(loaded++);
+            String key;
+            ClientOp kind;
+            if (deleting != null) {
+                key = deleting;
+                deleting = null;
+                kind = ClientOp.DELETE;
+            } else {
+                key = coldKeys.get(loaded++);
+                kind = ClientOp.WRITE;
+                if (loaded % 2 == 0) {
+                    deleting = key;
+                }
+            }
             int nodePick = random.nextInt(nodes.size());
             long think = random.nextInt(20);
             Node node = nodes.get(nodePick);
             for (int i = 1; i < nodes.size() && (node.gone || !node.started); i++) {
                 node = nodes.get((nodePick + i) % nodes.size());
             }
-            String value = name + "." + (++seq);
+            String value = kind.writesValue() ? name + "." + (++seq) : null;
             stats.ops++;
             busy = true;
-            what = "load " + key + " at " + node.name;
-            history.invoke(name, ClientOp.WRITE.historyOp(key, value, null), loop.now());
-            trace.add("load", node.index, loaded);
+            what = "load " + kind + " " + key + " at " + node.name;
+            history.invoke(name, kind.historyOp(key, value, null), loop.now());
+            trace.add("load", node.index, loaded, kind.ordinal());
             Node at = node;
             int opId = nextOpId++;
-            issue(node, key, opId, ClientOp.WRITE.request(key, value, null), ConsistencyLevel.QUORUM,
-                    res -> finish(at, key, ClientOp.WRITE, opId, res, think));
+            issue(node, key, opId, kind.request(key, value, null), ConsistencyLevel.QUORUM,
+                    res -> finish(at, key, kind, opId, res, think));
         }
 
         void issue(Node node, String key, int opId, Coordination.Request request, ConsistencyLevel level, Consumer<Result> done) {

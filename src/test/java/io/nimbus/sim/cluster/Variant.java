@@ -44,5 +44,7 @@ public enum Variant {
      * natural replica, or a source), and at any epoch it deletes rows although a request of a newer epoch, in
      * which it is pending, reached it.
      */
-    EARLY_CLEANUP
+    EARLY_CLEANUP,
+    /** The stream drops rows whose committed value is a tombstone (a deleted key is not handed over). */
+    SKIP_TOMBSTONES
 }
