@@ -31,7 +31,7 @@ class ClusterSeedSweepTest {
         long ops = 0, oneOps = 0, okOps = 0, indeterminate = 0, crashes = 0, partitions = 0, joins = 0, electorate = 0;
         long epochs = 0, fenced = 0, refreshes = 0, staleSends = 0, messages = 0, dropped = 0, slowest = 0;
         long opStarts = 0, joinsWithData = 0, leaves = 0, removes = 0, aborts = 0, rows = 0, inFlightRows = 0, switches = 0;
-        long scripted = 0, handover = 0, oneLostWithTheDead = 0, cleaned = 0, cleanupKept = 0;
+        long scripted = 0, handover = 0, oneLostWithTheDead = 0, cleaned = 0, cleanupKept = 0, wipes = 0;
         Map<Integer, Integer> workers = new TreeMap<>();
         for (long seed = first; seed < first + count; seed++) {
             ClusterSim.Outcome o = ClusterSim.run(seed, Variant.CORRECT);
@@ -63,6 +63,7 @@ class ClusterSeedSweepTest {
             oneLostWithTheDead += s.oneLostWithTheDead;
             cleaned += s.rowsCleaned;
             cleanupKept += s.cleanupKept;
+            wipes += s.wipes;
             slowest = Math.max(slowest, o.wallMs());
             workers.merge(s.workers, 1, Integer::sum);
             if (!o.ok()) {
@@ -80,9 +81,9 @@ class ClusterSeedSweepTest {
         System.out.printf("Topology operations: %d started; joins finished %d (%d with client data present), decommissions %d, "
                         + "removals %d, aborts %d; rows streamed %d (%d served with an accepted proposal above the commit), "
                         + "sources given up for the next %d; scripted crash points %d; handover checks %d; acknowledged ONE "
-                        + "writes lost with a worker that died for good %d; rows cleaned up %d (kept by the writer's decision %d)%n",
+                        + "writes lost with a worker that died for good %d; rows cleaned up %d (kept by the writer's decision %d); stores wiped and replaced %d%n",
                 opStarts, joins, joinsWithData, leaves, removes, aborts, rows, inFlightRows, switches, scripted, handover,
-                oneLostWithTheDead, cleaned, cleanupKept);
+                oneLostWithTheDead, cleaned, cleanupKept, wipes);
         if (!failed.isEmpty()) {
             StringBuilder b = new StringBuilder(failed.size() + " of " + count + " seeds failed:\n");
             failed.stream().limit(5).forEach(o -> b.append("seed ").append(o.seed()).append(' ').append(o.violations())
@@ -95,7 +96,7 @@ class ClusterSeedSweepTest {
             // the sweep did what it claims: topology changes, stale coordinators turned away, faults, client work
             assertTrue(joins > 0 && electorate > 0 && fenced > 0 && refreshes > 0 && staleSends > 0, "no topology work");
             assertTrue(joinsWithData > 0 && leaves > 0 && removes > 0 && aborts > 0 && rows > 0 && switches > 0
-                    && scripted > 0 && handover > 0 && cleaned > 0, "no topology operations under load");
+                    && scripted > 0 && handover > 0 && cleaned > 0 && wipes > 0, "no topology operations under load");
             assertTrue(crashes > 0 && partitions > 0 && dropped > 0 && indeterminate > 0 && oneOps > 0, "no faults");
         }
     }

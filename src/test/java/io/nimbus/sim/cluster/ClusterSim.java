@@ -109,7 +109,13 @@ import java.util.function.Function;
  * of for unreachable ({@code Script#operatorNode}); {@link Variant#SHELL_AS_IS} keeps the step-4 shell's
  * two flaws. The operator asks again while its request went unanswered (as a person given a time-out would).
  * Simplifications: the ballot clock's high-water mark is durable at once; a proxy's topology is lost at a
- * crash; stores are never wiped.
+ * crash.
+ *
+ * <p><b>A wiped store</b> (TopologyService.askForReplacement / replaceRequested): in a third of the seeds the
+ * script wipes a worker's store (a new host id, nothing else) and restarts it under its name; it learns the
+ * topology, finds its name held by another host, and after the failure time-out asks a live member to remove
+ * the old host (refused while that member hears the name alive with the old host id); once the removal is
+ * through, it joins as a new worker. {@link Variant#WIPED_NODE_KEEPS_IDENTITY} keeps the old host id.
  *
  * <p><b>Cleanup</b> (StreamService.cleanupIfDue / cleanupPage, TOPOLOGY.md §8): a worker holding an epoch with no
  * operation, that no reachable peer announces a newer one to and that reaches most workers, deletes the rows of
@@ -143,7 +149,7 @@ public final class ClusterSim {
         /** Acknowledged ONE writes held only by workers that died for good (lost with them, as ONE allows). */
         public int oneLostWithTheDead;
         /** Cleanup: rows deleted (of ranges a worker no longer replicates), rows kept by the writer's decision, cleanups run. */
-        public int rowsCleaned, cleanupKept, cleanups;
+        public int rowsCleaned, cleanupKept, cleanups, wipes;
         public long loadStartMs, endMs;
 
         @Override
@@ -155,7 +161,7 @@ public final class ClusterSim {
                     + " removes=" + removes + " aborts=" + aborts + " skippedSteps=" + skippedSteps + " copies=" + copies
                     + " rowsStreamed=" + rowsStreamed + " chunks=" + chunks + " sourceSwitches=" + sourceSwitches
                     + " inFlightRowsServed=" + inFlightRowsServed + " promiseOnlyRowsServed=" + promiseOnlyRowsServed
-                    + " commitCrashes=" + commitCrashes + " oneLostWithTheDead=" + oneLostWithTheDead + " rowsCleaned=" + rowsCleaned + " cleanupKept=" + cleanupKept + " cleanups=" + cleanups + " scriptedCrashes=" + scriptedCrashes + " handoverChecks=" + handoverChecks + (cappedRoutes > 0 ? " cappedRoutes=" + cappedRoutes + " (alone " + cappedRoutesAlone + ")" : "")
+                    + " commitCrashes=" + commitCrashes + " oneLostWithTheDead=" + oneLostWithTheDead + " wipes=" + wipes + " rowsCleaned=" + rowsCleaned + " cleanupKept=" + cleanupKept + " cleanups=" + cleanups + " scriptedCrashes=" + scriptedCrashes + " handoverChecks=" + handoverChecks + (cappedRoutes > 0 ? " cappedRoutes=" + cappedRoutes + " (alone " + cappedRoutesAlone + ")" : "")
                     + " fenced=" + fenced + " refreshes=" + refreshes + " staleSends=" + staleSends
                     + " messages=" + messages + " dropped=" + dropped + " finalReads=" + finalReads
                     + " loadStart=" + loadStartMs + "ms end=" + endMs + "ms";
@@ -192,6 +198,8 @@ public final class ClusterSim {
     static final int CHUNK_ATTEMPTS_MAX = 3;
     /** Rows a cleanup scans per page (StreamService.cleanupPage; scaled to the simulation). */
     static final int CLEANUP_PAGE_ROWS = 8;
+    /** A wiped store asks for its old host's removal after the failure time-out, again at most this often (5 s in main). */
+    static final long REPLACE_AFTER_MS = 1000, REPLACE_RETRY_MS = 1000;
     /** How often the operator's script looks at the cluster; how long after healing it may still take. */
     static final long SCRIPT_TICK_MS = 50, SCRIPT_AFTER_HEAL_MS = 30_000;
 
@@ -243,6 +251,8 @@ public final class ClusterSim {
     private final Map<String, Set<String>> oneValues = new HashMap<>();
     private final List<Ballot[]> oneAcked = new ArrayList<>();
     private final List<String> oneAckedKeys = new ArrayList<>();
+    /** Ghost: the rows of wiped stores (a ONE write only they held is lost with them, as ONE allows). */
+    private final List<Map<String, KeyState>> wipedStores = new ArrayList<>();
     private final UUID clusterId;
     private final int rounds;
 
@@ -358,6 +368,20 @@ public final class ClusterSim {
                     : CrashPoint.SOURCE_MID_STREAM;
             st.crashDown = 50 + topo.nextInt(750);
             st.pick = topo.nextInt(1000);
+        }
+        // a worker's store wiped (drawn from its own stream, after everything above: the earlier draws are as before)
+        SplittableRandom wipeDice = root.split();
+        if (wipeDice.nextInt(3) == 0) {
+            Step w = new Step(StepKind.WIPE, -1);
+            w.at = wipeDice.nextLong(chaosMs);
+            w.crash = CrashPoint.NONE;
+            w.crashDown = 50 + wipeDice.nextInt(750);
+            w.pick = wipeDice.nextInt(1000);
+            int at = 0;
+            while (at < steps.size() && steps.get(at).at <= w.at) {
+                at++;
+            }
+            steps.add(at, w);
         }
         script = new Script(steps);
         commitCrashesLeft = topo.nextInt(3);
@@ -667,7 +691,7 @@ public final class ClusterSim {
 
     // ---- the topology script (the operator) ------------------------------------------------------------
 
-    enum StepKind { JOIN, ABORT_JOIN, LEAVE, REMOVE }
+    enum StepKind { JOIN, ABORT_JOIN, LEAVE, REMOVE, WIPE }
 
     /** Where a step's operation is interrupted by a crash (the node restarts after {@code crashDown}). */
     enum CrashPoint { NONE, DRIVER_AFTER_START, RECEIVER_MID_STREAM, SOURCE_MID_STREAM }
@@ -790,6 +814,24 @@ public final class ClusterSim {
                     s.node = victim.index;
                     kill(victim, "killed for removal");
                 }
+                case WIPE -> {
+                    // the register's electorate must keep a quorum without the wiped worker's old store
+                    boolean electorateFull = !last.electorate().isJoint() && last.electorate().members().size() == Topology.ELECTORATE_SIZE;
+                    List<String> candidates = new ArrayList<>();
+                    for (Worker w : last.workers()) {
+                        if (!w.name().equals("w0") && (electorateFull || !last.electorate().contains(w.replica()))) {
+                            candidates.add(w.name());
+                        }
+                    }
+                    if (last.workers().size() < 3 || candidates.isEmpty()) {
+                        skip(s, "too few workers to wipe one");
+                        return;
+                    }
+                    Node victim = byName.get(candidates.get(s.pick % candidates.size()));
+                    s.node = victim.index;
+                    victim.wipe();
+                    restartLater(victim, s.crashDown);
+                }
             }
             narrate("script step " + s + " begins");
             trace.add("step", s.kind.ordinal(), s.node);
@@ -817,7 +859,7 @@ public final class ClusterSim {
             // (A decommission or removal is finished by its driver, which reads the register again until its FINISH
             // is through: once it is, the operator's part is over.)
             boolean operatorDone = switch (s.kind) {
-                case JOIN -> true;
+                case JOIN, WIPE -> true;
                 case LEAVE, REMOVE -> departed || (mine && s.answered);
                 case ABORT_JOIN -> (departed && s.answered) || joined;
             };
@@ -831,7 +873,7 @@ public final class ClusterSim {
                 }
                 return;
             }
-            if (joined && (s.kind == StepKind.JOIN || s.kind == StepKind.ABORT_JOIN)) {
+            if (joined && (s.kind == StepKind.JOIN || s.kind == StepKind.ABORT_JOIN || s.kind == StepKind.WIPE)) {
                 s.done = true;
                 expected.add(n.name);
                 if (s.kind == StepKind.ABORT_JOIN) {
@@ -843,7 +885,7 @@ public final class ClusterSim {
                 return;
             }
             switch (s.kind) {
-                case JOIN -> {
+                case JOIN, WIPE -> {
                 }
                 case LEAVE -> {
                     Topology t = n.topology();
@@ -1226,6 +1268,10 @@ public final class ClusterSim {
         /** StreamService's cleanedEpoch and cleaning, ReplicaService's newestRequestEpoch: volatile. */
         long cleanedEpoch, newestRequestEpoch;
         boolean cleaning;
+        /** TopologyService.askForReplacement's replaceSince / replaceNotBefore / busy: volatile (-1: not yet). */
+        long replaceSince = -1, replaceNotBefore;
+        boolean replacing;
+        int wipes;
 
         Node(int index, boolean worker, SplittableRandom random) {
             this.index = index;
@@ -1321,6 +1367,9 @@ public final class ClusterSim {
             cleanedEpoch = 0;
             newestRequestEpoch = 0;
             cleaning = false;
+            replaceSince = -1;
+            replaceNotBefore = 0;
+            replacing = false;
             keyQueues = new KeyQueue<>(true);
             List<Flight> lost = new ArrayList<>(flights);
             flights.clear();
@@ -1638,6 +1687,104 @@ public final class ClusterSim {
             enqueue(new PaxosTask(epoch, target, req, onArrival, reply));
         }
 
+        // ---- a wiped store (TopologyService.askForReplacement / replaceRequested) ----
+
+        /**
+         * The operator wipes this worker's store and restarts it under its name: a new host id, nothing else
+         * ({@link Variant#WIPED_NODE_KEEPS_IDENTITY}: the old host id).
+         */
+        void wipe() {
+            narrate("WIPE " + name + " (host " + store.host + ")");
+            trace.add("wipe", index);
+            if (up) {
+                stats.crashes++;
+                crash();
+            }
+            stats.wipes++;
+            wipedStores.add(new TreeMap<>(store.keys));
+            store.keys.clear();
+            store.topology = null;
+            store.installed.clear();
+            store.requestEpochs.clear();
+            store.clock = new BallotClock(name, 0);
+            if (variant != Variant.WIPED_NODE_KEEPS_IDENTITY) {
+                store.host = new HostId(new UUID(seed, 0x1000L * ++wipes + index + 1));
+                safety.forgotten(name); // a new acceptor: the old host's acknowledgements are not expected of it
+            }
+        }
+
+        /** TopologyService.askForReplacement: after the failure time-out, ask a live member to remove the old host. */
+        void askForReplacement(Topology t, Worker old) {
+            long now = loop.now();
+            if (replaceSince < 0) {
+                replaceSince = now;
+            }
+            if (t.operation().isPresent() || now - replaceSince < REPLACE_AFTER_MS || now < replaceNotBefore || replacing) {
+                return;
+            }
+            Worker member = null;
+            for (Worker w : t.workers()) {
+                if (!w.name().equals(old.name()) && !down.contains(w.name())) {
+                    member = w;
+                    break;
+                }
+            }
+            if (member == null) {
+                return;
+            }
+            replacing = true;
+            replaceNotBefore = now + REPLACE_RETRY_MS;
+            int inc = incarnation;
+            narrate(name + " (host " + store.host + ") asks " + member.name() + " to remove " + old.name() + " (host " + old.host() + ")");
+            ClusterSim.this.<String>rpc(this, byName.get(member.name()), "replace", true, 4 * PHASE_TIMEOUT_MS,
+                    (target, answer) -> target.onReplace(old.host(), answer), said -> {
+                        narrate(name + ": asked to remove " + old.name() + ": " + said);
+                        if (incarnation == inc) {
+                            replacing = false;
+                        }
+                    });
+        }
+
+        /** REPLACE (TopologyService.replaceRequested, then remove): remove the old host of a wiped store's name. */
+        void onReplace(HostId oldHost, Consumer<String> reply) {
+            if (!worker) {
+                return;
+            }
+            Topology t = store.topology;
+            Worker old = null;
+            if (t != null) {
+                for (Worker w : t.workers()) {
+                    if (w.host().equals(oldHost)) {
+                        old = w;
+                    }
+                }
+            }
+            if (old == null) {
+                reply.accept("host " + oldHost + " is no member of epoch " + (t == null ? 0 : t.epoch()));
+                return;
+            }
+            String victim = old.name();
+            if (victim.equals(name) || heardAlive(victim)) {
+                reply.accept("removal of " + victim + " not started: it is reachable (or this worker)");
+                return;
+            }
+            transform(cur -> cur.startRemove(victim, name, this::eligible), 0,
+                    ok -> reply.accept("removal of " + victim + (ok ? " started" : " not started")));
+        }
+
+        /** TopologyService.heardAlive. */
+        boolean heardAlive(String who) {
+            if (down.contains(who)) {
+                return false;
+            }
+            for (Member m : gossiper.members(loop.now())) {
+                if (m.id().equals(who) && m.reachable()) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
         // ---- cleanup (StreamService.cleanupIfDue / cleanupPage) ----
 
         /** TopologyService.upToDate: no reachable peer announces a newer epoch, and this node reaches most workers. */
@@ -1797,7 +1944,9 @@ public final class ClusterSim {
             }
             Function<Topology, Topology> step;
             if (!t.holds(me)) {
-                if (t.worker(name).isPresent()) {
+                Worker existing = t.worker(name).orElse(null);
+                if (existing != null) {
+                    askForReplacement(t, existing); // a wiped store under a name the topology holds with another host
                     return;
                 }
                 step = cur -> cur.startJoin(new Worker(name, store.host, endpoint, 8080, cur.allocateTokens(name, TOKENS, offset())));
@@ -2990,6 +3139,17 @@ public final class ClusterSim {
                         break;
                     }
                     onlyOnTheDead = true;
+                }
+            }
+            if (!held && !onlyOnTheDead) {
+                boolean live = false;
+                for (Node n : nodes) {
+                    KeyState s = n.worker && !n.dead ? n.store.keys.get(key) : null;
+                    live |= s != null && s.committed() != null && s.committed().ballot().compareTo(v) >= 0;
+                }
+                for (Map<String, KeyState> w : wipedStores) {
+                    KeyState s = w.get(key);
+                    onlyOnTheDead |= !live && s != null && s.committed() != null && s.committed().ballot().compareTo(v) >= 0;
                 }
             }
             if (!held && onlyOnTheDead) {

@@ -46,5 +46,7 @@ public enum Variant {
      */
     EARLY_CLEANUP,
     /** The stream drops rows whose committed value is a tombstone (a deleted key is not handed over). */
-    SKIP_TOMBSTONES
+    SKIP_TOMBSTONES,
+    /** A worker's wiped store restarts under its old host id and answers as the old replica (with none of its state). */
+    WIPED_NODE_KEEPS_IDENTITY
 }

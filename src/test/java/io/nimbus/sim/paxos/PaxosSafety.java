@@ -271,6 +271,11 @@ public final class PaxosSafety {
         revealed.remove(replica + "/" + key);
     }
 
+    /** {@code replica}'s store was wiped and it runs as a new acceptor (a new host id): nothing it acknowledged is expected of it. */
+    public void forgotten(String replica) {
+        revealed.keySet().removeIf(k -> k.startsWith(replica + "/"));
+    }
+
     /** After a restart: the acceptor must still hold everything it acknowledged before the crash. */
     public void restarted(String replica, Map<String, KeyState> restored) {
         for (Map.Entry<String, Revealed> e : revealed.entrySet()) {
