@@ -200,6 +200,8 @@ public final class ClusterSim {
     static final int CLEANUP_PAGE_ROWS = 8;
     /** A wiped store asks for its old host's removal after the failure time-out, again at most this often (5 s in main). */
     static final long REPLACE_AFTER_MS = 1000, REPLACE_RETRY_MS = 1000;
+    /** How often (in gossip rounds) a node reads the topology register at QUORUM and learns it (TopologyService). */
+    static final int REGISTER_READ_EVERY_ROUNDS = 20;
     /** How often the operator's script looks at the cluster; how long after healing it may still take. */
     static final long SCRIPT_TICK_MS = 50, SCRIPT_AFTER_HEAL_MS = 30_000;
 
@@ -538,11 +540,18 @@ public final class ClusterSim {
         return last.epoch() == 1 || barrierReported.contains(last.epoch()) || Barrier.passed(last, holders(last.epoch()));
     }
 
-    /** Workers whose durable topology is at least {@code epoch}. */
+    /**
+     * Workers whose durable topology is at least {@code epoch}, and workers whose store is no longer the host
+     * {@code epoch} names under their name (wiped since: it refuses every request for that host, so it blocks
+     * as a holder does).
+     */
     private Set<String> holders(long epoch) {
         Set<String> out = new TreeSet<>();
+        Topology at = chosenTopologies.get(epoch);
         for (Node n : nodes) {
             if (n.worker && n.store.topology != null && n.store.topology.epoch() >= epoch) {
+                out.add(n.name);
+            } else if (n.worker && at != null && at.worker(n.name).filter(w -> !w.host().equals(n.store.host)).isPresent()) {
                 out.add(n.name);
             }
         }
@@ -1270,6 +1279,8 @@ public final class ClusterSim {
         boolean cleaning;
         /** TopologyService.askForReplacement's replaceSince / replaceNotBefore / busy: volatile (-1: not yet). */
         long replaceSince = -1, replaceNotBefore;
+        /** TopologyService.rounds: gossip rounds since this start (volatile). */
+        long rounds;
         boolean replacing;
         int wipes;
 
@@ -1369,6 +1380,7 @@ public final class ClusterSim {
             cleaning = false;
             replaceSince = -1;
             replaceNotBefore = 0;
+            rounds = 0;
             replacing = false;
             keyQueues = new KeyQueue<>(true);
             List<Flight> lost = new ArrayList<>(flights);
@@ -1425,6 +1437,9 @@ public final class ClusterSim {
             long newest = announcer == null ? 0 : announcer.info().topologyEpoch();
             String newestAt = announcer == null ? null : announcer.id();
             down = Set.copyOf(nowDown);
+            if (t != null && ++rounds % REGISTER_READ_EVERY_ROUNDS == 0) {
+                readRegister(); // an epoch chosen but never installed (its driver crashed) is found this way
+            }
             if (newest > (t == null ? 0 : t.epoch()) && !fetching) {
                 fetching = true;
                 narrate(name + " fetches epoch " + newest + " from " + newestAt);
@@ -1448,6 +1463,33 @@ public final class ClusterSim {
                     gossiper.updateSelf(i.withTopology(i.hostId(), e));
                 }
             }
+        }
+
+        /** TopologyService.readRegister (since 03b275e): read the register at QUORUM and learn its value. */
+        void readRegister() {
+            if (fetching) {
+                return;
+            }
+            Routing.Routed r = registerRoute();
+            if (!(r instanceof Routing.Route route)) {
+                return;
+            }
+            fetching = true;
+            int inc = incarnation;
+            coordinate(REGISTER, -1, new Coordination.Request.Read(), ConsistencyLevel.QUORUM, route, this::registerRoute, res -> {
+                if (incarnation != inc) {
+                    return;
+                }
+                if (res instanceof Result.Read read && read.committed() != null && !read.committed().isTombstone()) {
+                    learn(TopologyCodec.decode(read.committed().value()), x -> {
+                        if (incarnation == inc) {
+                            fetching = false;
+                        }
+                    });
+                } else {
+                    fetching = false;
+                }
+            });
         }
 
         /** Fetch the topology {@code from} holds and learn it; {@code done} after it is installed (or nothing learned). */
