@@ -35,7 +35,7 @@ class ClusterBrokenVariantsTest {
             case STREAM_COMMITTED_ONLY -> 10;
             case EARLY_CLEANUP -> 50;
             case SKIP_TOMBSTONES -> 20;
-            case WIPED_NODE_KEEPS_IDENTITY -> 1;
+            case WIPED_NODE_KEEPS_IDENTITY -> 5;
             case CORRECT -> 0;
         };
     }
