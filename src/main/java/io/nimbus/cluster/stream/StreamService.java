@@ -433,16 +433,6 @@ public class StreamService {
         });
     }
 
-    private static boolean mine(Topology t, String me, long token) {
-        io.nimbus.core.topology.Placement p = t.placement(token);
-        for (io.nimbus.core.topology.Replica r : p.replicas()) {
-            if (r.name().equals(me)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     private CompletableFuture<Void> cleanupPage(Topology t, MapDbStore store, String me, String after, long[] removed,
                                                 long[] kept) {
         return vertx.executeBlocking(() -> store.scan(key -> !key.startsWith("\u0000"), after,
@@ -451,14 +441,13 @@ public class StreamService {
                     List<CompletableFuture<Boolean>> gone = new ArrayList<>();
                     for (MapDbStore.Row row : page.rows()) {
                         long token = token(row.key());
-                        if (mine(t, me, token)) {
+                        if (t.placement(token).includes(me)) {
                             kept[0]++;
                             continue;
                         }
                         gone.add(store.update(row.key(), (current, fresh) -> {
                             Topology now = store.topology(); // decided against the topology held at this moment
-                            boolean drop = now != null && now.operation().isEmpty()
-                                    && now.epoch() >= replicas.newestRequestEpoch() && !mine(now, me, token);
+                            boolean drop = now != null && now.mayDropRow(me, token, replicas.newestRequestEpoch());
                             return new Acceptor.Transition<>(drop ? KeyState.EMPTY : current, drop);
                         }));
                     }

@@ -492,7 +492,7 @@ public class TopologyService {
             }
             return; // one operation at a time; the electorate does not change meanwhile
         }
-        if (upToDate(t)) {
+        if (Reachability.upToDate(t, identity.id(), members, down)) {
             streams.get().cleanupIfDue(t); // rows of ranges this worker no longer replicates (none if it never held any)
         }
         if (t.departed().contains(me.host())) {
@@ -617,7 +617,7 @@ public class TopologyService {
                     + "POST /v1/cluster/decommission on it"));
         }
         Worker w = t.worker(name).orElse(null);
-        if (w != null && heardAlive(name)) {
+        if (w != null && Reachability.heardAlive(name, members, down)) {
             return CompletableFuture.failedFuture(new TopologyChangeRefused(name + " is reachable: decommission a live "
                     + "worker (POST /v1/cluster/decommission on it) instead of removing it"));
         }
@@ -628,19 +628,6 @@ public class TopologyService {
     /** Aborts the operation in progress ({@code POST /v1/cluster/operation/abort}): its ranges go back to their old replicas. */
     public CompletableFuture<Topology> abort() {
         return operate("abort the operation in progress", Topology::abort);
-    }
-
-    /** Gossip knows {@code name} and reaches it (a worker gossip never heard of since this start is not alive to it). */
-    private boolean heardAlive(String name) {
-        if (down.contains(name)) {
-            return false;
-        }
-        for (Member m : members) {
-            if (m.id().equals(name) && m.reachable()) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private CompletableFuture<Topology> operate(String what, Function<Topology, Topology> step) {
@@ -669,13 +656,7 @@ public class TopologyService {
                 || now < replaceNotBefore || !busy.compareAndSet(false, true)) {
             return;
         }
-        Worker member = null;
-        for (Worker w : t.workers()) {
-            if (!w.name().equals(old.name()) && !down.contains(w.name())) {
-                member = w;
-                break;
-            }
-        }
+        Worker member = Reachability.replacementHelper(t, old, down).orElse(null);
         if (member == null) {
             busy.set(false);
             return;
@@ -720,25 +701,6 @@ public class TopologyService {
                     : "removal of " + name + " not started: " + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage());
             return new ClusterTransport.Message(REPLACE, said.getBytes(StandardCharsets.UTF_8));
         }));
-    }
-
-    /**
-     * This node holds the newest topology its peers announce, and reaches most of its workers: only then
-     * may it judge which ranges it no longer replicates (a restarted worker holds an old epoch at first).
-     */
-    private boolean upToDate(Topology t) {
-        int reached = 0;
-        for (Member m : members) {
-            if (!m.self() && m.reachable() && m.info().topologyEpoch() > t.epoch()) {
-                return false;
-            }
-        }
-        for (Worker w : t.workers()) {
-            if (!w.name().equals(identity.id()) && !down.contains(w.name())) {
-                reached++;
-            }
-        }
-        return reached * 2 >= t.workers().size() - 1 && (t.workers().size() == 1 || reached > 0);
     }
 
     /** A worker this node can reach (itself included): one the electorate may grow by. */

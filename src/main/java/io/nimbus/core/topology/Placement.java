@@ -73,4 +73,19 @@ public record Placement(List<Replica> natural, List<Replica> next, long changedA
         Quorum old = Quorum.majority(names(natural));
         return moving() ? new Quorum.Joint(old, Quorum.majority(names(next))) : old;
     }
+
+    /** {@code name} is a natural or a pending replica of this key. */
+    public boolean includes(String name) {
+        for (Replica r : natural) {
+            if (r.name().equals(name)) {
+                return true;
+            }
+        }
+        for (Replica r : next) {
+            if (r.name().equals(name)) {
+                return true;
+            }
+        }
+        return false;
+    }
 }

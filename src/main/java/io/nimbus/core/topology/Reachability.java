@@ -44,4 +44,49 @@ public final class Reachability {
         }
         return newest;
     }
+
+    /**
+     * Gossip knows {@code name} and reaches it. A worker gossip never heard of since this start is not alive
+     * to it (removenode may remove it).
+     */
+    public static boolean heardAlive(String name, List<Member> members, Set<String> down) {
+        if (down.contains(name)) {
+            return false;
+        }
+        for (Member m : members) {
+            if (m.id().equals(name) && m.reachable()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * This node ({@code self}) holds the newest topology its reachable peers announce and reaches most of
+     * the workers of {@code t}: only then may it judge which ranges it no longer replicates (cleanup).
+     */
+    public static boolean upToDate(Topology t, String self, List<Member> members, Set<String> down) {
+        for (Member m : members) {
+            if (!m.self() && m.reachable() && m.info().topologyEpoch() > t.epoch()) {
+                return false;
+            }
+        }
+        int reached = 0;
+        for (Worker w : t.workers()) {
+            if (!w.name().equals(self) && !down.contains(w.name())) {
+                reached++;
+            }
+        }
+        return reached * 2 >= t.workers().size() - 1 && (t.workers().size() == 1 || reached > 0);
+    }
+
+    /** The member a wiped store under {@code old}'s name asks to remove the old host: the first reachable other worker. */
+    public static java.util.Optional<Worker> replacementHelper(Topology t, Worker old, Set<String> down) {
+        for (Worker w : t.workers()) {
+            if (!w.name().equals(old.name()) && !down.contains(w.name())) {
+                return java.util.Optional.of(w);
+            }
+        }
+        return java.util.Optional.empty();
+    }
 }

@@ -285,6 +285,16 @@ public final class Topology {
         return out;
     }
 
+    /**
+     * Cleanup's decision for one row of {@code me} (TOPOLOGY.md §8), taken on the writer thread against the
+     * topology held then: drop it only with no operation in progress, when no request newer than this epoch
+     * has reached the store ({@code newestRequestEpoch}: it may already be a pending replica of a range it
+     * does not know it has), and when {@code me} is neither a natural nor a pending replica of the key.
+     */
+    public boolean mayDropRow(String me, long token, long newestRequestEpoch) {
+        return op == null && epoch >= newestRequestEpoch && !placement(token).includes(me);
+    }
+
     /** Tokens for a new worker, balanced against this topology's ring (deterministic: the same on every node). */
     public List<Long> allocateTokens(String name, int count, long offset) {
         return TokenAllocator.allocate(ring, name, count, offset);

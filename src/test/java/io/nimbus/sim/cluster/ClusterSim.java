@@ -788,6 +788,17 @@ public final class ClusterSim {
             return committed.lastEntry().getValue();
         }
 
+        /** Workers that may die for good (removal, wipe): never w0, and only one whose loss leaves the register's electorate a quorum. */
+        private static List<String> victims(Topology last) {
+            boolean electorateFull = !last.electorate().isJoint() && last.electorate().members().size() == Topology.ELECTORATE_SIZE;
+            List<String> candidates = new ArrayList<>();
+            for (Worker w : last.workers()) {
+                if (!w.name().equals("w0") && (electorateFull || !last.electorate().contains(w.replica()))) {
+                    candidates.add(w.name());
+                }
+            }
+            return candidates;
+        }
         private void begin(Step s) {
             s.begun = true;
             Topology last = last();
@@ -807,14 +818,7 @@ public final class ClusterSim {
                     s.node = byName.get(candidates.get(s.pick % candidates.size())).index;
                 }
                 case REMOVE -> {
-                    // the register's electorate must keep a quorum without the dead worker
-                    boolean electorateFull = !last.electorate().isJoint() && last.electorate().members().size() == Topology.ELECTORATE_SIZE;
-                    List<String> candidates = new ArrayList<>();
-                    for (Worker w : last.workers()) {
-                        if (!w.name().equals("w0") && (electorateFull || !last.electorate().contains(w.replica()))) {
-                            candidates.add(w.name());
-                        }
-                    }
+                    List<String> candidates = victims(last); // the electorate must keep a quorum without the dead worker
                     if (last.workers().size() < 3 || candidates.isEmpty()) {
                         skip(s, "too few workers to remove one");
                         return;
@@ -824,14 +828,7 @@ public final class ClusterSim {
                     kill(victim, "killed for removal");
                 }
                 case WIPE -> {
-                    // the register's electorate must keep a quorum without the wiped worker's old store
-                    boolean electorateFull = !last.electorate().isJoint() && last.electorate().members().size() == Topology.ELECTORATE_SIZE;
-                    List<String> candidates = new ArrayList<>();
-                    for (Worker w : last.workers()) {
-                        if (!w.name().equals("w0") && (electorateFull || !last.electorate().contains(w.replica()))) {
-                            candidates.add(w.name());
-                        }
-                    }
+                    List<String> candidates = victims(last); // ... and without the wiped worker's old store
                     if (last.workers().size() < 3 || candidates.isEmpty()) {
                         skip(s, "too few workers to wipe one");
                         return;
@@ -1764,13 +1761,7 @@ public final class ClusterSim {
             if (t.operation().isPresent() || now - replaceSince < REPLACE_AFTER_MS || now < replaceNotBefore || replacing) {
                 return;
             }
-            Worker member = null;
-            for (Worker w : t.workers()) {
-                if (!w.name().equals(old.name()) && !down.contains(w.name())) {
-                    member = w;
-                    break;
-                }
-            }
+            Worker member = Reachability.replacementHelper(t, old, down).orElse(null);
             if (member == null) {
                 return;
             }
@@ -1814,35 +1805,16 @@ public final class ClusterSim {
                     ok -> reply.accept("removal of " + victim + (ok ? " started" : " not started")));
         }
 
-        /** TopologyService.heardAlive. */
+        /** The shell's rule (Reachability.heardAlive) on this node's gossip view. */
         boolean heardAlive(String who) {
-            if (down.contains(who)) {
-                return false;
-            }
-            for (Member m : gossiper.members(loop.now())) {
-                if (m.id().equals(who) && m.reachable()) {
-                    return true;
-                }
-            }
-            return false;
+            return Reachability.heardAlive(who, gossiper.members(loop.now()), down);
         }
 
         // ---- cleanup (StreamService.cleanupIfDue / cleanupPage) ----
 
-        /** TopologyService.upToDate: no reachable peer announces a newer epoch, and this node reaches most workers. */
+        /** The shell's rule (Reachability.upToDate) on this node's gossip view. */
         boolean upToDate(Topology t) {
-            for (Member m : gossiper.members(loop.now())) {
-                if (!m.self() && m.reachable() && m.info().topologyEpoch() > t.epoch()) {
-                    return false;
-                }
-            }
-            int reached = 0;
-            for (Worker w : t.workers()) {
-                if (!w.name().equals(name) && !down.contains(w.name())) {
-                    reached++;
-                }
-            }
-            return reached * 2 >= t.workers().size() - 1 && (t.workers().size() == 1 || reached > 0);
+            return Reachability.upToDate(t, name, gossiper.members(loop.now()), down);
         }
 
         /** This worker is natural or pending for {@code token} at {@code t} (StreamService.mine). */
@@ -1865,7 +1837,7 @@ public final class ClusterSim {
             if (variant == Variant.EARLY_CLEANUP) {
                 return !mine(now, token(key)); // the broken variant: under an operation, no request-epoch guard
             }
-            return now.operation().isEmpty() && now.epoch() >= newestRequestEpoch && !mine(now, token(key));
+            return now.mayDropRow(name, token(key), newestRequestEpoch); // the shell's decision (Topology.mayDropRow)
         }
 
         /**
