@@ -76,6 +76,9 @@ public final class Coordination {
     private final RandomGenerator random;
     private final long deadlineMs;
     private Routing.Route route;
+    /** {@link #readable()} of {@code readableOf} (computed once per route, not per reply). */
+    private List<io.nimbus.core.topology.Replica> readable;
+    private Routing.Route readableOf;
     private Proposer proposer;
     private Mode mode;
     private int attempts;
@@ -330,13 +333,17 @@ public final class Coordination {
 
     /** The replicas a ONE read may ask: the reachable natural ones (a pending replica holds nothing until streamed). */
     private List<io.nimbus.core.topology.Replica> readable() {
-        List<io.nimbus.core.topology.Replica> out = new ArrayList<>(route.asked().size());
-        for (var r : route.asked()) {
-            if (!route.isPending(r.name())) {
-                out.add(r);
+        if (readable == null || readableOf != route) {
+            List<io.nimbus.core.topology.Replica> out = new ArrayList<>(route.asked().size());
+            for (var r : route.asked()) {
+                if (!route.isPending(r.name())) {
+                    out.add(r);
+                }
             }
+            readable = out;
+            readableOf = route;
         }
-        return out;
+        return readable;
     }
 
     private Effect askState() {

@@ -85,9 +85,10 @@ public final class Routing {
         }
         Placement p = t.placement(token);
         Quorum q = p.quorum(level == ConsistencyLevel.ALL);
-        String where = "the key's replicas are " + p.names() + (p.moving() ? ", pending " + Placement.names(p.pending())
-                + " (" + t.operation().map(Object::toString).orElse("") + ")" : "")
-                + " (replication factor " + t.effectiveRf() + " at topology epoch " + t.epoch() + ")";
+        // built only for a refusal: the request path routes every key
+        java.util.function.Supplier<String> where = () -> "the key's replicas are " + p.names() + (p.moving()
+                ? ", pending " + Placement.names(p.pending()) + " (" + t.operation().map(Object::toString).orElse("") + ")"
+                : "") + " (replication factor " + t.effectiveRf() + " at topology epoch " + t.epoch() + ")";
         List<String> leaving = new ArrayList<>();
         for (Replica r : p.natural()) {
             if (!p.next().contains(r)) {
@@ -101,12 +102,12 @@ public final class Routing {
     public static Routed register(Topology t, Replica self, Set<String> down) {
         return route(t.epoch(), t.electorate().members(), List.of(), List.of(), t.electorate().quorum(), self, down,
                 ConsistencyLevel.QUORUM,
-                "the topology register's electorate at epoch " + t.epoch() + " is " + names(t.electorate().members()));
+                () -> "the topology register's electorate at epoch " + t.epoch() + " is " + names(t.electorate().members()));
     }
 
     private static Routed route(long epoch, List<Replica> replicas, List<String> pending, List<String> leaving, Quorum q,
                                 Replica self,
-                                Set<String> down, ConsistencyLevel level, String where) {
+                                Set<String> down, ConsistencyLevel level, java.util.function.Supplier<String> where) {
         List<Replica> asked = new ArrayList<>(replicas.size());
         Set<String> up = new HashSet<>();
         for (Replica r : replicas) {
@@ -131,7 +132,7 @@ public final class Routing {
                 }
             }
             int needed = level == ConsistencyLevel.ONE ? 1 : level.required(replicas.size());
-            return new Refused(new Result.NotEnoughReplicas(level, needed, up.size(), where + ", unreachable: " + unreachable));
+            return new Refused(new Result.NotEnoughReplicas(level, needed, up.size(), where.get() + ", unreachable: " + unreachable));
         }
         boolean localOnly = replicas.size() == 1 && replicas.get(0).equals(self);
         return new Route(epoch, replicas, asked, q, localOnly, pending, leaving);

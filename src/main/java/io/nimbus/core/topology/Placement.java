@@ -33,6 +33,9 @@ public record Placement(List<Replica> natural, List<Replica> next, long changedA
 
     /** The replicas in the new set only: they hold nothing until streamed. */
     public List<Replica> pending() {
+        if (natural.equals(next)) {
+            return List.of();
+        }
         List<Replica> out = new ArrayList<>();
         for (Replica r : next) {
             if (!natural.contains(r)) {
@@ -44,6 +47,9 @@ public record Placement(List<Replica> natural, List<Replica> next, long changedA
 
     /** Every replica a request goes to: the natural ones (ring order), then the pending ones. */
     public List<Replica> replicas() {
+        if (natural.equals(next)) {
+            return natural;
+        }
         Set<Replica> all = new LinkedHashSet<>(natural);
         all.addAll(next);
         return List.copyOf(all);
