@@ -3,6 +3,7 @@ package io.nimbus.node;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.nimbus.config.NimbusConfig;
 import io.nimbus.core.gossip.NodeRole;
 import io.nimbus.storage.CommitGate;
@@ -77,6 +78,9 @@ public class Storage {
         FunctionCounter.builder("nimbus.store.checkpoints.deferred", s, x -> x.stats().checkpointsDeferred())
                 .description("checkpoints put off for lack of disk space, even after releasing the reserve")
                 .register(registry);
+        Timer commits = Timer.builder("nimbus.store.group.commit.duration")
+                .description("one group commit: the write-ahead log append and its fdatasync").register(registry);
+        s.stats().observeGroupCommits(nanos -> commits.record(nanos, TimeUnit.NANOSECONDS));
         Gauge.builder("nimbus.store.disk.full", s, x -> x.diskFull() == null ? 0 : 1)
                 .description("1 while writes are refused for lack of disk space").register(registry);
         Gauge.builder("nimbus.store.queue", s, MapDbStore::queued)

@@ -715,8 +715,7 @@ public final class MapDbStore implements AutoCloseable {
             diskFull = "the disk filled while logging (" + e.getCause().getMessage() + ")";
             return diskFull;
         }
-        stats.groupCommitNanos.addAndGet(System.nanoTime() - start);
-        stats.groupCommits.incrementAndGet();
+        stats.groupCommitted(System.nanoTime() - start);
         for (WriteAheadLog.Entry e : chunk) {
             apply(e.key(), e.state());
         }

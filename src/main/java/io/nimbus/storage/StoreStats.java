@@ -1,6 +1,8 @@
 package io.nimbus.storage;
 
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongConsumer;
 
 /** Counters the store keeps; the shell exposes them as metrics. */
 public final class StoreStats {
@@ -12,6 +14,20 @@ public final class StoreStats {
     final AtomicLong rejectedOverload = new AtomicLong();
     final AtomicLong rejectedDiskFull = new AtomicLong();
     final AtomicLong checkpointsDeferred = new AtomicLong();
+    /** Told each group commit's duration (log append + fdatasync) in nanoseconds, on the writer thread. */
+    private volatile LongConsumer groupCommitObserver = nanos -> {
+    };
+
+    /** Tells {@code observer} each group commit's duration in nanoseconds (e.g. into a latency histogram). */
+    public void observeGroupCommits(LongConsumer observer) {
+        groupCommitObserver = Objects.requireNonNull(observer, "observer");
+    }
+
+    void groupCommitted(long nanos) {
+        groupCommitNanos.addAndGet(nanos);
+        groupCommits.incrementAndGet();
+        groupCommitObserver.accept(nanos);
+    }
 
     /** Group commits: one log append and one fdatasync each. */
     public long groupCommits() {

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -17,6 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ClusterSecretIT {
     private static final String SECRET = "s3cret";
     private static final String REFUSED = "refused cluster connection";
+    private static final String WAITING = "no seed has answered";
     /** How long a refused node is watched: many seed attempts at a 200 ms interval and a 1 s back-off cap. */
     private static final Duration WATCH = Duration.ofSeconds(4);
     private static final Duration BOUND = Duration.ofSeconds(30);
@@ -38,6 +40,8 @@ class ClusterSecretIT {
                 () -> ClusterView.of(seed).isExactlyReachable(pair) && ClusterView.of(peer).isExactlyReachable(pair),
                 () -> views(seed, peer));
         System.out.printf("[it] s1 and s2 (same secret) converged %d ms after s2 was ready%n", ms);
+        assertFalse(peer.output().contains(WAITING),
+                "s2's seed answered at once, yet s2 warned that it was waiting for one:\n" + peer.tail(20));
 
         NodeProcess wrong = start("s-wrong", args("s-wrong", NodeProcess.freePort()).secret("wrong").seeds(seedPort));
         assertRefusedAndAlone("s-wrong", wrong, seed, List.of(seed, peer), pair);
@@ -80,7 +84,7 @@ class ClusterSecretIT {
         int refusals = NodeProbe.countInLog(seed, REFUSED);
         double rejected = NodeProbe.metric(seed, "nimbus_cluster_connections_rejected_total");
         assertTrue(rejected >= 1, "the seed logged refusals but counts " + rejected + " rejected connections");
-        assertTrue(outsider.output().contains("no seed has answered yet"),
+        assertTrue(outsider.output().contains(WAITING),
                 "the refused node does not say it is waiting for a seed:\n" + outsider.tail(20));
         System.out.printf("[it] %s stayed 503 with only itself in view for %d s; seed logged %d refusals, "
                 + "nimbus_cluster_connections_rejected_total %.0f%n", outsider, WATCH.toSeconds(), refusals, rejected);

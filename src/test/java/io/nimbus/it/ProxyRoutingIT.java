@@ -14,6 +14,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A proxy (no data files) coordinates requests for two workers (replication factor 2): a write through
@@ -81,6 +82,17 @@ class ProxyRoutingIT {
         HttpResponse<String> oneCas = send(proxy, "PUT", "/v1/kv/lww?consistency=ONE", "stale", etag);
         assertEquals(412, oneCas.statusCode(), "a conditional ONE write is judged against a replica: " + oneCas.body());
         assertFalse(Files.exists(proxyDir), "the proxy opened no data directory");
+        // the proxy's Paxos messages to the workers are in a latency histogram (buckets, so a p99 can be computed)
+        String metrics = send(proxy, "GET", "/q/metrics", null, null).body();
+        for (String phase : List.of("prepare", "propose", "commit")) {
+            String series = "nimbus_paxos_phase_duration_seconds_bucket{answered=\"true\",phase=\"" + phase + "\",le=\"+Inf\"} ";
+            String line = metrics.lines().filter(l -> l.startsWith(series)).findFirst()
+                    .orElseThrow(() -> new AssertionError("the proxy's /q/metrics has no " + series));
+            double count = Double.parseDouble(line.substring(series.length()));
+            assertTrue(count >= 1, phase + " messages were sent but none was timed: " + line);
+            assertTrue(metrics.lines().filter(l -> l.startsWith("nimbus_paxos_phase_duration_seconds_bucket{answered=\"true\",phase=\""
+                    + phase + "\"")).count() >= 10, "too few buckets for " + phase);
+        }
         System.out.printf("[it] proxy routed PUT/GET/CAS to %s and %s%n", w1.uri(""), w2.uri(""));
     }
 

@@ -8,6 +8,7 @@ import io.nimbus.cluster.replica.ReplicaService;
 import io.nimbus.cluster.replica.PaxosCodec;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.nimbus.config.NimbusConfig;
@@ -41,6 +42,8 @@ import jakarta.enterprise.context.ApplicationScoped;
 import org.jboss.logging.Logger;
 
 import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
@@ -87,6 +90,8 @@ public class Coordinator {
     private final Counter outcomeUnknown;
     private final Counter notApplied;
     private final Counter fenceRetries;
+    /** Per Paxos request type: [unanswered, answered] latency timers. */
+    private final Map<Class<?>, Timer[]> phaseTimers;
 
     public Coordinator(NimbusConfig config, ClusterService cluster, TopologyService topology, ReplicaService local,
                        Storage storage, Vertx vertx, MeterRegistry registry) {
@@ -96,6 +101,7 @@ public class Coordinator {
         this.local = local;
         this.storage = storage;
         this.vertx = vertx;
+        this.phaseTimers = phaseTimers(registry);
         this.retry = new RetryPolicy(config.paxos().attemptsMax(), config.paxos().backoffBaseMs(),
                 config.paxos().backoffMaxMs());
         long highWater = storage.isWorker() ? storage.store().ballotHighWaterMark() : 0;
@@ -435,7 +441,10 @@ public class Coordinator {
                     .thenApply(reply -> PaxosCodec.decodeReply(reply.type(), reply.body(), horizon, nowMicros()));
         }
         Endpoint from = endpoint;
-        return answer.orTimeout(timeoutMs, TimeUnit.MILLISECONDS).thenApply(ans -> {
+        long started = System.nanoTime();
+        return answer.orTimeout(timeoutMs, TimeUnit.MILLISECONDS).whenComplete((ans, err) ->
+                phaseTimer(e.request(), err == null).record(System.nanoTime() - started, TimeUnit.NANOSECONDS)
+        ).thenApply(ans -> {
             if (ans.epoch() > epoch && from != null) {
                 topology.learnFrom(ans.epoch(), from);
             }
@@ -445,6 +454,30 @@ public class Coordinator {
             }
             return ans.reply();
         });
+    }
+
+    /**
+     * The latency of one Paxos message to one replica (this node's own included), by phase and by whether it
+     * was answered; a histogram, so that a phase's p99 can be computed (LatencyHistograms).
+     */
+    private Timer phaseTimer(PaxosMessage.Request request, boolean answered) {
+        return phaseTimers.get(request.getClass())[answered ? 1 : 0];
+    }
+
+    private static Map<Class<?>, Timer[]> phaseTimers(MeterRegistry registry) {
+        Map<Class<?>, Timer[]> timers = new HashMap<>();
+        Map<Class<?>, String> phases = Map.of(PaxosMessage.Prepare.class, "prepare", PaxosMessage.Propose.class,
+                "propose", PaxosMessage.Commit.class, "commit", PaxosMessage.ReadCommitted.class, "read");
+        phases.forEach((type, phase) -> {
+            Timer[] pair = new Timer[2];
+            for (int answered = 0; answered < 2; answered++) {
+                pair[answered] = Timer.builder("nimbus.paxos.phase.duration")
+                        .description("one Paxos message to one replica until its answer (or none: time-out, error)")
+                        .tag("phase", phase).tag("answered", Boolean.toString(answered == 1)).register(registry);
+            }
+            timers.put(type, pair);
+        });
+        return Map.copyOf(timers);
     }
 
     static WriteOutcome toWriteOutcome(Result r) {

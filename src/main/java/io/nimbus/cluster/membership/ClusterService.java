@@ -52,7 +52,10 @@ import java.util.concurrent.TimeUnit;
 @ApplicationScoped
 public class ClusterService {
     private static final Logger LOG = Logger.getLogger(ClusterService.class);
-    /** Rounds between "still waiting for seeds" log lines. */
+    /**
+     * Rounds between "still waiting for seeds" log lines; the first comes only after this many rounds without an
+     * answer, so a normal start (a seed answers the first or second round) logs none.
+     */
     private static final int WAITING_LOG_EVERY = 10;
 
     private final NimbusConfig config;
@@ -190,9 +193,9 @@ public class ClusterService {
         synchronized (lock) {
             out = gossiper.tick(now);
             announceLocked();
-            if (!gossiper.joined() && rounds % WAITING_LOG_EVERY == 0) {
-                LOG.warnf("no seed has answered yet (trying %s); not ready until one does. If the seeds are up, "
-                        + "check that nimbus.cluster.secret matches theirs", gossiper.seeds());
+            if (!gossiper.joined() && rounds > 0 && rounds % WAITING_LOG_EVERY == 0) {
+                LOG.warnf("no seed has answered in %d gossip rounds (trying %s); not ready until one does. If the seeds "
+                        + "are up, check that nimbus.cluster.secret matches theirs", rounds, gossiper.seeds());
             }
             logReachabilityChanges(now);
             members = gossiper.members(now);
