@@ -50,7 +50,7 @@ public class ClusterResource {
 
     @GET
     @Produces(MediaType.APPLICATION_JSON)
-    @Operation(summary = "Cluster membership", description = "Every member this node knows: id, cluster address, "
+    @Operation(operationId = "clusterMembers", summary = "Cluster membership", description = "Every member this node knows: id, cluster address, "
             + "role, status, whether this node can reach it, its generation (changes at each restart), heartbeat "
             + "version and token count.")
     @APIResponse(responseCode = "200", description = "This node's view", content = @Content(
@@ -72,7 +72,7 @@ public class ClusterResource {
     @POST
     @Path("decommission")
     @Produces(MediaType.APPLICATION_JSON)
-    @Operation(summary = "Decommission this worker",
+    @Operation(operationId = "decommissionWorker", summary = "Decommission this worker",
             description = "Starts handing this worker's ranges to the next workers clockwise: it becomes LEAVING, "
                     + "streams its rows to the new replicas, then leaves the topology for good (to join again, its data "
                     + "directory must be wiped). Answers 202 with the topology at the operation's start; follow it in "
@@ -87,7 +87,7 @@ public class ClusterResource {
     @POST
     @Path("nodes/{name}/remove")
     @Produces(MediaType.APPLICATION_JSON)
-    @Operation(summary = "Remove a dead worker",
+    @Operation(operationId = "removeWorker", summary = "Remove a dead worker",
             description = "Starts removing a worker that is down for good, driven by this worker: its ranges go to the "
                     + "next workers clockwise, streamed from the remaining replicas. Refused while the worker is "
                     + "reachable (decommission a live worker instead). Answers 202; follow it in GET /v1/cluster/topology.")
@@ -101,7 +101,7 @@ public class ClusterResource {
     @POST
     @Path("operation/abort")
     @Produces(MediaType.APPLICATION_JSON)
-    @Operation(summary = "Abort the topology operation in progress",
+    @Operation(operationId = "abortTopologyOperation", summary = "Abort the topology operation in progress",
             description = "Its ranges go back to their old replicas at a new epoch. An aborted joiner must wipe its data "
                     + "directory before it joins again; an aborted decommission or removal leaves the worker a member.")
     @APIResponse(responseCode = "202", description = "Aborted")

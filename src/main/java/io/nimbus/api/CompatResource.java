@@ -16,6 +16,8 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.enums.ParameterIn;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
+import org.eclipse.microprofile.openapi.annotations.headers.Header;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
@@ -44,17 +46,28 @@ public class CompatResource {
     @GET
     @Path("set")
     @Produces(MediaType.TEXT_PLAIN)
-    @Operation(summary = "Write a key (Hash Nimbus)", description = "Same as PUT /v1/kv/{key} with the value as UTF-8 text.")
+    @Operation(operationId = "compatSet", summary = "Write a key (Hash Nimbus)", description = "Same as PUT /v1/kv/{key} with the value as UTF-8 text.")
     @APIResponse(responseCode = "200", description = "Written and durable; the body is OK, ETag the new version",
-            content = @Content(mediaType = MediaType.TEXT_PLAIN, examples = @ExampleObject(name = "ok", value = "OK")))
+            headers = @Header(name = "ETag", description = KvResource.ETAG_DOC, schema = @Schema(type = SchemaType.STRING)),
+            content = @Content(mediaType = MediaType.TEXT_PLAIN, schema = @Schema(type = SchemaType.STRING),
+                    examples = @ExampleObject(name = "ok", value = "OK")))
     @APIResponse(responseCode = "400", description = "Missing or bad key or value", content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     @APIResponse(responseCode = "413", description = "Value over the limit", content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
-    @Parameter(name = "key", in = ParameterIn.QUERY, required = true, description = "The key", example = "greeting")
-    @Parameter(name = "value", in = ParameterIn.QUERY, required = true, description = "The value, as text", example = "hello")
+    @APIResponse(responseCode = "503", description = KvResource.UNAVAILABLE_DOC,
+            headers = @Header(name = "Retry-After", description = KvResource.RETRY_DOC,
+                    schema = @Schema(type = SchemaType.INTEGER)),
+            content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "504", description = "Not confirmed in time: the outcome is unknown", content = @Content(
+            mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @Parameter(name = "key", in = ParameterIn.QUERY, required = true, description = "The key", example = "greeting",
+            schema = @Schema(type = SchemaType.STRING))
+    @Parameter(name = "value", in = ParameterIn.QUERY, required = true, description = "The value, as text", example = "hello",
+            schema = @Schema(type = SchemaType.STRING))
     public CompletionStage<Response> set(
-            @Parameter(description = "ONE, QUORUM or ALL") @QueryParam("consistency") String consistency,
+            @Parameter(description = "ONE, QUORUM or ALL (case-insensitive); default nimbus.consistency",
+                    schema = @Schema(implementation = ConsistencyLevel.class)) @QueryParam("consistency") String consistency,
             @Context HttpServerRequest request) {
         // the raw query, decoded strictly here (the framework would turn invalid UTF-8 into U+FFFD)
         String rawKey = Keys.rawQueryParam(request.query(), "key");
@@ -78,16 +91,26 @@ public class CompatResource {
     @GET
     @Path("get")
     @Produces(MediaType.TEXT_PLAIN)
-    @Operation(summary = "Read a key (Hash Nimbus)", description = "Same as GET /v1/kv/{key}, the value as UTF-8 text.")
-    @APIResponse(responseCode = "200", description = "The value", content = @Content(mediaType = MediaType.TEXT_PLAIN,
-            examples = @ExampleObject(name = "value", value = "hello")))
+    @Operation(operationId = "compatGet", summary = "Read a key (Hash Nimbus)", description = "Same as GET /v1/kv/{key}, the value as UTF-8 text.")
+    @APIResponse(responseCode = "200", description = "The value; ETag is its version",
+            headers = @Header(name = "ETag", description = KvResource.ETAG_DOC, schema = @Schema(type = SchemaType.STRING)),
+            content = @Content(mediaType = MediaType.TEXT_PLAIN, schema = @Schema(type = SchemaType.STRING),
+                    examples = @ExampleObject(name = "value", value = "hello")))
     @APIResponse(responseCode = "400", description = "Missing or bad key", content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     @APIResponse(responseCode = "404", description = "No such key", content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
-    @Parameter(name = "key", in = ParameterIn.QUERY, required = true, description = "The key", example = "greeting")
+    @APIResponse(responseCode = "503", description = KvResource.UNAVAILABLE_DOC,
+            headers = @Header(name = "Retry-After", description = KvResource.RETRY_DOC,
+                    schema = @Schema(type = SchemaType.INTEGER)),
+            content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "504", description = "Not answered in time; nothing was changed by a read", content = @Content(
+            mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @Parameter(name = "key", in = ParameterIn.QUERY, required = true, description = "The key", example = "greeting",
+            schema = @Schema(type = SchemaType.STRING))
     public CompletionStage<Response> get(
-            @Parameter(description = "ONE, QUORUM or ALL") @QueryParam("consistency") String consistency,
+            @Parameter(description = "ONE, QUORUM or ALL (case-insensitive); default nimbus.consistency",
+                    schema = @Schema(implementation = ConsistencyLevel.class)) @QueryParam("consistency") String consistency,
             @Context HttpServerRequest request) {
         String rawKey = Keys.rawQueryParam(request.query(), "key");
         String key = Keys.decode(rawKey, config.limits().maxKeyBytes(), true, "query parameter 'key'");

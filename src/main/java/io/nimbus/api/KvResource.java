@@ -20,9 +20,13 @@ import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Request;
 import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.Variant;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.enums.ParameterIn;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
+import org.eclipse.microprofile.openapi.annotations.headers.Header;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
@@ -31,14 +35,30 @@ import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.CompletionStage;
 
 /** The v1 key-value API (DESIGN §1). */
 @Path("/v1/kv")
 @Tag(name = "Key-value", description = "Read, write, compare-and-set and delete keys")
 public class KvResource {
-    private static final String KEY_DOC = "The key: one path segment, percent-encoded, 1..1024 bytes of UTF-8";
+    private static final String KEY_DOC = "The key, 1..1024 bytes of UTF-8; in a URL it is one path segment, percent-encoded "
+            + "(user:42 is sent as user%3A42; Swagger UI encodes it for you)";
     private static final String LEVEL_DOC = "ONE, QUORUM or ALL (case-insensitive); default nimbus.consistency";
+    /** The key itself: Swagger UI and other clients percent-encode path parameters (user%3A42 on the wire). */
+    static final String KEY_EXAMPLE = "user:42";
+    static final String ETAG_DOC = "The version: opaque, unique per write, e.g. \"18c1f0a2b3c40-node1\"";
+    static final String RETRY_DOC = "Seconds to wait before retrying";
+    static final String UNAVAILABLE_DOC = "Not enough replicas reachable, node not ready, write queue full, disk full "
+            + "or storage failed (the detail says which); see Retry-After";
+    private static final MediaType TEXT_UTF8 = MediaType.TEXT_PLAIN_TYPE.withCharset(StandardCharsets.UTF_8.name());
+    /** The representations of a value, the first one for clients that state no preference. */
+    private static final List<Variant> VALUE_VARIANTS = Variant.mediaTypes(
+            MediaType.APPLICATION_OCTET_STREAM_TYPE, MediaType.TEXT_PLAIN_TYPE).build();
 
     private final Coordinator kv;
     private final NimbusConfig config;
@@ -50,27 +70,42 @@ public class KvResource {
 
     @GET
     @Path("{key}")
-    @Produces(MediaType.APPLICATION_OCTET_STREAM)
-    @Operation(summary = "Read a key", description = "Returns the value's bytes and its version in the ETag header. "
-            + "With If-None-Match and a matching ETag, answers 304 without a body.")
+    @Produces({MediaType.APPLICATION_OCTET_STREAM, MediaType.TEXT_PLAIN})
+    @Operation(operationId = "readKey", summary = "Read a key", description = "Returns the value's bytes and its "
+            + "version in the ETag header, as application/octet-stream; as text/plain; charset=UTF-8 when Accept "
+            + "prefers text/plain and the value is UTF-8 text. With If-None-Match and a matching ETag, answers 304 "
+            + "without a body.")
     @APIResponse(responseCode = "200", description = "The value; ETag is its version",
-            content = @Content(mediaType = MediaType.APPLICATION_OCTET_STREAM,
-                    examples = @ExampleObject(name = "value", value = "hello")))
-    @APIResponse(responseCode = "304", description = "If-None-Match matched the current version")
+            headers = @Header(name = "ETag", description = ETAG_DOC, schema = @Schema(type = SchemaType.STRING)),
+            content = {
+                    @Content(mediaType = MediaType.TEXT_PLAIN, schema = @Schema(type = SchemaType.STRING),
+                            examples = @ExampleObject(name = "text", value = "hello")),
+                    @Content(mediaType = MediaType.APPLICATION_OCTET_STREAM,
+                            examples = @ExampleObject(name = "bytes", value = "hello"))})
+    @APIResponse(responseCode = "304", description = "If-None-Match matched the current version",
+            headers = @Header(name = "ETag", description = ETAG_DOC, schema = @Schema(type = SchemaType.STRING)))
     @APIResponse(responseCode = "400", description = "Bad key, header or consistency level", content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     @APIResponse(responseCode = "404", description = "No such key (never written, or deleted)", content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
-    @Parameter(name = "If-None-Match", in = ParameterIn.HEADER,
-            description = "Answer 304 if the current version is one of these ETags", example = "\"18c1f0a2b3c40-node1\"")
+    @APIResponse(responseCode = "503", description = UNAVAILABLE_DOC,
+            headers = @Header(name = "Retry-After", description = RETRY_DOC, schema = @Schema(type = SchemaType.INTEGER)),
+            content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "504", description = "Not answered in time; nothing was changed by a read",
+            content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @Parameter(name = "If-None-Match", in = ParameterIn.HEADER, schema = @Schema(type = SchemaType.STRING),
+            description = "Answer 304 if the current version is one of these ETags, e.g. \"18c1f0a2b3c40-node1\"")
     public CompletionStage<Response> get(
-            @Parameter(description = KEY_DOC, example = "user%3A42") @PathParam("key") @Encoded String rawKey,
-            @Parameter(description = LEVEL_DOC, example = "QUORUM") @QueryParam("consistency") String consistency,
-            @Context HttpServerRequest request) {
+            @Parameter(description = KEY_DOC, example = KEY_EXAMPLE) @PathParam("key") @Encoded String rawKey,
+            @Parameter(description = LEVEL_DOC, schema = @Schema(implementation = ConsistencyLevel.class))
+            @QueryParam("consistency") String consistency,
+            @Context HttpServerRequest request,
+            @Context Request negotiation) {
         String key = key(rawKey);
         ConsistencyLevel level = level(consistency);
         String ifNoneMatch = condition(request, HttpHeaders.IF_NONE_MATCH);
         EntityTags.Condition notModified = ifNoneMatch == null ? null : EntityTags.parse(ifNoneMatch, "If-None-Match");
+        Variant wanted = negotiation.selectVariant(VALUE_VARIANTS);
         return kv.read(key, level).thenApply(committed -> {
             if (committed == null || committed.isTombstone()) {
                 throw new ProblemException.KeyNotFound(key);
@@ -79,7 +114,7 @@ public class KvResource {
             if (notModified != null && EntityTags.weakMatches(notModified, version)) {
                 return Response.notModified().header(HttpHeaders.ETAG, EntityTags.format(version)).build();
             }
-            return Response.ok(committed.value(), MediaType.APPLICATION_OCTET_STREAM_TYPE)
+            return Response.ok(committed.value(), valueType(wanted, committed.value()))
                     .header(HttpHeaders.ETAG, EntityTags.format(version)).build();
         });
     }
@@ -87,30 +122,39 @@ public class KvResource {
     @PUT
     @Path("{key}")
     @Consumes(MediaType.WILDCARD)
-    @Operation(summary = "Write a key", description = "Stores the request body as the key's value and answers once "
-            + "it is durable. With If-Match it is a compare-and-set against the ETag you read; with "
-            + "If-None-Match: * it only creates.")
-    @RequestBody(description = "The value: raw bytes, 0..nimbus.limits.max-value-bytes", content = @Content(
-            mediaType = MediaType.APPLICATION_OCTET_STREAM, examples = @ExampleObject(name = "value", value = "hello")))
-    @APIResponse(responseCode = "204", description = "Written and durable; ETag is the new version")
+    @Operation(operationId = "writeKey", summary = "Write a key", description = "Stores the request body as the key's "
+            + "value and answers once it is durable. The body is stored as sent, whatever its Content-Type. With "
+            + "If-Match it is a compare-and-set against the ETag you read; with If-None-Match: * it only creates.")
+    @RequestBody(description = "The value: raw bytes, 0..nimbus.limits.max-value-bytes; text is stored as its bytes",
+            content = {
+                    @Content(mediaType = MediaType.TEXT_PLAIN, schema = @Schema(type = SchemaType.STRING),
+                            examples = @ExampleObject(name = "text", value = "hello")),
+                    @Content(mediaType = MediaType.APPLICATION_OCTET_STREAM)})
+    @APIResponse(responseCode = "204", description = "Written and durable; ETag is the new version",
+            headers = @Header(name = "ETag", description = ETAG_DOC, schema = @Schema(type = SchemaType.STRING)))
     @APIResponse(responseCode = "400", description = "Bad key, header or consistency level", content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     @APIResponse(responseCode = "412", description = "If-Match or If-None-Match did not hold; ETag is the current version",
+            headers = @Header(name = "ETag", description = "The key's current version, if it exists",
+                    schema = @Schema(type = SchemaType.STRING)),
             content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     @APIResponse(responseCode = "413", description = "Value over the limit", content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
-    @APIResponse(responseCode = "503", description = "Too busy or storage failed; see Retry-After", content = @Content(
-            mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "503", description = UNAVAILABLE_DOC,
+            headers = @Header(name = "Retry-After", description = RETRY_DOC, schema = @Schema(type = SchemaType.INTEGER)),
+            content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     @APIResponse(responseCode = "504", description = "Not confirmed in time: the outcome is unknown", content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
-    @Parameter(name = "If-Match", in = ParameterIn.HEADER, description = "Compare-and-set: apply only if the current "
-            + "version is one of these ETags (or * for: only if the key exists); an empty value is a 400",
-            example = "\"18c1f0a2b3c40-node1\"")
-    @Parameter(name = "If-None-Match", in = ParameterIn.HEADER, description = "* to create only: 412 if the key exists",
-            example = "*")
+    @Parameter(name = "If-Match", in = ParameterIn.HEADER, schema = @Schema(type = SchemaType.STRING),
+            description = "Compare-and-set: apply only if the current version is one of these ETags, e.g. "
+                    + "\"18c1f0a2b3c40-node1\" (or `*` for: only if the key exists); an empty value is a 400. "
+                    + "Not together with If-None-Match.")
+    @Parameter(name = "If-None-Match", in = ParameterIn.HEADER, schema = @Schema(type = SchemaType.STRING),
+            description = "`*` to create only: 412 if the key exists. Not together with If-Match.")
     public CompletionStage<Response> put(
-            @Parameter(description = KEY_DOC, example = "user%3A42") @PathParam("key") @Encoded String rawKey,
-            @Parameter(description = LEVEL_DOC, example = "QUORUM") @QueryParam("consistency") String consistency,
+            @Parameter(description = KEY_DOC, example = KEY_EXAMPLE) @PathParam("key") @Encoded String rawKey,
+            @Parameter(description = LEVEL_DOC, schema = @Schema(implementation = ConsistencyLevel.class))
+            @QueryParam("consistency") String consistency,
             @Context HttpServerRequest request,
             byte[] body) {
         String key = key(rawKey);
@@ -128,28 +172,35 @@ public class KvResource {
 
     @DELETE
     @Path("{key}")
-    @Operation(summary = "Delete a key", description = "Writes a tombstone with its own version. Optional If-Match "
-            + "makes it conditional; If-None-Match: * (the key must not exist) answers 412 on a key that exists. "
-            + "Deleting a key that does not exist answers 404 and writes nothing.")
-    @APIResponse(responseCode = "204", description = "Deleted and durable; ETag is the tombstone's version")
+    @Operation(operationId = "deleteKey", summary = "Delete a key", description = "Writes a tombstone with its own "
+            + "version. Optional If-Match makes it conditional; If-None-Match: * (the key must not exist) answers 412 "
+            + "on a key that exists. Deleting a key that does not exist answers 404 and writes nothing.")
+    @APIResponse(responseCode = "204", description = "Deleted and durable; ETag is the tombstone's version",
+            headers = @Header(name = "ETag", description = ETAG_DOC, schema = @Schema(type = SchemaType.STRING)))
     @APIResponse(responseCode = "400", description = "Bad key, header or consistency level", content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     @APIResponse(responseCode = "404", description = "No such key", content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     @APIResponse(responseCode = "412", description = "If-Match or If-None-Match did not hold; ETag is the current "
-            + "version", content = @Content(
-            mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
-    @APIResponse(responseCode = "503", description = "Too busy or storage failed; see Retry-After", content = @Content(
-            mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+            + "version",
+            headers = @Header(name = "ETag", description = "The key's current version, if it exists",
+                    schema = @Schema(type = SchemaType.STRING)),
+            content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "503", description = UNAVAILABLE_DOC,
+            headers = @Header(name = "Retry-After", description = RETRY_DOC, schema = @Schema(type = SchemaType.INTEGER)),
+            content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     @APIResponse(responseCode = "504", description = "Not confirmed in time: the outcome is unknown", content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
-    @Parameter(name = "If-Match", in = ParameterIn.HEADER,
-            description = "Delete only if the current version is one of these ETags", example = "\"18c1f0a2b3c40-node1\"")
-    @Parameter(name = "If-None-Match", in = ParameterIn.HEADER, description = "* : delete only if the key does not "
-            + "exist (so 412 on a key that exists, 404 otherwise); an ETag list is refused with 400", example = "*")
+    @Parameter(name = "If-Match", in = ParameterIn.HEADER, schema = @Schema(type = SchemaType.STRING),
+            description = "Delete only if the current version is one of these ETags, e.g. \"18c1f0a2b3c40-node1\". "
+                    + "Not together with If-None-Match.")
+    @Parameter(name = "If-None-Match", in = ParameterIn.HEADER, schema = @Schema(type = SchemaType.STRING),
+            description = "`*`: delete only if the key does not exist (so 412 on a key that exists, 404 otherwise); "
+                    + "an ETag list is refused with 400")
     public CompletionStage<Response> delete(
-            @Parameter(description = KEY_DOC, example = "user%3A42") @PathParam("key") @Encoded String rawKey,
-            @Parameter(description = LEVEL_DOC, example = "QUORUM") @QueryParam("consistency") String consistency,
+            @Parameter(description = KEY_DOC, example = KEY_EXAMPLE) @PathParam("key") @Encoded String rawKey,
+            @Parameter(description = LEVEL_DOC, schema = @Schema(implementation = ConsistencyLevel.class))
+            @QueryParam("consistency") String consistency,
             @Context HttpServerRequest request) {
         String key = key(rawKey);
         ConsistencyLevel level = level(consistency);
@@ -158,6 +209,29 @@ public class KvResource {
         Precondition precondition = writePrecondition(ifMatch, ifNoneMatch);
         return kv.write(new Mutation(key, null, precondition), level)
                 .thenApply(outcome -> respond(key, outcome, ifMatch, ifNoneMatch));
+    }
+
+    /**
+     * The value's media type: application/octet-stream, unless the client prefers text/plain and the value is
+     * UTF-8 text (then text/plain; charset=UTF-8). Bytes that are not UTF-8 stay octet-stream whatever the
+     * client prefers: the server may disregard Accept (RFC 9110 §12.5.1) rather than answer 406, and a
+     * charset it cannot vouch for would be a lie.
+     */
+    static MediaType valueType(Variant wanted, byte[] value) {
+        if (wanted != null && MediaType.TEXT_PLAIN_TYPE.isCompatible(wanted.getMediaType()) && isUtf8(value)) {
+            return TEXT_UTF8;
+        }
+        return MediaType.APPLICATION_OCTET_STREAM_TYPE;
+    }
+
+    static boolean isUtf8(byte[] value) {
+        try {
+            StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(value));
+            return true;
+        } catch (CharacterCodingException e) {
+            return false; // not text: answered as octet-stream, which is what it is
+        }
     }
 
     /**

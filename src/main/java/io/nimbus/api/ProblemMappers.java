@@ -96,7 +96,8 @@ public class ProblemMappers {
         String detail = switch (status) {
             case 404 -> "no such resource: keys live under /v1/kv/{key}; see /q/swagger-ui";
             case 405 -> "method not allowed here; see /q/swagger-ui for the operations of this path";
-            case 406 -> "cannot produce the media type you Accept; values are application/octet-stream";
+            case 406 -> "cannot produce the media type you Accept; values are application/octet-stream (or text/plain "
+                    + "for UTF-8 text, when Accept prefers it)";
             case 415 -> "unsupported Content-Type";
             default -> title;
         };

@@ -15,6 +15,8 @@ import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
+import org.eclipse.microprofile.openapi.annotations.headers.Header;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
@@ -66,14 +68,17 @@ public class RingResource {
     @GET
     @Path("ring")
     @Produces(MediaType.APPLICATION_JSON)
-    @Operation(summary = "The token ring", description = "The ring of the topology this node holds: every range (start "
+    @Operation(operationId = "ring", summary = "The token ring", description = "The ring of the topology this node holds: every range (start "
             + "exclusive, end inclusive; tokens are signed 64-bit Murmur3 values as decimal strings) with its owner and "
             + "the epoch its placement last changed, and each worker's share of the ring.")
     @APIResponse(responseCode = "200", description = "The ring", content = @Content(
             mediaType = MediaType.APPLICATION_JSON, examples = @ExampleObject(name = "one worker", value = """
             {"epoch":1,"replicationFactor":1,"workers":[{"id":"n1","tokens":16,"share":1.0}],
              "ranges":[{"start":"8070450532247928831","end":"-9223372036854775808","owner":"n1","changedAt":1,"replicas":["n1"],"pending":[]}]}""")))
-    @APIResponse(responseCode = "503", description = "This node holds no topology yet", content = @Content(
+    @APIResponse(responseCode = "503", description = "This node holds no topology yet",
+            headers = @Header(name = "Retry-After", description = KvResource.RETRY_DOC,
+                    schema = @Schema(type = SchemaType.INTEGER)),
+            content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     public RingView ring() {
         Topology t = held();
@@ -101,14 +106,18 @@ public class RingResource {
     @GET
     @Path("locate/{key}")
     @Produces(MediaType.APPLICATION_JSON)
-    @Operation(summary = "Where a key lives", description = "The key's token and its replica workers in ring order "
+    @Operation(operationId = "locateKey", summary = "Where a key lives",
+            description = "The key's token and its replica workers in ring order "
             + "(the first is where a walk clockwise from the token meets first), under the topology this node holds.")
     @APIResponse(responseCode = "200", description = "The key's placement", content = @Content(
             mediaType = MediaType.APPLICATION_JSON, examples = @ExampleObject(name = "placement", value = """
             {"key":"greeting","token":"-4383475305893592052","replicationFactor":3,"replicas":["n2","n1","n3"],"epoch":3,"changedAt":3}""")))
     @APIResponse(responseCode = "400", description = "Bad key", content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
-    @APIResponse(responseCode = "503", description = "This node holds no topology yet", content = @Content(
+    @APIResponse(responseCode = "503", description = "This node holds no topology yet",
+            headers = @Header(name = "Retry-After", description = KvResource.RETRY_DOC,
+                    schema = @Schema(type = SchemaType.INTEGER)),
+            content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     public Location locate(@Parameter(description = "The key, percent-encoded", example = "greeting")
                            @PathParam("key") @Encoded String rawKey) {

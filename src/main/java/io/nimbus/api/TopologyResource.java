@@ -12,6 +12,8 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
+import org.eclipse.microprofile.openapi.annotations.headers.Header;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
@@ -55,7 +57,7 @@ public class TopologyResource {
 
     @GET
     @Produces(MediaType.APPLICATION_JSON)
-    @Operation(summary = "The cluster topology", description = "The committed topology this node holds: its epoch, the "
+    @Operation(operationId = "topology", summary = "The cluster topology", description = "The committed topology this node holds: its epoch, the "
             + "cluster id, the replication factor fixed when the cluster was founded (and this node's own setting, "
             + "which the cluster's overrides), every worker with its host id, address and ring tokens, and the "
             + "electorate of the topology register.")
@@ -73,7 +75,10 @@ public class TopologyResource {
              "status":"JOINING","tokenCount":16,"tokens":["-4611686018427387904"]}],
              "electorate":{"current":["n1","n2","n3"],"next":[],"changedAt":7},
              "operation":{"kind":"JOIN","node":"n4","driver":"n4","receivers":["n4"]},"departedHostIds":[]}""")}))
-    @APIResponse(responseCode = "503", description = "This node holds no topology yet", content = @Content(
+    @APIResponse(responseCode = "503", description = "This node holds no topology yet",
+            headers = @Header(name = "Retry-After", description = KvResource.RETRY_DOC,
+                    schema = @Schema(type = SchemaType.INTEGER)),
+            content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     public TopologyView get() {
         Topology t = topology.current();

@@ -282,4 +282,34 @@ class KvResourceTest {
         given().queryParam("key", k).queryParam("value", "x").queryParam("consistency", "SOME").get("/set")
                 .then().statusCode(400);
     }
+
+    /** What Swagger UI sends: a typed text/plain body, the key encoded once, then Accept: text/plain. */
+    @Test
+    void aTextBodyIsStoredAsItsBytesAndReadBackAsTextWhenTheClientPrefersText() {
+        String id = UUID.randomUUID().toString();
+        byte[] text = "h\u00e9llo".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        String etag = given().urlEncodingEnabled(false).contentType("text/plain; charset=UTF-8").body(text)
+                .put("/v1/kv/user%3A" + id).then().statusCode(204).extract().header("ETag");
+        // the same key, ':' unencoded (it is allowed in a path segment)
+        Response asText = given().urlEncodingEnabled(false).accept("text/plain").get("/v1/kv/user:" + id);
+        asText.then().statusCode(200).contentType("text/plain;charset=UTF-8").header("ETag", etag);
+        assertArrayEquals(text, asText.asByteArray());
+        // clients that state no preference, or prefer bytes, get bytes as before
+        given().urlEncodingEnabled(false).accept("*/*").get("/v1/kv/user%3A" + id)
+                .then().statusCode(200).contentType("application/octet-stream");
+        given().urlEncodingEnabled(false).accept("application/octet-stream, text/plain;q=0.5").get("/v1/kv/user%3A" + id)
+                .then().statusCode(200).contentType("application/octet-stream");
+        given().urlEncodingEnabled(false).accept("application/json").get("/v1/kv/user%3A" + id)
+                .then().statusCode(406).contentType(PROBLEM);
+    }
+
+    @Test
+    void bytesThatAreNotUtf8AreNeverLabelledText() {
+        String k = key();
+        byte[] latin1 = {'c', 'a', 'f', (byte) 0xe9};
+        given().body(latin1).contentType("application/octet-stream").put("/v1/kv/{key}", k).then().statusCode(204);
+        Response r = given().accept("text/plain").get("/v1/kv/{key}", k);
+        r.then().statusCode(200).contentType("application/octet-stream");
+        assertArrayEquals(latin1, r.asByteArray());
+    }
 }

@@ -7,9 +7,11 @@ import org.eclipse.microprofile.openapi.models.OpenAPI;
 import org.eclipse.microprofile.openapi.models.Operation;
 import org.eclipse.microprofile.openapi.models.PathItem;
 import org.eclipse.microprofile.openapi.models.media.Content;
+import org.eclipse.microprofile.openapi.models.media.Schema;
 import org.eclipse.microprofile.openapi.models.responses.APIResponse;
 import org.eclipse.microprofile.openapi.models.security.SecurityScheme;
 
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 
@@ -54,13 +56,34 @@ public class ApiSecurityOpenApiFilter implements OASFilter {
             op.setResponses(OASFactory.createAPIResponses());
         }
         op.getResponses().addAPIResponse("401", problem("Authentication is on and the request carries no bearer "
-                + "token, a malformed one, or one this node does not know; see WWW-Authenticate"));
-        op.getResponses().addAPIResponse("403", problem("The token does not hold role " + role.roleName()));
+                + "token, a malformed one, or one this node does not know; see WWW-Authenticate", example(401,
+                "unauthorized", "Unauthorized", "this node requires client authentication (nimbus.api.auth.enabled="
+                        + "true): send 'Authorization: Bearer <token>' with a token holding role '" + role.roleName()
+                        + "'; the operator lists tokens in nimbus.api.auth.tokens-file", path))
+                .addHeader("WWW-Authenticate", OASFactory.createHeader().description("The bearer challenge")
+                        .schema(OASFactory.createSchema().addType(Schema.SchemaType.STRING))));
+        op.getResponses().addAPIResponse("403", problem("The token does not hold role " + role.roleName(),
+                example(403, "forbidden", "Forbidden", method + " " + path + " needs role '" + role.roleName()
+                        + "' (" + AccessRules.allows(role) + "), which this token does not hold; use a token with "
+                        + "that role", path)));
     }
 
-    private static APIResponse problem(String description) {
+    private static APIResponse problem(String description, Map<String, Object> example) {
         Content content = OASFactory.createContent().addMediaType(Problem.MEDIA_TYPE, OASFactory.createMediaType()
-                .schema(OASFactory.createSchema().ref("Problem")));
+                .schema(OASFactory.createSchema().ref("Problem"))
+                .addExample(String.valueOf(example.get("title")).toLowerCase(Locale.ROOT),
+                        OASFactory.createExample().value(example)));
         return OASFactory.createAPIResponse().description(description).content(content);
+    }
+
+    /** The problem body AuthProblemMappers sends, as an example (the path as a template stands for the instance). */
+    private static Map<String, Object> example(int status, String type, String title, String detail, String path) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("type", "urn:nimbus:problem:" + type);
+        body.put("title", title);
+        body.put("status", status);
+        body.put("detail", detail);
+        body.put("instance", path.replace("{key}", "user%3A42").replace("{name}", "n3"));
+        return body;
     }
 }
