@@ -77,8 +77,14 @@ public class ClusterResource {
                     + "streams its rows to the new replicas, then leaves the topology for good (to join again, its data "
                     + "directory must be wiped). Answers 202 with the topology at the operation's start; follow it in "
                     + "GET /v1/cluster/topology. One topology operation at a time, cluster-wide.")
-    @APIResponse(responseCode = "202", description = "Started")
+    @APIResponse(responseCode = "202", description = "Started: the topology as of the operation's start (operation set)",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = TopologyResource.TopologyView.class),
+                    examples = @ExampleObject(name = "n3 leaving", value = TopologyResource.LEAVING_EXAMPLE)))
     @APIResponse(responseCode = "409", description = "Refused (another operation is in progress, last worker, ...)",
+            content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "503", description = "The topology register could not be changed (too few workers of its "
+            + "electorate answered); nothing was started unless GET /v1/cluster/topology shows the operation",
             content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     public CompletionStage<Response> decommission() {
         return accepted(topology.decommission());
@@ -91,9 +97,15 @@ public class ClusterResource {
             description = "Starts removing a worker that is down for good, driven by this worker: its ranges go to the "
                     + "next workers clockwise, streamed from the remaining replicas. Refused while the worker is "
                     + "reachable (decommission a live worker instead). Answers 202; follow it in GET /v1/cluster/topology.")
-    @APIResponse(responseCode = "202", description = "Started")
+    @APIResponse(responseCode = "202", description = "Started: the topology as of the operation's start (operation set)",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = TopologyResource.TopologyView.class),
+                    examples = @ExampleObject(name = "n3 being removed", value = TopologyResource.REMOVING_EXAMPLE)))
     @APIResponse(responseCode = "409", description = "Refused", content = @Content(mediaType = Problem.MEDIA_TYPE,
             schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "503", description = "The topology register could not be changed (too few workers of its "
+            + "electorate answered); nothing was started unless GET /v1/cluster/topology shows the operation",
+            content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     public CompletionStage<Response> remove(@PathParam("name") String name) {
         return accepted(topology.remove(name));
     }
@@ -104,9 +116,15 @@ public class ClusterResource {
     @Operation(operationId = "abortTopologyOperation", summary = "Abort the topology operation in progress",
             description = "Its ranges go back to their old replicas at a new epoch. An aborted joiner must wipe its data "
                     + "directory before it joins again; an aborted decommission or removal leaves the worker a member.")
-    @APIResponse(responseCode = "202", description = "Aborted")
+    @APIResponse(responseCode = "202", description = "Aborted: the topology at the new epoch, no operation",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = TopologyResource.TopologyView.class),
+                    examples = @ExampleObject(name = "join of n4 aborted", value = TopologyResource.ABORTED_EXAMPLE)))
     @APIResponse(responseCode = "409", description = "No operation is in progress", content = @Content(
             mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "503", description = "The topology register could not be changed (too few workers of its "
+            + "electorate answered); nothing was started unless GET /v1/cluster/topology shows the operation",
+            content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     public CompletionStage<Response> abort() {
         return accepted(topology.abort());
     }

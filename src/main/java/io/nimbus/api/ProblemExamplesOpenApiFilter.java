@@ -94,7 +94,12 @@ public class ProblemExamplesOpenApiFilter implements OASFilter {
                             + "does not"));
             case 413 -> List.of(new Example("value-too-large", "value-too-large", "Value too large",
                     new ProblemException.ValueTooLarge(2_097_152, 1_048_576).getMessage()));
-            case 503 -> path.startsWith("/v1/cluster")
+            case 503 -> method == PathItem.HttpMethod.POST && path.startsWith("/v1/cluster")
+                    ? List.of(new Example("topology-change-failed", "topology-change-failed", "Topology change failed",
+                            "the topology register could not be changed: QUORUM of the electorate n1, n2, n3 not "
+                            + "reached (1 answered). Retry; nothing was started unless GET /v1/cluster/topology shows "
+                            + "the operation"))
+                    : path.startsWith("/v1/cluster")
                     ? List.of(notReady())
                     : List.of(new Example("not-enough-replicas", "not-enough-replicas", "Not enough replicas",
                                     "QUORUM needs 2 replica(s), 1 reachable: replicas of key '" + key + "' are n1, n2, "

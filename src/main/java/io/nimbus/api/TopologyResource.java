@@ -55,6 +55,29 @@ public class TopologyResource {
                                OperationView operation, List<String> departedHostIds) {
     }
 
+    /** Examples of the topology view while an operation runs and after one was aborted (OpenAPI). */
+    static final String LEAVING_EXAMPLE = """
+            {"epoch":9,"clusterId":"5b0c6f7e-2f1d-4bb4-9d3e-6a0e1c2d3f40","replicationFactor":3,
+             "configuredReplicationFactor":3,"effectiveReplicationFactor":3,"workers":[{"name":"n3",
+             "hostId":"2b1c2d1e-0d7a-4a51-8f0e-2b9f3c4d5e6f","address":"127.0.0.1:9083","httpPort":8083,
+             "status":"LEAVING","tokenCount":16,"tokens":["-4611686018427387904"]}],
+             "electorate":{"current":["n1","n2","n3"],"next":[],"changedAt":7},
+             "operation":{"kind":"LEAVE","node":"n3","driver":"n3","receivers":["n4"]},"departedHostIds":[]}""";
+    static final String REMOVING_EXAMPLE = """
+            {"epoch":9,"clusterId":"5b0c6f7e-2f1d-4bb4-9d3e-6a0e1c2d3f40","replicationFactor":3,
+             "configuredReplicationFactor":3,"effectiveReplicationFactor":3,"workers":[{"name":"n3",
+             "hostId":"2b1c2d1e-0d7a-4a51-8f0e-2b9f3c4d5e6f","address":"127.0.0.1:9083","httpPort":8083,
+             "status":"LEAVING","tokenCount":16,"tokens":["-4611686018427387904"]}],
+             "electorate":{"current":["n1","n2","n3"],"next":[],"changedAt":7},
+             "operation":{"kind":"REMOVE","node":"n3","driver":"n1","receivers":["n4"]},"departedHostIds":[]}""";
+    static final String ABORTED_EXAMPLE = """
+            {"epoch":9,"clusterId":"5b0c6f7e-2f1d-4bb4-9d3e-6a0e1c2d3f40","replicationFactor":3,
+             "configuredReplicationFactor":3,"effectiveReplicationFactor":3,"workers":[{"name":"n1",
+             "hostId":"0f6c2d1e-0d7a-4a51-8f0e-2b9f3c4d5e6f","address":"127.0.0.1:9081","httpPort":8081,
+             "status":"NORMAL","tokenCount":16,"tokens":["-9223372036854775808"]}],
+             "electorate":{"current":["n1","n2","n3"],"next":[],"changedAt":7},"operation":null,
+             "departedHostIds":["7a1c2d1e-0d7a-4a51-8f0e-2b9f3c4d5e6f"]}""";
+
     @GET
     @Produces(MediaType.APPLICATION_JSON)
     @Operation(operationId = "topology", summary = "The cluster topology", description = "The committed topology this node holds: its epoch, the "
