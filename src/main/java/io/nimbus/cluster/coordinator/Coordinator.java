@@ -1,5 +1,6 @@
 package io.nimbus.cluster.coordinator;
 
+import io.nimbus.cluster.peer.PeerGuards;
 import io.nimbus.cluster.transport.ClusterTransport;
 import io.nimbus.cluster.membership.ClusterService;
 import io.nimbus.cluster.topology.TopologyService;
@@ -431,7 +432,7 @@ public class Coordinator {
                 return CompletableFuture.failedFuture(new IllegalStateException("no address known for " + target.name()));
             }
             ClusterTransport.Message m = new ClusterTransport.Message(PaxosCodec.type(e.request()), PaxosCodec.encode(a));
-            answer = cluster.transport().request(endpoint, m, timeoutMs).toCompletionStage().toCompletableFuture()
+            answer = cluster.peers().request(PeerGuards.Kind.PAXOS, endpoint, m, timeoutMs)
                     .thenApply(reply -> PaxosCodec.decodeReply(reply.type(), reply.body(), horizon, nowMicros()));
         }
         Endpoint from = endpoint;
