@@ -63,6 +63,14 @@ public class ProblemMappers {
             return builder(503, "replicas-unavailable", "Replicas unavailable", u.why() + ". It is safe to retry.", request)
                     .header(HttpHeaders.RETRY_AFTER, "1").build();
         }
+        if (r instanceof Result.Overloaded o) {
+            return builder(503, "peer-overloaded", "Peer overloaded", o.why() + ". This node holds back from "
+                    + String.join(", ", o.peers()) + ": it already has as many requests in flight to "
+                    + (o.peers().size() == 1 ? "it" : "them") + " as nimbus.peer.bulkhead.calls-max and queue-max allow. "
+                    + "Nothing was written; retry after the Retry-After delay, through another node, or at a lower "
+                    + "consistency level.", request)
+                    .header(HttpHeaders.RETRY_AFTER, "1").build();
+        }
         if (r instanceof Result.TimedOut t) {
             return builder(504, "timed-out", "Timed out", t.why() + ". It is safe to retry.", request).build();
         }

@@ -91,6 +91,66 @@ public interface NimbusConfig {
 
     Gossip gossip();
 
+    Peer peer();
+
+    /**
+     * The fault-tolerance guard on every call to a peer (docs/ARCHITECTURE.md, "Fault tolerance on peer
+     * calls"): per peer a circuit breaker, a bulkhead and a time-out ceiling for Paxos, topology and stream
+     * calls, and a separate bulkhead and time-out (no breaker) for gossip.
+     */
+    interface Peer {
+        /**
+         * Ceiling on any guarded peer call. Each call keeps its own, shorter time-out (a Paxos phase, a
+         * stream chunk), which fails it first; this one bounds a call whose own never fires. Must be at
+         * least the longest of those (start-up refuses otherwise).
+         */
+        @WithName("timeout-ms")
+        @WithDefault("30000")
+        long timeoutMs();
+
+        Breaker breaker();
+
+        interface Breaker {
+            /** Share of failed calls among the last {@code request-volume} that opens a peer's breaker. */
+            @WithName("failure-ratio")
+            @WithDefault("0.5")
+            double failureRatio();
+
+            /** Calls in the breaker's rolling window (none opens it before this many were made). */
+            @WithName("request-volume")
+            @WithDefault("10")
+            int requestVolume();
+
+            /** How long an open breaker refuses calls before it lets one trial call through (half-open). */
+            @WithName("delay-ms")
+            @WithDefault("2000")
+            long delayMs();
+        }
+
+        Bulkhead bulkhead();
+
+        interface Bulkhead {
+            /** Calls in flight to one peer at once (Paxos, topology, stream). */
+            @WithName("calls-max")
+            @WithDefault("256")
+            int callsMax();
+
+            /** Calls waiting for a slot to one peer; beyond it a call is refused at once (at least 1). */
+            @WithName("queue-max")
+            @WithDefault("16")
+            int queueMax();
+        }
+
+        Gossip gossip();
+
+        interface Gossip {
+            /** Gossip messages in flight to one peer at once; more are refused at once (counted as no answer). */
+            @WithName("calls-max")
+            @WithDefault("4")
+            int callsMax();
+        }
+    }
+
     Paxos paxos();
 
     Stream stream();

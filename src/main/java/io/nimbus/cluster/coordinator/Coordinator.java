@@ -1,5 +1,7 @@
 package io.nimbus.cluster.coordinator;
 
+import io.nimbus.cluster.peer.PeerGuards;
+import io.nimbus.cluster.peer.PeerRefusedException;
 import io.nimbus.cluster.transport.ClusterTransport;
 import io.nimbus.cluster.membership.ClusterService;
 import io.nimbus.cluster.topology.TopologyService;
@@ -387,7 +389,8 @@ public class Coordinator {
                             LOG.debugf("no answer from %s to %s: %s", s.envelope().to(),
                                     s.envelope().request().getClass().getSimpleName(), err.getMessage());
                         }
-                        advance(() -> err == null ? c.onReply(s.envelope(), r, nowMs()) : c.onNoReply(s.envelope(), nowMs()));
+                        advance(() -> err == null ? c.onReply(s.envelope(), r, nowMs())
+                                : c.onNoReply(s.envelope(), nowMs(), noReply(err)));
                     });
                 }
             } else if (effect instanceof Coordination.Effect.Wake w) {
@@ -437,7 +440,7 @@ public class Coordinator {
                 return CompletableFuture.failedFuture(new IllegalStateException("no address known for " + target.name()));
             }
             ClusterTransport.Message m = new ClusterTransport.Message(PaxosCodec.type(e.request()), PaxosCodec.encode(a));
-            answer = cluster.transport().request(endpoint, m, timeoutMs).toCompletionStage().toCompletableFuture()
+            answer = cluster.peers().request(PeerGuards.Kind.PAXOS, endpoint, m, timeoutMs)
                     .thenApply(reply -> PaxosCodec.decodeReply(reply.type(), reply.body(), horizon, nowMicros()));
         }
         Endpoint from = endpoint;
@@ -478,6 +481,15 @@ public class Coordinator {
             timers.put(type, pair);
         });
         return Map.copyOf(timers);
+    }
+
+    /** Why a replica gave no reply, to the core: its guard refused the call (nothing sent), or silence. */
+    static Coordination.NoReply noReply(Throwable err) {
+        if (unwrap(err) instanceof PeerRefusedException p) {
+            return p.reason() == PeerRefusedException.Reason.BULKHEAD_FULL ? Coordination.NoReply.OVERLOADED
+                    : Coordination.NoReply.FAILING;
+        }
+        return Coordination.NoReply.SILENT;
     }
 
     static WriteOutcome toWriteOutcome(Result r) {

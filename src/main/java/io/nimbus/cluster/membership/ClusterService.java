@@ -1,5 +1,6 @@
 package io.nimbus.cluster.membership;
 
+import io.nimbus.cluster.peer.PeerGuards;
 import io.nimbus.cluster.transport.ClusterPortExposure;
 import io.nimbus.cluster.transport.ClusterTls;
 import io.nimbus.cluster.transport.ClusterTransport;
@@ -75,6 +76,8 @@ public class ClusterService {
     private final GenerationHorizon generationHorizon;
     private Endpoint self;
     private ClusterTransport transport;
+    /** This node's guards on its calls to peers (circuit breaker, time-out, bulkhead per peer). */
+    private PeerGuards peers;
     private MulticastDiscovery discovery;
     private long timer = -1;
     private long requestTimeoutMs;
@@ -117,6 +120,7 @@ public class ClusterService {
         transport = new ClusterTransport(vertx, new TransportSettings(c.secret(), tls, c.frameBytesMax(),
                 c.pendingPerPeerMax(), c.handshakeTimeoutMs(), c.idleTimeoutMs(), c.handshakesMax(),
                 c.connectionsPerAddressMax(), c.bindHost()), this::handle);
+        peers = new PeerGuards(transport::request, peerSettings(requestTimeoutMs), registry);
         int wanted = c.port().orElse(httpPort + 1000);
         int port = transport.listen(bindHost, wanted).toCompletionStage().toCompletableFuture()
                 .get(10, TimeUnit.SECONDS);
@@ -149,12 +153,39 @@ public class ClusterService {
         round();
     }
 
+    /**
+     * {@code nimbus.peer.*}, checked: the guard's time-out is a ceiling over the calls' own time-outs, so it
+     * must not cut one of them short (that would make a slow stream chunk look like a dead peer).
+     */
+    private PeerGuards.Settings peerSettings(long gossipTimeoutMs) {
+        NimbusConfig.Peer p = config.peer();
+        long longest = Math.max(Math.max(config.paxos().phaseTimeoutMs() * 4, config.stream().chunkTimeoutMs()),
+                gossipTimeoutMs);
+        if (p.timeoutMs() < longest) {
+            throw new IllegalArgumentException("nimbus.peer.timeout-ms is " + p.timeoutMs() + " ms, below the longest "
+                    + "time-out of a peer call (" + longest + " ms: the larger of nimbus.stream.chunk-timeout-ms and 4 × "
+                    + "nimbus.paxos.phase-timeout-ms); it is a ceiling over them: raise it to at least " + longest);
+        }
+        int perPeer = p.bulkhead().callsMax() + p.bulkhead().queueMax() + p.gossip().callsMax();
+        if (perPeer > config.cluster().pendingPerPeerMax()) {
+            throw new IllegalArgumentException("nimbus.peer.bulkhead.calls-max + queue-max + nimbus.peer.gossip.calls-max "
+                    + "(" + perPeer + ") exceed nimbus.cluster.pending-per-peer-max (" + config.cluster().pendingPerPeerMax()
+                    + "): the bulkhead must refuse (with a clear reason) before the transport's own limit does");
+        }
+        return new PeerGuards.Settings(p.timeoutMs(), p.breaker().failureRatio(), p.breaker().requestVolume(),
+                p.breaker().delayMs(), p.bulkhead().callsMax(), p.bulkhead().queueMax(), p.gossip().callsMax(),
+                gossipTimeoutMs);
+    }
+
     void onStop(@Observes @Priority(100) ShutdownEvent event) {
         if (timer >= 0) {
             vertx.cancelTimer(timer);
         }
         if (discovery != null) {
             discovery.close();
+        }
+        if (peers != null) {
+            peers.close();
         }
         if (transport != null) {
             transport.close();
@@ -190,6 +221,7 @@ public class ClusterService {
         long now = System.currentTimeMillis();
         List<Outbound> out;
         List<Member> members;
+        List<Endpoint> seeds;
         synchronized (lock) {
             out = gossiper.tick(now);
             announceLocked();
@@ -199,12 +231,25 @@ public class ClusterService {
             }
             logReachabilityChanges(now);
             members = gossiper.members(now);
+            seeds = gossiper.seeds();
         }
         rounds++;
+        retainPeerGuards(members, seeds);
         for (Outbound o : out) {
             spread(o);
         }
         topology.onGossip(members);
+    }
+
+    /** Keeps the guards of members that have not left, and of seeds; drops the rest (and their meters). */
+    private void retainPeerGuards(List<Member> members, List<Endpoint> seeds) {
+        Set<Endpoint> keep = new HashSet<>(seeds);
+        for (Member m : members) {
+            if (!m.self() && m.info().status() != NodeStatus.LEFT) {
+                keep.add(m.info().endpoint());
+            }
+        }
+        peers.retain(keep);
     }
 
     /** Announces the topology epoch this node holds (and, once a member, its tokens and NORMAL status) by gossip. */
@@ -256,9 +301,9 @@ public class ClusterService {
 
     private void spread(Outbound o) {
         ClusterTransport.Message syn = new ClusterTransport.Message(GossipCodec.SYN, GossipCodec.encode(o.syn()));
-        transport.request(o.endpoint(), syn, requestTimeoutMs).onComplete(ar -> {
-            if (ar.failed()) {
-                String why = String.valueOf(ar.cause().getMessage());
+        peers.request(PeerGuards.Kind.GOSSIP, o.endpoint(), syn, requestTimeoutMs).whenComplete((reply, failure) -> {
+            if (failure != null) {
+                String why = String.valueOf(failure.getMessage());
                 if (why.contains("during the handshake") && handshakeWarned.add(o.endpoint())) {
                     LOG.warn(why);
                 } else {
@@ -269,7 +314,6 @@ public class ClusterService {
                 }
                 return;
             }
-            ClusterTransport.Message reply = ar.result();
             if (reply.type() != GossipCodec.ACK) {
                 LOG.warnf("peer %s answered a spread with message type %d", o.endpoint(), reply.type());
                 return;
@@ -290,8 +334,13 @@ public class ClusterService {
                 ack2 = gossiper.onAck(ack, now);
             }
             if (ack2 != null) {
-                transport.request(o.endpoint(), new ClusterTransport.Message(GossipCodec.ACK2, GossipCodec.encode(ack2)),
-                        requestTimeoutMs).onFailure(e -> LOG.debugf("ack2 to %s: %s", o.endpoint(), e.getMessage()));
+                peers.request(PeerGuards.Kind.GOSSIP, o.endpoint(),
+                        new ClusterTransport.Message(GossipCodec.ACK2, GossipCodec.encode(ack2)), requestTimeoutMs)
+                        .whenComplete((x, e) -> {
+                            if (e != null) {
+                                LOG.debugf("ack2 to %s: %s", o.endpoint(), e.getMessage());
+                            }
+                        });
             }
         });
     }
@@ -375,5 +424,10 @@ public class ClusterService {
 
     public ClusterTransport transport() {
         return transport;
+    }
+
+    /** The guarded way to call a peer (every peer call but the replies of the transport itself goes through it). */
+    public PeerGuards peers() {
+        return peers;
     }
 }

@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.nimbus.cluster.membership.ClusterService;
 import io.nimbus.cluster.topology.ClusterView;
 import io.nimbus.cluster.topology.TopologyService;
+import io.nimbus.cluster.peer.PeerGuards;
 import io.nimbus.cluster.transport.ClusterTransport;
 import io.nimbus.cluster.transport.MalformedMessageException;
 import io.nimbus.config.NimbusConfig;
@@ -274,10 +275,10 @@ public class StreamService {
         ClusterView v = topology.get().view();
         StreamCodec.Pull p = new StreamCodec.Pull(t.epoch(), w.host(), tr.ranges(), after, config.stream().chunkRowsMax(),
                 chunkBytesMax());
-        CompletableFuture<MapDbStore.Page> chunk = cluster.get().transport()
-                .request(v.addresses().getOrDefault(source, w.endpoint()), new ClusterTransport.Message(PULL, StreamCodec.encode(p)),
-                        config.stream().chunkTimeoutMs())
-                .toCompletionStage().toCompletableFuture().thenApply(reply -> StreamCodec.decodeChunk(reply.body()));
+        CompletableFuture<MapDbStore.Page> chunk = cluster.get().peers()
+                .request(PeerGuards.Kind.STREAM, v.addresses().getOrDefault(source, w.endpoint()),
+                        new ClusterTransport.Message(PULL, StreamCodec.encode(p)), config.stream().chunkTimeoutMs())
+                .thenApply(reply -> StreamCodec.decodeChunk(reply.body()));
         return chunk.thenCompose(page -> merge(page, commitsOnly)).handle((page, e) -> {
             if (e == null) {
                 if (!page.more() || page.rows().isEmpty()) {
@@ -494,9 +495,10 @@ public class StreamService {
             asked = status(t);
         } else {
             Worker w = t.worker(receiver).orElseThrow();
-            asked = cluster.get().transport().request(topology.get().view().addresses().getOrDefault(receiver, w.endpoint()),
+            asked = cluster.get().peers().request(PeerGuards.Kind.STREAM,
+                            topology.get().view().addresses().getOrDefault(receiver, w.endpoint()),
                             new ClusterTransport.Message(RUN, StreamCodec.encodeRun(t)), config.stream().chunkTimeoutMs())
-                    .toCompletionStage().toCompletableFuture().thenApply(reply -> StreamCodec.decodeStatus(reply.body()));
+                    .thenApply(reply -> StreamCodec.decodeStatus(reply.body()));
         }
         asked.whenComplete((s, e) -> {
             long now = System.nanoTime();

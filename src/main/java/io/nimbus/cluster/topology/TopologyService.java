@@ -1,5 +1,6 @@
 package io.nimbus.cluster.topology;
 
+import io.nimbus.cluster.peer.PeerGuards;
 import io.nimbus.cluster.transport.ClusterTransport;
 import io.nimbus.cluster.transport.MalformedMessageException;
 import io.nimbus.cluster.membership.ClusterService;
@@ -344,9 +345,9 @@ public class TopologyService {
 
     /** Fetches the topology held at {@code from} and learns it. */
     CompletableFuture<Topology> fetch(Endpoint from) {
-        return cluster.get().transport().request(from, new ClusterTransport.Message(FETCH, new byte[0]),
+        return cluster.get().peers().request(PeerGuards.Kind.TOPOLOGY, from, new ClusterTransport.Message(FETCH, new byte[0]),
                         config.paxos().phaseTimeoutMs())
-                .toCompletionStage().toCompletableFuture().thenCompose(reply -> {
+                .thenCompose(reply -> {
                     if (reply.type() != FETCH || reply.body().length == 0) {
                         return CompletableFuture.completedFuture(current());
                     }
@@ -665,13 +666,13 @@ public class TopologyService {
         byte[] body = ByteBuffer.allocate(16).putLong(old.host().uuid().getMostSignificantBits())
                 .putLong(old.host().uuid().getLeastSignificantBits()).array();
         replaceNotBefore = now + TimeUnit.SECONDS.toNanos(5);
-        cluster.get().transport().request(addresses.getOrDefault(asked.name(), asked.endpoint()),
+        cluster.get().peers().request(PeerGuards.Kind.TOPOLOGY, addresses.getOrDefault(asked.name(), asked.endpoint()),
                         new ClusterTransport.Message(REPLACE, body), config.paxos().phaseTimeoutMs() * 4)
-                .onComplete(ar -> {
+                .whenComplete((reply, failure) -> {
                     busy.set(false);
                     LOG.infof("asked %s to remove %s (host %s) so that this worker can replace it: %s", asked.name(),
-                            old.name(), old.host(), ar.succeeded() ? new String(ar.result().body(), StandardCharsets.UTF_8)
-                                    : ar.cause().getMessage());
+                            old.name(), old.host(), failure == null ? new String(reply.body(), StandardCharsets.UTF_8)
+                                    : failure.getMessage());
                 });
     }
 
@@ -785,9 +786,9 @@ public class TopologyService {
             }
             CompletableFuture<PushAck> ack = w.name().equals(identity.id()) && storage.isWorker()
                     ? storage.store().fencePoint().thenApply(h -> new PushAck(h == null ? 0 : h.epoch(), storage.store().hostId()))
-                    : cluster.get().transport().request(addresses.getOrDefault(w.name(), w.endpoint()),
+                    : cluster.get().peers().request(PeerGuards.Kind.TOPOLOGY, addresses.getOrDefault(w.name(), w.endpoint()),
                             new ClusterTransport.Message(PUSH, body), config.paxos().phaseTimeoutMs())
-                    .toCompletionStage().toCompletableFuture().thenApply(reply -> PushAck.decode(reply.body()));
+                    .thenApply(reply -> PushAck.decode(reply.body()));
             asks.add(ack.handle((a, err) -> {
                 if (err != null) {
                     LOG.debugf("push of epoch %d to %s: %s", t.epoch(), w.name(), err.getMessage());

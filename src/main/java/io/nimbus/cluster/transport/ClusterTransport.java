@@ -561,7 +561,7 @@ public final class ClusterTransport implements AutoCloseable {
             if (f.kind() == Frames.RESPONSE) {
                 p.complete(new Message(f.type(), f.payload()));
             } else if (f.kind() == Frames.FAILURE) {
-                p.fail(new IllegalStateException("peer " + endpoint + " failed the request: "
+                p.fail(new PeerFailedRequestException("peer " + endpoint + " failed the request: "
                         + new String(f.payload(), StandardCharsets.UTF_8)));
             } else {
                 throw new MalformedMessageException("unexpected frame kind " + f.kind() + " from a server");

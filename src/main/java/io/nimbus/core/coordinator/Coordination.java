@@ -66,6 +66,16 @@ public final class Coordination {
         }
     }
 
+    /** Why a replica gave no reply ({@link #onNoReply(Proposer.Envelope, long, NoReply)}). */
+    public enum NoReply {
+        /** Asked, and no answer in time (or the connection failed). */
+        SILENT,
+        /** Not asked: the shell holds the replica as failing (its circuit breaker is open after recent failures). */
+        FAILING,
+        /** Not asked: the shell already has as many requests in flight to the replica as it allows. */
+        OVERLOADED
+    }
+
     private enum Mode { PAXOS, ONE_STATE, ONE_COMMIT }
 
     private final String key;
@@ -98,6 +108,9 @@ public final class Coordination {
     private int oneStayingFailures;
     private final java.util.Set<String> onePendingAcked = new java.util.HashSet<>();
     private String lastWhy = "no answer";
+    /** Replicas this request could not ask, and why (they count as silent; named in an unavailable ending). */
+    private final java.util.Set<String> notAskedFailing = new java.util.TreeSet<>();
+    private final java.util.Set<String> notAskedOverloaded = new java.util.TreeSet<>();
     /** The time of the input being handled. */
     private long now;
 
@@ -216,7 +229,21 @@ public final class Coordination {
     }
 
     public List<Effect> onNoReply(Proposer.Envelope envelope, long nowMs) {
+        return onNoReply(envelope, nowMs, NoReply.SILENT);
+    }
+
+    /**
+     * {@code envelope} got no reply, for reason {@code why}: to the protocol every reason is a silence; the
+     * reasons only shape the ending's explanation (and an ending that lacked replicas refused for load is
+     * {@link Result.Overloaded}).
+     */
+    public List<Effect> onNoReply(Proposer.Envelope envelope, long nowMs, NoReply why) {
         now = nowMs;
+        if (!done && why == NoReply.FAILING) {
+            notAskedFailing.add(envelope.to());
+        } else if (!done && why == NoReply.OVERLOADED) {
+            notAskedOverloaded.add(envelope.to());
+        }
         if (done) {
             return List.of();
         }
@@ -468,7 +495,28 @@ public final class Coordination {
 
     private List<Effect> finish(Result r) {
         done = true;
+        if (r instanceof Result.Unavailable u && !notAskedOverloaded.isEmpty()) {
+            r = new Result.Overloaded(List.copyOf(notAskedOverloaded), u.why() + notAsked());
+        } else if (r instanceof Result.Unavailable u) {
+            r = new Result.Unavailable(u.why() + notAsked());
+        } else if (r instanceof Result.TimedOut t) {
+            r = new Result.TimedOut(t.why() + notAsked());
+        } else if (r instanceof Result.OutcomeUnknown o) {
+            r = new Result.OutcomeUnknown(o.why() + notAsked());
+        }
         return List.of(new Effect.Done(r));
+    }
+
+    /** The replicas this request did not ask, and why ("" if it asked all it meant to). */
+    private String notAsked() {
+        StringBuilder b = new StringBuilder();
+        if (!notAskedOverloaded.isEmpty()) {
+            b.append("; not asked, too many requests already in flight to them from this node: ").append(notAskedOverloaded);
+        }
+        if (!notAskedFailing.isEmpty()) {
+            b.append("; not asked, their circuit breaker is open after recent failures: ").append(notAskedFailing);
+        }
+        return b.toString();
     }
 
     private List<Effect> repairs(List<Proposer.Envelope> envelopes) {

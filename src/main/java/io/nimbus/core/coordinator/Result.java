@@ -43,6 +43,16 @@ public sealed interface Result {
     record Unavailable(String why) implements Result {
     }
 
+    /**
+     * Too few replicas answered because the coordinator refused to load some of them further: it already had
+     * as many requests in flight to {@code peers} as it allows, and sent them nothing. Nothing written.
+     */
+    record Overloaded(java.util.List<String> peers, String why) implements Result {
+        public Overloaded {
+            peers = java.util.List.copyOf(peers);
+        }
+    }
+
     /** Out of time or attempts before this request's own value was proposed. Nothing written. */
     record TimedOut(String why) implements Result {
     }

@@ -41,6 +41,8 @@ class CoordinationTest {
     /** Replicas whose fence refuses everything, answering with this epoch. */
     final Map<String, Long> fencing = new HashMap<>();
     final Set<String> silent = new HashSet<>();
+    /** Replicas the shell does not ask (their guard refuses the call), and why. */
+    final Map<String, Coordination.NoReply> notAsked = new HashMap<>();
     long ballotCounter = 100;
     /** The time replies arrive at. */
     long now;
@@ -112,6 +114,13 @@ class CoordinationTest {
             Coordination.Effect e = work.poll();
             seen.add(e);
             if (e instanceof Coordination.Effect.Send s) {
+                Coordination.NoReply refused = notAsked.get(s.envelope().to());
+                if (refused != null) {
+                    if (!s.repair()) {
+                        work.addAll(c.onNoReply(s.envelope(), now, refused));
+                    }
+                    continue;
+                }
                 PaxosMessage reply = answer(s.envelope());
                 if (!s.repair()) {
                     work.addAll(reply == null ? c.onNoReply(s.envelope(), now) : c.onReply(s.envelope(), reply, now));
@@ -138,6 +147,55 @@ class CoordinationTest {
         Result.Read read = assertInstanceOf(Result.Read.class, done(drive(r, r.start(0))));
         assertArrayEquals("v1".getBytes(), read.committed().value());
         assertEquals(written.version(), read.committed().version());
+    }
+
+    @Test
+    void oneReplicaRefusedForLoadDoesNotFailAQuorumAndItIsNeverAsked() {
+        notAsked.put("b", Coordination.NoReply.OVERLOADED);
+        Coordination w = coordination(write("v", Precondition.NONE), ConsistencyLevel.QUORUM, route(1, "a", "b", "c"));
+        assertInstanceOf(Result.Written.class, done(drive(w, w.start(0))));
+        assertEquals(KeyState.EMPTY, acceptors.get("b"));
+    }
+
+    @Test
+    void aQuorumLostToLoadEndsOverloadedNamingThePeersAndNothingWritten() {
+        notAsked.put("b", Coordination.NoReply.OVERLOADED);
+        notAsked.put("c", Coordination.NoReply.OVERLOADED);
+        Coordination w = coordination(write("v", Precondition.NONE), ConsistencyLevel.QUORUM, route(1, "a", "b", "c"));
+        Result.Overloaded o = assertInstanceOf(Result.Overloaded.class, done(drive(w, w.start(0))));
+        assertEquals(List.of("b", "c"), o.peers());
+        assertTrue(o.why().contains("nothing was written") && o.why().contains("too many requests already in flight"),
+                o.why());
+        assertTrue(!o.outcomeUnknown());
+    }
+
+    @Test
+    void aQuorumLostToSilenceAndLoadIsStillOverloadedAndNamesBoth() {
+        silent.add("b");
+        notAsked.put("c", Coordination.NoReply.OVERLOADED);
+        Coordination r = coordination(new Coordination.Request.Read(), ConsistencyLevel.QUORUM, route(1, "a", "b", "c"));
+        Result.Overloaded o = assertInstanceOf(Result.Overloaded.class, done(drive(r, r.start(0))));
+        assertEquals(List.of("c"), o.peers());
+    }
+
+    @Test
+    void aReplicaWhoseBreakerIsOpenIsNamedWhenALLCannotBeMet() {
+        notAsked.put("c", Coordination.NoReply.FAILING);
+        Routing.Route all = route(1, "a", "b", "c");
+        all = new Routing.Route(1, all.replicas(), all.asked(), new Quorum.All(Set.of("a", "b", "c")), false);
+        Coordination w = coordination(write("v", Precondition.NONE), ConsistencyLevel.ALL, all);
+        Result.Unavailable u = assertInstanceOf(Result.Unavailable.class, done(drive(w, w.start(0))));
+        assertTrue(u.why().contains("circuit breaker is open after recent failures: [c]"), u.why());
+    }
+
+    @Test
+    void aOneReadSkipsAReplicaWhoseBreakerIsOpen() {
+        notAsked.put("a", Coordination.NoReply.FAILING);
+        Coordination w = coordination(write("v", Precondition.NONE), ConsistencyLevel.QUORUM, route(1, "b", "c"));
+        assertInstanceOf(Result.Written.class, done(drive(w, w.start(0))));
+        Coordination r = coordination(new Coordination.Request.Read(), ConsistencyLevel.ONE, route(1, "a", "b", "c"));
+        Result.Read read = assertInstanceOf(Result.Read.class, done(drive(r, r.start(0))));
+        assertArrayEquals("v".getBytes(), read.committed().value());
     }
 
     @Test
