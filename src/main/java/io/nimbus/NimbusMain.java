@@ -5,11 +5,16 @@ import io.nimbus.tools.StoreTool;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.annotations.QuarkusMain;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.util.Arrays;
+import java.util.Properties;
 
 /**
  * {@code java -jar quarkus-run.jar} runs a node; {@code ... load [options]} runs the load tool; {@code ... store ...} checks or rebuilds a store;
- * {@code ... --help} prints both usages.
+ * {@code ... --help} prints both usages, {@code --version} the version; any other argument is refused with the usage.
  */
 @QuarkusMain
 public class NimbusMain {
@@ -65,22 +70,76 @@ public class NimbusMain {
 
             Check or rebuild a stopped node's store:
               java -jar target/quarkus-app/quarkus-run.jar store --help
+
+            Print the version:
+              java -jar target/quarkus-app/quarkus-run.jar --version
             """;
 
+    /** What {@code store ...} says in a build without MapDB (a proxy build). */
+    public static final String NO_STORE_TOOL = "nimbus: the store tool is not part of this build: a proxy build "
+            + "carries no MapDB. Use the worker (or any-role) build: java -jar target/quarkus-app/quarkus-run.jar store";
+
     public static void main(String... args) {
-        if (args.length > 0 && args[0].equals("load")) {
-            System.exit(LoadTool.run(Arrays.copyOfRange(args, 1, args.length), System.out, System.err));
-        }
-        if (args.length > 0 && args[0].equals("store")) {
-            System.exit(StoreTool.run(Arrays.copyOfRange(args, 1, args.length), System.out, System.err));
-        }
-        if (args.length > 0 && (args[0].equals("--help") || args[0].equals("-h"))) {
-            System.out.print(USAGE);
-            System.exit(0);
+        if (args.length > 0) {
+            System.exit(command(args, System.out, System.err));
         }
         // Quarkus refuses a request target java.net.URI cannot parse with a bare 400 before any route runs;
         // io.nimbus.api.HttpEdge checks targets more strictly and answers with a problem that says what to fix
         System.setProperty("vertx.disableURIValidation", "true");
         Quarkus.run(args);
+    }
+
+    /**
+     * Runs the tool or prints what {@code args} (at least one) asks for and returns the exit code; a node runs
+     * only without arguments, so an argument nobody reads (a typo, {@code -Dname=value} after {@code -jar}) is
+     * an error, never a node started with settings it was not given.
+     */
+    static int command(String[] args, PrintStream out, PrintStream err) {
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        switch (args[0]) {
+            case "load":
+                return LoadTool.run(rest, out, err);
+            case "store":
+                if (!hasMapDb()) {
+                    err.println(NO_STORE_TOOL);
+                    return 2;
+                }
+                return StoreTool.run(rest, out, err);
+            case "--help", "-h", "help":
+                out.print(USAGE);
+                return 0;
+            case "--version", "-V", "version":
+                out.println("nimbus " + version());
+                return 0;
+            default:
+                err.println("nimbus: unknown argument '" + args[0] + "'" + (args[0].startsWith("-D")
+                        ? " (a system property goes before -jar: java -Dname=value -jar quarkus-run.jar)" : "")
+                        + "; a node runs without arguments.");
+                err.print(USAGE);
+                return 2;
+        }
+    }
+
+    /** The project version this was built from ({@code nimbus-version.properties}, filtered by Maven). */
+    static String version() {
+        try (InputStream in = NimbusMain.class.getResourceAsStream("/nimbus-version.properties")) {
+            if (in == null) {
+                return "(unknown: nimbus-version.properties is not in this build)";
+            }
+            Properties p = new Properties();
+            p.load(in);
+            return p.getProperty("version", "(unknown)");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read nimbus-version.properties", e);
+        }
+    }
+
+    private static boolean hasMapDb() {
+        try {
+            Class.forName("org.mapdb.DB", false, NimbusMain.class.getClassLoader());
+            return true;
+        } catch (ClassNotFoundException e) {
+            return false; // a proxy build: MapDB was left out on purpose
+        }
     }
 }

@@ -12,7 +12,6 @@ import org.jboss.logging.Logger;
 import org.mapdb.Atomic;
 import org.mapdb.DB;
 import org.mapdb.DBException;
-import org.mapdb.DBMaker;
 import org.mapdb.HTreeMap;
 import org.mapdb.Serializer;
 
@@ -265,7 +264,7 @@ public final class MapDbStore implements AutoCloseable {
         }
         DB db;
         try {
-            db = DBMaker.fileDB(file.toFile()).transactionEnable().fileMmapEnableIfSupported().cleanerHackEnable().make();
+            db = MapDbFiles.maker(file).make();
         } catch (DBException | IllegalStateException | IllegalArgumentException | IndexOutOfBoundsException e) {
             throw new StoreOpenException("store file " + file.toAbsolutePath() + " is damaged and cannot be opened ("
                     + e.getMessage() + "). Nimbus will not start over it: restore it from a backup or, if this "

@@ -6,7 +6,6 @@ import io.nimbus.core.topology.HostId;
 import io.nimbus.core.topology.Topology;
 import org.mapdb.Atomic;
 import org.mapdb.DB;
-import org.mapdb.DBMaker;
 import org.mapdb.HTreeMap;
 import org.mapdb.Serializer;
 
@@ -84,8 +83,7 @@ public final class StoreSalvage {
         Topology topology = null;
         DB db = null;
         try {
-            db = DBMaker.fileDB(copy.resolve(MapDbStore.DB_FILE).toFile()).transactionEnable()
-                    .fileMmapEnableIfSupported().cleanerHackEnable().make();
+            db = MapDbFiles.maker(copy.resolve(MapDbStore.DB_FILE)).make();
         } catch (RuntimeException e) {
             cut = true;
             problems.add("the store file cannot be opened at all (" + e + "): only the log is replayed");

@@ -14,7 +14,7 @@ import java.util.stream.Collectors;
 
 /**
  * A small multi-process cluster on one machine (in the spirit of Apache Ratis' MiniRaftCluster): N workers
- * and optionally one proxy, each a {@link NodeProcess} with fixed HTTP and cluster ports, so that a
+ * and optionally proxies (from the any-role jar, or from the proxy build with {@link Builder#proxyJar}), each a {@link NodeProcess} with fixed HTTP and cluster ports, so that a
  * restarted node keeps its address and data directory. The first worker has no seeds; every other node is
  * seeded with it ({@link Builder#seededByAll()}: every node seeded with all the workers, the first named as
  * the founder). Shared by the process-level tests: the Jepsen-style test, partitions, the restart window,
@@ -41,6 +41,8 @@ final class LocalCluster implements AutoCloseable {
     static final class Node {
         final String name;
         final boolean proxy;
+        /** The application it runs. */
+        final Path jar;
         final String address;
         final int httpPort;
         final int clusterPort;
@@ -49,10 +51,11 @@ final class LocalCluster implements AutoCloseable {
         private volatile NodeProcess process;
         private volatile boolean paused;
 
-        private Node(String name, boolean proxy, String address, int httpPort, int clusterPort, Path dataDir,
+        private Node(String name, boolean proxy, Path jar, String address, int httpPort, int clusterPort, Path dataDir,
                      String[] properties) {
             this.name = name;
             this.proxy = proxy;
+            this.jar = jar;
             this.address = address;
             this.httpPort = httpPort;
             this.clusterPort = clusterPort;
@@ -92,7 +95,8 @@ final class LocalCluster implements AutoCloseable {
 
     static final class Builder {
         private int workers = 3;
-        private boolean proxy;
+        private int proxies;
+        private Path proxyJar;
         private int replicationFactor = 3;
         private boolean partitionable;
         private String label = "lc";
@@ -106,7 +110,18 @@ final class LocalCluster implements AutoCloseable {
         }
 
         Builder withProxy() {
-            this.proxy = true;
+            return proxies(1);
+        }
+
+        /** {@code n} proxies (named {@code <label>-proxy1..n}; one alone is {@code <label>-proxy}). */
+        Builder proxies(int n) {
+            this.proxies = n;
+            return this;
+        }
+
+        /** The proxies run this jar (e.g. {@link NodeProcess#proxyJar()}) instead of the workers' one. */
+        Builder proxyJar(Path jar) {
+            this.proxyJar = jar;
             return this;
         }
 
@@ -199,7 +214,8 @@ final class LocalCluster implements AutoCloseable {
         this.partitions = b.partitionable ? LoopbackPartitions.create() : null;
         // a /24 of loopback addresses of this cluster's own, so its cuts never touch anyone else's traffic
         int subnet = ThreadLocalRandom.current().nextInt(1, 255);
-        int total = b.workers + (b.proxy ? 1 : 0);
+        int total = b.workers + b.proxies;
+        Path workerJar = NodeProcess.jar();
         int[] clusterPorts = new int[total];
         String[] addresses = new String[total];
         for (int i = 0; i < total; i++) {
@@ -207,8 +223,9 @@ final class LocalCluster implements AutoCloseable {
             addresses[i] = b.partitionable ? "127.77." + subnet + "." + (i + 1) : "127.0.0.1";
         }
         for (int i = 0; i < total; i++) {
-            boolean isProxy = i == b.workers;
-            String name = isProxy ? b.label + "-proxy" : b.label + "-w" + (i + 1);
+            boolean isProxy = i >= b.workers;
+            String name = !isProxy ? b.label + "-w" + (i + 1)
+                    : b.proxies == 1 ? b.label + "-proxy" : b.label + "-proxy" + (i - b.workers + 1);
             String address = addresses[i];
             int http = NodeProcess.freePort();
             int cluster = clusterPorts[i];
@@ -234,7 +251,8 @@ final class LocalCluster implements AutoCloseable {
                 args.with("nimbus.role=proxy");
             }
             b.properties.forEach(args::with);
-            Node node = new Node(name, isProxy, address, http, cluster, dir, args.toArray());
+            Node node = new Node(name, isProxy, isProxy && b.proxyJar != null ? b.proxyJar : workerJar, address, http,
+                    cluster, dir, args.toArray());
             nodes.add(node);
             if (b.startOnly >= 0 && !isProxy && i >= b.startOnly) {
                 notYetStarted.add(node);
@@ -244,7 +262,7 @@ final class LocalCluster implements AutoCloseable {
 
     private void startAll() throws IOException, InterruptedException {
         for (Node n : launched()) {
-            n.process = NodeProcess.startOnPort(n.name, n.dataDir, n.httpPort, n.properties);
+            n.process = NodeProcess.startOnPort(n.jar, n.name, n.dataDir, n.httpPort, n.properties);
         }
         for (Node n : launched()) {
             n.process.awaitReady(NodeProcess.READY_TIMEOUT);
@@ -268,7 +286,7 @@ final class LocalCluster implements AutoCloseable {
         if (!notYetStarted.contains(n)) {
             throw new IllegalStateException(n.name + " was started before: use restart or startWorker");
         }
-        n.process = NodeProcess.startOnPort(n.name, n.dataDir, n.httpPort, withExtra(n.properties, extra));
+        n.process = NodeProcess.startOnPort(n.jar, n.name, n.dataDir, n.httpPort, withExtra(n.properties, extra));
         notYetStarted.remove(n);
         return n.process;
     }
@@ -281,8 +299,13 @@ final class LocalCluster implements AutoCloseable {
         return nodes.stream().filter(n -> !n.proxy).toList();
     }
 
+    /** The first proxy. */
     Node proxy() {
         return nodes.stream().filter(n -> n.proxy).findFirst().orElseThrow();
+    }
+
+    List<Node> proxies() {
+        return nodes.stream().filter(n -> n.proxy).toList();
     }
 
     Node node(String name) {
@@ -312,7 +335,7 @@ final class LocalCluster implements AutoCloseable {
     /** Starts every node (each with {@code extra} system properties too) without waiting; see {@link #awaitReady}. */
     void startAll(String... extra) throws IOException {
         for (Node n : launched()) {
-            n.process = NodeProcess.startOnPort(n.name, n.dataDir, n.httpPort, withExtra(n.properties, extra));
+            n.process = NodeProcess.startOnPort(n.jar, n.name, n.dataDir, n.httpPort, withExtra(n.properties, extra));
         }
     }
 
@@ -323,7 +346,7 @@ final class LocalCluster implements AutoCloseable {
             throw new IllegalStateException(n.name + " is still running");
         }
         n.paused = false;
-        n.process = NodeProcess.startOnPort(n.name + nameSuffix, n.dataDir, n.httpPort, withExtra(n.properties, extra));
+        n.process = NodeProcess.startOnPort(n.jar, n.name + nameSuffix, n.dataDir, n.httpPort, withExtra(n.properties, extra));
         notYetStarted.remove(n);
         return n.process;
     }
@@ -422,7 +445,7 @@ final class LocalCluster implements AutoCloseable {
         if (n.isUp()) {
             throw new IllegalStateException(n.name + " is still running");
         }
-        n.process = NodeProcess.startOnPort(n.name, n.dataDir, n.httpPort, n.properties);
+        n.process = NodeProcess.startOnPort(n.jar, n.name, n.dataDir, n.httpPort, n.properties);
         notYetStarted.remove(n);
         n.process.awaitReady(NodeProcess.READY_TIMEOUT);
     }
@@ -437,7 +460,7 @@ final class LocalCluster implements AutoCloseable {
             throw new IllegalStateException(n.name + " is still running");
         }
         n.paused = false;
-        n.process = NodeProcess.startOnPort(n.name, n.dataDir, n.httpPort, withExtra(n.properties, extra));
+        n.process = NodeProcess.startOnPort(n.jar, n.name, n.dataDir, n.httpPort, withExtra(n.properties, extra));
         notYetStarted.remove(n);
         return n.process;
     }

@@ -70,6 +70,22 @@ public final class NodeProcess implements AutoCloseable {
         return p;
     }
 
+    /**
+     * The proxy build's runnable jar ({@code nimbus.build.role=proxy}: no storage bean, no MapDB), from the
+     * {@code nimbus.it.proxy-jar} system property that failsafe sets.
+     */
+    public static Path proxyJar() {
+        String jar = System.getProperty("nimbus.it.proxy-jar");
+        if (jar == null || jar.isBlank()) {
+            throw new IllegalStateException("system property nimbus.it.proxy-jar is not set: run with ./mvnw verify");
+        }
+        Path p = Path.of(jar).toAbsolutePath();
+        if (!Files.isRegularFile(p)) {
+            throw new IllegalStateException(p + " does not exist: run ./mvnw package (without -DskipRoleBuilds) first");
+        }
+        return p;
+    }
+
     /** {@code target/}: the directory that holds {@code quarkus-app/quarkus-run.jar}. */
     public static Path targetDir() {
         return jar().getParent().getParent();
@@ -94,6 +110,12 @@ public final class NodeProcess implements AutoCloseable {
      */
     public static NodeProcess startOnPort(String name, Path dataDir, int port, String... extraSystemProperties)
             throws IOException {
+        return startOnPort(jar(), name, dataDir, port, extraSystemProperties);
+    }
+
+    /** Like {@link #startOnPort(String, Path, int, String...)}, from another application's jar (e.g. {@link #proxyJar()}). */
+    public static NodeProcess startOnPort(Path jar, String name, Path dataDir, int port, String... extraSystemProperties)
+            throws IOException {
         Path logs = targetDir().resolve("it-logs");
         Files.createDirectories(logs);
         Path log = logs.resolve(name + "-" + System.currentTimeMillis() + "-" + SEQ.incrementAndGet() + ".log");
@@ -109,7 +131,7 @@ public final class NodeProcess implements AutoCloseable {
             cmd.add("-D" + p);
         }
         cmd.add("-jar");
-        cmd.add(jar().toString());
+        cmd.add(jar.toString());
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.to(log.toFile()))
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
