@@ -24,8 +24,10 @@ import java.util.function.Function;
  * commit any of them knows, that proposal may have been chosen, so it is re-proposed under this
  * attempt's ballot and committed first (then the attempt restarts). Otherwise the newest commit is
  * the current value: a read returns it; a write evaluates its precondition against it and, if it
- * holds, proposes the new value with this ballot (which becomes its version) and commits it.
- * Replicas whose commit was older get the newest one as a repair.
+ * holds, proposes the new value with this ballot (which becomes its version). Once a quorum accepted
+ * it, it is chosen: the write is answered then, and its commits go to every replica fire-and-forget
+ * (a later prepare that finds it accepted but not committed finishes it, as above). Replicas whose
+ * commit was older get the newest one as a repair.
  *
  * <p>Replies are matched to the phase by the request they answer (its ballot), so a late, duplicated
  * or stray reply from an earlier phase or attempt is ignored. Once this operation's own value has
@@ -72,7 +74,10 @@ public final class Proposer {
         record Send(List<Envelope> messages, List<Envelope> repairs) implements Step {
         }
 
-        /** Finished; {@code repairs} are fire-and-forget commits to lagging replicas. */
+        /**
+         * Finished; {@code repairs} are fire-and-forget commits: to lagging replicas, and after a write to every
+         * replica (the write is chosen once a quorum accepted it; the commits only spread the news).
+         */
         record Done(Outcome outcome, List<Envelope> repairs) implements Step {
         }
 
@@ -94,7 +99,7 @@ public final class Proposer {
         }
     }
 
-    private enum Phase { IDLE, PREPARE, REPAIR_ACCEPT, REPAIR_COMMIT, ACCEPT, COMMIT, DONE }
+    private enum Phase { IDLE, PREPARE, REPAIR_ACCEPT, REPAIR_COMMIT, ACCEPT, DONE }
 
     private static final Step WAITING = new Step.Waiting();
 
@@ -148,9 +153,12 @@ public final class Proposer {
         return fencedEpoch;
     }
 
-    /** True while this operation's own value is proposed or being committed: a failure now leaves the outcome unknown. */
+    /**
+     * True while this operation's own value is proposed and not yet accepted by a quorum: a failure now leaves
+     * the outcome unknown. (Once a quorum accepted it the write is chosen and answered at once.)
+     */
     public boolean mayHaveWritten() {
-        return phase == Phase.ACCEPT || phase == Phase.COMMIT;
+        return phase == Phase.ACCEPT;
     }
 
     /** Begins an attempt with {@code b} (above any ballot seen): prepare to every replica. */
@@ -204,10 +212,17 @@ public final class Proposer {
                 if (!quorum.satisfiedBy(ackers)) {
                     return settle(); // after refusals this may have been the last answer
                 }
-                beginPhase(phase == Phase.ACCEPT ? Phase.COMMIT : Phase.REPAIR_COMMIT);
+                if (phase == Phase.ACCEPT) {
+                    // Chosen: a quorum accepted it under one ballot, and every later prepare quorum meets this one.
+                    // The client is answered now; the commits go to every replica without being waited for.
+                    phase = Phase.DONE;
+                    settled = proposal;
+                    return new Step.Done(new Outcome.Written(ballot), toAll(r -> new PaxosMessage.Commit(key, proposal)));
+                }
+                beginPhase(Phase.REPAIR_COMMIT);
                 return new Step.Send(toAll(r -> new PaxosMessage.Commit(key, proposal)), List.of());
             }
-            case COMMIT, REPAIR_COMMIT -> {
+            case REPAIR_COMMIT -> {
                 if (!(reply instanceof PaxosMessage.Committed)) {
                     throw new IllegalStateException("replica " + request.to() + " answered commit " + ballot + " with " + reply);
                 }
@@ -215,13 +230,8 @@ public final class Proposer {
                 if (!quorum.satisfiedBy(ackers)) {
                     return settle();
                 }
-                if (phase == Phase.REPAIR_COMMIT) {
-                    phase = Phase.IDLE;
-                    return new Step.Restart(null);
-                }
-                phase = Phase.DONE;
-                settled = proposal;
-                return new Step.Done(new Outcome.Written(ballot), List.of());
+                phase = Phase.IDLE;
+                return new Step.Restart(null);
             }
             default -> throw new IllegalStateException("reply in phase " + phase);
         }
@@ -262,7 +272,7 @@ public final class Proposer {
         return switch (phase) {
             case PREPARE -> r instanceof PaxosMessage.Prepare p && p.ballot().equals(ballot);
             case ACCEPT, REPAIR_ACCEPT -> r instanceof PaxosMessage.Propose p && p.proposal().ballot().equals(ballot);
-            case COMMIT, REPAIR_COMMIT -> r instanceof PaxosMessage.Commit c && c.proposal().ballot().equals(ballot);
+            case REPAIR_COMMIT -> r instanceof PaxosMessage.Commit c && c.proposal().ballot().equals(ballot);
             default -> false;
         };
     }
@@ -285,16 +295,14 @@ public final class Proposer {
         }
         Phase was = phase;
         phase = Phase.IDLE;
-        if (was == Phase.ACCEPT || was == Phase.COMMIT) {
-            if (was == Phase.ACCEPT && rejected == replicas.size()) {
+        if (was == Phase.ACCEPT) {
+            if (rejected == replicas.size()) {
                 return new Step.Restart(highestRejection); // every replica refused it: nothing was written
             }
             phase = Phase.DONE;
-            return new Step.Failed(true, was == Phase.COMMIT
-                    ? "the write was accepted by a quorum but only " + positive + " replica(s) " + sorted(ackers)
-                            + " confirmed applying it in time (needed: " + quorum.describe() + ")"
-                    : "the write was proposed but " + (rejected > 0 ? "a competing write took over" : "too few replicas answered")
-                            + " before a quorum accepted it (accepted by " + sorted(ackers) + "; needed: " + quorum.describe() + ")");
+            return new Step.Failed(true, "the write was proposed but "
+                    + (rejected > 0 ? "a competing write took over" : "too few replicas answered")
+                    + " before a quorum accepted it (accepted by " + sorted(ackers) + "; needed: " + quorum.describe() + ")");
         }
         if (rejected > 0) {
             return new Step.Restart(highestRejection);

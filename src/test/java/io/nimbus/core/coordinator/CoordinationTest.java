@@ -291,6 +291,39 @@ class CoordinationTest {
         assertInstanceOf(Result.OutcomeUnknown.class, done(w2.onDeadline(10_000)));
     }
 
+    /**
+     * A write is answered when a quorum accepted it (chosen); its commits leave with the answer as fire-and-forget
+     * repairs to every replica. Silence after that cannot make it "outcome unknown"; silence before it does.
+     */
+    @Test
+    void aQuorumWriteIsAnsweredAtItsAcceptQuorumAndCommitsEverywhereUnwaited() {
+        Coordination w = coordination(write("v", Precondition.NONE), ConsistencyLevel.QUORUM, route(1, "a", "b", "c"));
+        List<Coordination.Effect> proposes = new ArrayList<>();
+        for (Coordination.Effect e : w.start(0)) {
+            Coordination.Effect.Send s = (Coordination.Effect.Send) e;
+            proposes.addAll(w.onReply(s.envelope(), answer(s.envelope()), 0));
+        }
+        List<Coordination.Effect.Send> accepts = proposes.stream().filter(e -> e instanceof Coordination.Effect.Send s
+                && s.envelope().request() instanceof PaxosMessage.Propose).map(e -> (Coordination.Effect.Send) e).toList();
+        assertEquals(3, accepts.size());
+        assertTrue(w.onReply(accepts.get(0).envelope(), answer(accepts.get(0).envelope()), 0).isEmpty(), "one acceptance");
+        List<Coordination.Effect> ending = w.onReply(accepts.get(1).envelope(), answer(accepts.get(1).envelope()), 0);
+        Result.Written written = assertInstanceOf(Result.Written.class, done(ending), "a quorum accepted: answered");
+        List<String> committedTo = new ArrayList<>();
+        for (Coordination.Effect e : ending) {
+            if (e instanceof Coordination.Effect.Send s) {
+                PaxosMessage.Commit c = assertInstanceOf(PaxosMessage.Commit.class, s.envelope().request());
+                assertTrue(s.repair(), "a commit is not waited for");
+                assertEquals(written.version(), c.proposal().version());
+                committedTo.add(s.envelope().to());
+            }
+        }
+        assertEquals(List.of("a", "b", "c"), committedTo);
+        assertTrue(w.isDone());
+        assertTrue(w.onDeadline(10_000).isEmpty(), "answered: the deadline changes nothing");
+        acceptors.values().forEach(st -> assertEquals(null, st.committed(), "answered before any commit landed"));
+    }
+
     @Test
     void anUnconditionalWriteAtOneIsCommittedEverywhereAndAcknowledgedByTheFirst() {
         silent.add("a");

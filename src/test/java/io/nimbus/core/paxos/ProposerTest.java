@@ -193,14 +193,66 @@ class ProposerTest {
         Proposer.Step.Send accepts = assertInstanceOf(Proposer.Step.Send.class, p.onReply(prepares.get(1), promise));
         assertTrue(p.mayHaveWritten());
         assertInstanceOf(Proposer.Step.Waiting.class, p.onReply(prepares.get(2), promise), "a promise after the phase moved on");
-        Proposer.Step.Send commits = assertInstanceOf(Proposer.Step.Send.class,
-                p.onReply(accepts.messages().get(0), new PaxosMessage.Accepted(b)) instanceof Proposer.Step.Waiting
-                        ? p.onReply(accepts.messages().get(1), new PaxosMessage.Accepted(b)) : null);
+        assertInstanceOf(Proposer.Step.Waiting.class, p.onReply(accepts.messages().get(0), new PaxosMessage.Accepted(b)));
+        assertInstanceOf(Proposer.Step.Waiting.class, p.onReply(accepts.messages().get(0), new PaxosMessage.Accepted(b)),
+                "a duplicate is not a second acceptance");
+        Proposer.Step.Done done = assertInstanceOf(Proposer.Step.Done.class,
+                p.onReply(accepts.messages().get(1), new PaxosMessage.Accepted(b)));
+        assertEquals(new Proposer.Outcome.Written(b), done.outcome());
         assertInstanceOf(Proposer.Step.Waiting.class, p.onReply(accepts.messages().get(2), new PaxosMessage.Accepted(b)),
-                "a late accept is not a commit ack");
-        assertInstanceOf(Proposer.Step.Waiting.class, p.onReply(commits.messages().get(0), new PaxosMessage.Committed()));
-        assertEquals(new Proposer.Outcome.Written(b), assertInstanceOf(Proposer.Step.Done.class,
-                p.onReply(commits.messages().get(2), new PaxosMessage.Committed())).outcome());
+                "a late accept after the answer changes nothing");
+        assertInstanceOf(Proposer.Step.Waiting.class, p.onReply(done.repairs().get(0), new PaxosMessage.Committed()),
+                "a commit is fire-and-forget: its acknowledgement is not fed back, and ignored if it is");
+    }
+
+    /**
+     * The write is chosen once a quorum accepted it (Lamport's definition), so that is when its client is
+     * answered: the commits go to every replica fire-and-forget, and nothing the commits do or fail to do can
+     * make the answer wrong.
+     */
+    @Test
+    void aWriteIsAnsweredOnceAQuorumAcceptedItAndItsCommitsGoToEveryReplicaUnwaited() {
+        Proposer p = new Proposer(K, write("v"), List.of("a", "b", "c"), quorumOf(2));
+        Ballot b = new Ballot(500, "coord");
+        List<Proposer.Envelope> prepares = ((Proposer.Step.Send) p.start(b)).messages();
+        deliver(p, prepares.get(0));
+        List<Proposer.Envelope> accepts = ((Proposer.Step.Send) deliver(p, prepares.get(1))).messages();
+        assertTrue(p.mayHaveWritten(), "proposed, not yet chosen: a failure now leaves the outcome unknown");
+        assertInstanceOf(Proposer.Step.Waiting.class, deliver(p, accepts.get(0)), "one acceptance is not a quorum");
+        Proposer.Step.Done done = assertInstanceOf(Proposer.Step.Done.class, deliver(p, accepts.get(1)),
+                "a quorum accepted: chosen, answered without a commit round");
+        assertEquals(new Proposer.Outcome.Written(b), done.outcome());
+        assertFalse(p.mayHaveWritten(), "answered: no time-out can turn it into 'outcome unknown' any more");
+        Proposal chosen = acceptors.get("a").accepted();
+        assertEquals(List.of(new Proposer.Envelope("a", new PaxosMessage.Commit(K, chosen)),
+                new Proposer.Envelope("b", new PaxosMessage.Commit(K, chosen)),
+                new Proposer.Envelope("c", new PaxosMessage.Commit(K, chosen))), done.repairs(),
+                "the commit to every replica, c included (it never saw the accept)");
+        acceptors.values().forEach(s -> assertNull(s.committed(), "nothing committed anywhere when the client is answered"));
+    }
+
+    /** What makes the early answer safe: an acknowledged write whose commits were all lost is the next proposer's base. */
+    @Test
+    void anAcknowledgedWriteWhoseCommitsWereAllLostIsFinishedByTheNextProposer() {
+        Proposer writer = new Proposer(K, write("x"), List.of("a", "b", "c"), quorumOf(2));
+        Ballot b1 = next(null);
+        List<Proposer.Envelope> prepares = ((Proposer.Step.Send) writer.start(b1)).messages();
+        deliver(writer, prepares.get(0));
+        List<Proposer.Envelope> accepts = ((Proposer.Step.Send) deliver(writer, prepares.get(1))).messages();
+        deliver(writer, accepts.get(0));
+        Proposer.Step.Done acked = assertInstanceOf(Proposer.Step.Done.class, deliver(writer, accepts.get(1)));
+        assertEquals(new Proposer.Outcome.Written(b1), acked.outcome());
+        // the coordinator dies before any commit leaves; a, which accepted, is unreachable: the next quorum is {b, c}
+        down.add("a");
+        assertEquals(new Proposer.Outcome.PreconditionFailed(b1),
+                run(new Proposer.Op.Write("y".getBytes(), new Precondition.Absent()), 2),
+                "a create-if-absent sees the acknowledged write (b reported it accepted; it was finished first)");
+        Proposal read = ((Proposer.Outcome.Read) run(new Proposer.Op.Read(), 2)).committed();
+        assertArrayEquals("x".getBytes(), read.value());
+        assertEquals(b1, read.version(), "under the version its client was given");
+        assertInstanceOf(Proposer.Outcome.Written.class,
+                run(new Proposer.Op.Write("z".getBytes(), new Precondition.VersionIn(List.of(b1))), 2),
+                "and a compare-and-set on that version succeeds");
     }
 
     @Test
@@ -294,7 +346,7 @@ class ProposerTest {
         deliver(writer, prepares.get(0));
         List<Proposer.Envelope> accepts = ((Proposer.Step.Send) deliver(writer, prepares.get(1))).messages();
         deliver(writer, accepts.get(0));
-        List<Proposer.Envelope> commits = ((Proposer.Step.Send) deliver(writer, accepts.get(1))).messages();
+        Proposer.Step.Done acked = assertInstanceOf(Proposer.Step.Done.class, deliver(writer, accepts.get(1)));
         // "x" is chosen under b1 (a and b accepted it); before the writer's commits land, a rival read
         // prepares b and c: b reports "x" accepted but not committed, so the rival re-proposes it under b2
         down.add("a");
@@ -303,13 +355,8 @@ class ProposerTest {
         assertArrayEquals("x".getBytes(), seenByRival.value());
         assertNotEquals(b1, seenByRival.ballot(), "the rival finished it under its own ballot");
         assertEquals(b1, seenByRival.version(), "but the write keeps its version");
-        Proposer.Step last = null;
-        for (Proposer.Envelope e : commits) {
-            Proposer.Step s = deliver(writer, e);
-            last = s instanceof Proposer.Step.Waiting ? last : s;
-        }
-        Proposer.Outcome.Written written = assertInstanceOf(Proposer.Outcome.Written.class,
-                assertInstanceOf(Proposer.Step.Done.class, last).outcome());
+        acked.repairs().forEach(e -> deliver(writer, e)); // the writer's commits land after the rival's
+        Proposer.Outcome.Written written = assertInstanceOf(Proposer.Outcome.Written.class, acked.outcome());
         assertEquals(b1, written.version(), "the writer's client is told version b1");
         Proposal now = ((Proposer.Outcome.Read) run(new Proposer.Op.Read(), 2)).committed();
         assertArrayEquals("x".getBytes(), now.value());

@@ -275,7 +275,8 @@ public final class ClusterSim {
     private final int chunkRows;
     /**
      * Crash points of coordinators between a write's accept quorum and its commits (the value is chosen and
-     * committed nowhere: what a stream must carry as an accepted proposal): how many are left, and their dice.
+     * committed nowhere: what a stream must carry as an accepted proposal; a Paxos write's client has its answer
+     * by then): how many are left, and their dice.
      */
     private int commitCrashesLeft;
     private final SplittableRandom commitCrashDice;
@@ -2697,6 +2698,11 @@ public final class ClusterSim {
                 stats.crashes++;
                 narrate("CRASH POINT: " + node.name + ", the coordinator of " + printable(c.key())
                         + ", between its accept quorum and its commits");
+                for (Coordination.Effect e : effects) {
+                    if (e instanceof Coordination.Effect.Done) {
+                        carryOut(e); // a Paxos write is answered once chosen, with its commits: the answer left, they did not
+                    }
+                }
                 node.crash();
                 restartLater(node, 50 + commitCrashDice.nextInt(450));
                 return;
@@ -2790,13 +2796,24 @@ public final class ClusterSim {
             }
         }
 
+        /**
+         * The effects send a write's own commits: a write at ONE's (not repairs), or a Paxos write's, which go out
+         * fire-and-forget with its answer once a quorum accepted it.
+         */
         private boolean sendsOwnCommits(List<Coordination.Effect> effects) {
+            boolean written = false;
+            boolean commits = false;
             for (Coordination.Effect e : effects) {
-                if (e instanceof Coordination.Effect.Send s && !s.repair() && s.envelope().request() instanceof PaxosMessage.Commit) {
-                    return true;
+                if (e instanceof Coordination.Effect.Send s && s.envelope().request() instanceof PaxosMessage.Commit) {
+                    if (!s.repair()) {
+                        return true;
+                    }
+                    commits = true;
+                } else if (e instanceof Coordination.Effect.Done d && d.result() instanceof Result.Written) {
+                    written = true;
                 }
             }
-            return false;
+            return written && commits;
         }
 
         /** The coordinator crashed under this request. */

@@ -695,6 +695,12 @@ final class PaxosSim {
                 promises.put(env.to(), pm);
             }
             handle(core.onReply(env, reply, loop.now()));
+            if (variant == Variant.ACKS_BEFORE_ACCEPT_QUORUM && !ended && ownProposal != null && reply instanceof PaxosMessage.Accepted a
+                    && env.request() instanceof PaxosMessage.Propose pp && pp.proposal().ballot().equals(ownProposal)
+                    && a.ballot().equals(ownProposal)) {
+                // one replica accepted: answered as if chosen (the core runs on, its own ending ignored)
+                finish(new Proposer.Outcome.Written(pp.proposal().version()));
+            }
         }
 
         private void onNoReply(Proposer.Envelope env) {

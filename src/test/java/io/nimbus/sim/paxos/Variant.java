@@ -22,5 +22,11 @@ enum Variant {
      * A proposer shim that drops the accepted proposal from every promise it receives: in-flight values
      * that may have been chosen are never finished, the next write is based on the last commit only.
      */
-    PROPOSER_IGNORES_ACCEPTED
+    PROPOSER_IGNORES_ACCEPTED,
+    /**
+     * The write fast path answered too early: a write's client is told it succeeded as soon as the first replica
+     * accepted its proposal, before a quorum did (before it is chosen). The real proposer goes on as usual and
+     * commits it only if a quorum accepts it; a rival may pre-empt it and it is then never chosen.
+     */
+    ACKS_BEFORE_ACCEPT_QUORUM
 }
