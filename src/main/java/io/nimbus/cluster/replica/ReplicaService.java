@@ -19,8 +19,8 @@ import java.util.function.LongConsumer;
  * The acceptor side of Paxos on a worker: each request becomes a durable per-key update in the store,
  * decided on the store's writer thread by {@link FencedAcceptor} against the topology the store holds
  * at that moment (so learning an epoch and deciding a transition are totally ordered), and the reply
- * is released only after the new registers are on disk. A read at ONE changes nothing and is decided
- * on the calling thread. A request newer than this node's topology is served and reported to
+ * is released only after the new registers are on disk. A read of the registers (a read at ONE, and
+ * the first round of a read at QUORUM/ALL) changes nothing and is decided on the calling thread. A request newer than this node's topology is served and reported to
  * {@link #onBehind} so the newer topology gets fetched.
  */
 @ApplicationScoped
@@ -68,9 +68,15 @@ public class ReplicaService {
         long token = key.equals(REGISTER_KEY) ? 0 : Murmur3.hash64(key.getBytes(StandardCharsets.UTF_8));
         boolean register = key.equals(REGISTER_KEY);
         if (request instanceof PaxosMessage.ReadCommitted) {
+            // Off the writer thread: it changes nothing. The registers are read first (durable ones only), the
+            // topology after: a fence check that passes then is taken under a topology at least as new as any
+            // that had been installed when the registers were read — so registers a cleanup deleted under a newer
+            // topology are never reported as this replica's to a request that topology fences. (The other order
+            // could pass the fence under the older topology and then read the rows as deleted.)
+            io.nimbus.core.kv.KeyState registers = store.read(key);
             Topology mine = store.topology();
             FencedAcceptor.Decision d = FencedAcceptor.decide(mine, store.hostId(), changedAt(mine, token, register),
-                    a.epoch(), a.target(), request, store.read(key));
+                    a.epoch(), a.target(), request, registers);
             return CompletableFuture.completedFuture(answer(store, d, a.epoch()));
         }
         return store.update(key, (current, fresh) -> {

@@ -29,6 +29,10 @@ import java.util.function.Function;
  * (a later prepare that finds it accepted but not committed finishes it, as above). Replicas whose
  * commit was older get the newest one as a repair.
  *
+ * <p>A read first asks for the replicas' registers without a promise (nothing written anywhere); when a
+ * quorum reports nothing accepted above the newest commit among them, that commit is the answer — no
+ * durable step at all. Otherwise it goes on with the prepare round above.
+ *
  * <p>Replies are matched to the phase by the request they answer (its ballot), so a late, duplicated
  * or stray reply from an earlier phase or attempt is ignored. Once this operation's own value has
  * been proposed, the attempt is never restarted unless every replica asked refused it: a value
@@ -99,7 +103,7 @@ public final class Proposer {
         }
     }
 
-    private enum Phase { IDLE, PREPARE, REPAIR_ACCEPT, REPAIR_COMMIT, ACCEPT, DONE }
+    private enum Phase { IDLE, READ, PREPARE, REPAIR_ACCEPT, REPAIR_COMMIT, ACCEPT, DONE }
 
     private static final Step WAITING = new Step.Waiting();
 
@@ -115,6 +119,15 @@ public final class Proposer {
     private final Set<String> ackers = new HashSet<>();
     private final List<PaxosMessage.Promised> promises = new ArrayList<>();
     private final List<String> promisers = new ArrayList<>();
+    /** A read's first round: the registers a quorum reported without promising anything, and who reported them. */
+    private final List<KeyState> states = new ArrayList<>();
+    private final List<String> stateReporters = new ArrayList<>();
+    /**
+     * The register reads this attempt sent, by identity: such a read carries no ballot, so an answer (or a silence)
+     * is matched to the very request object sent in this phase — a late silence of an earlier attempt's read
+     * must not count as this one's (it would drop the real answer).
+     */
+    private final Set<Envelope> readsSent = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     private int rejected;
     private int silent;
     private Ballot highestRejection;
@@ -161,7 +174,12 @@ public final class Proposer {
         return phase == Phase.ACCEPT;
     }
 
-    /** Begins an attempt with {@code b} (above any ballot seen): prepare to every replica. */
+    /**
+     * Begins an attempt with {@code b} (above any ballot seen): prepare to every replica — or, for a read, first
+     * a request for each replica's registers that promises nothing ({@link PaxosMessage.ReadCommitted}, answered
+     * with {@link PaxosMessage.State} and written nowhere). If a quorum reports nothing accepted above the newest
+     * commit among them, that commit is the answer; otherwise the read goes on with prepare({@code b}).
+     */
     public Step start(Ballot b) {
         if (ballot != null && b.compareTo(ballot) <= 0) {
             throw new IllegalArgumentException("a new attempt needs a higher ballot than " + ballot + ", got " + b);
@@ -173,8 +191,21 @@ public final class Proposer {
         proposal = null;
         promises.clear();
         promisers.clear();
+        if (op instanceof Op.Read) {
+            states.clear();
+            stateReporters.clear();
+            beginPhase(Phase.READ);
+            List<Envelope> reads = toAll(r -> new PaxosMessage.ReadCommitted(key));
+            readsSent.clear();
+            readsSent.addAll(reads);
+            return new Step.Send(reads, List.of());
+        }
+        return prepare();
+    }
+
+    private Step prepare() {
         beginPhase(Phase.PREPARE);
-        return new Step.Send(toAll(r -> new PaxosMessage.Prepare(key, b)), List.of());
+        return new Step.Send(toAll(r -> new PaxosMessage.Prepare(key, ballot)), List.of());
     }
 
     /** A reply to {@code request}, one of the messages of a {@link Step.Send}. */
@@ -195,6 +226,15 @@ public final class Proposer {
             return settle();
         }
         switch (phase) {
+            case READ -> {
+                if (!(reply instanceof PaxosMessage.State s)) {
+                    throw new IllegalStateException("replica " + request.to() + " answered a read of its registers with " + reply);
+                }
+                states.add(s.state());
+                stateReporters.add(request.to());
+                ackers.add(request.to());
+                return quorum.satisfiedBy(ackers) ? decideRead() : settle();
+            }
             case PREPARE -> {
                 if (!(reply instanceof PaxosMessage.Promised p) || !p.ballot().equals(ballot)) {
                     throw new IllegalStateException("replica " + request.to() + " answered prepare " + ballot + " with " + reply);
@@ -243,12 +283,19 @@ public final class Proposer {
      * that answers a read is brought up to date, not only the first quorum.
      */
     public List<Envelope> lateRepairs(Envelope request, PaxosMessage reply) {
-        if (phase != Phase.DONE || settled == null || !replicas.contains(request.to())
-                || !(request.request() instanceof PaxosMessage.Prepare pr) || !pr.ballot().equals(ballot)
-                || !(reply instanceof PaxosMessage.Promised p)) {
+        if (phase != Phase.DONE || settled == null || !replicas.contains(request.to())) {
             return List.of();
         }
-        if (p.committed() != null && p.committed().ballot().compareTo(settled.ballot()) >= 0) {
+        Proposal committed;
+        if (request.request() instanceof PaxosMessage.Prepare pr && pr.ballot().equals(ballot)
+                && reply instanceof PaxosMessage.Promised p) {
+            committed = p.committed();
+        } else if (readsSent.contains(request) && reply instanceof PaxosMessage.State s) {
+            committed = s.state().committed();
+        } else {
+            return List.of();
+        }
+        if (committed != null && committed.ballot().compareTo(settled.ballot()) >= 0) {
             return List.of();
         }
         return List.of(new Envelope(request.to(), new PaxosMessage.Commit(key, settled)));
@@ -270,6 +317,7 @@ public final class Proposer {
         }
         PaxosMessage.Request r = request.request();
         return switch (phase) {
+            case READ -> readsSent.contains(request);
             case PREPARE -> r instanceof PaxosMessage.Prepare p && p.ballot().equals(ballot);
             case ACCEPT, REPAIR_ACCEPT -> r instanceof PaxosMessage.Propose p && p.proposal().ballot().equals(ballot);
             case REPAIR_COMMIT -> r instanceof PaxosMessage.Commit c && c.proposal().ballot().equals(ballot);
@@ -310,6 +358,40 @@ public final class Proposer {
         phase = Phase.DONE;
         return new Step.Failed(false, "only " + sorted(ackers) + " of " + replicas + " answered "
                 + was.name().toLowerCase().replace('_', ' ') + " in time; needed: " + quorum.describe());
+    }
+
+    /**
+     * A quorum reported its registers without promising. Let {@code C} be the newest commit among them: it was
+     * chosen. Every value chosen before this read began was accepted by a quorum, which meets this one, and an
+     * acceptor's accepted and committed ballots never go down: so a chosen value newer than {@code C} shows here
+     * as accepted (or committed) above {@code C}. None does: {@code C} is the newest value chosen before the read
+     * began or one chosen since, and answering it is linearizable. Otherwise something may be in flight (or
+     * chosen and not committed yet): the full path decides (prepare, finish it).
+     */
+    private Step decideRead() {
+        Proposal newestCommit = null;
+        for (KeyState s : states) {
+            if (s.committed() != null && (newestCommit == null || s.committed().ballot().compareTo(newestCommit.ballot()) > 0)) {
+                newestCommit = s.committed();
+            }
+        }
+        for (KeyState s : states) {
+            if (s.accepted() != null && (newestCommit == null || s.accepted().ballot().compareTo(newestCommit.ballot()) > 0)) {
+                return prepare();
+            }
+        }
+        List<Envelope> repairs = new ArrayList<>();
+        if (newestCommit != null) {
+            for (int i = 0; i < states.size(); i++) {
+                Proposal c = states.get(i).committed();
+                if (c == null || c.ballot().compareTo(newestCommit.ballot()) < 0) {
+                    repairs.add(new Envelope(stateReporters.get(i), new PaxosMessage.Commit(key, newestCommit)));
+                }
+            }
+        }
+        settled = newestCommit;
+        phase = Phase.DONE;
+        return new Step.Done(new Outcome.Read(newestCommit), List.copyOf(repairs));
     }
 
     private Step decide() {

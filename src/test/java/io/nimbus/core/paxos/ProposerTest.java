@@ -28,6 +28,8 @@ class ProposerTest {
     final Map<String, KeyState> acceptors = new TreeMap<>(Map.of("a", KeyState.EMPTY, "b", KeyState.EMPTY, "c", KeyState.EMPTY));
     final Set<String> down = new HashSet<>();
     long clock = 100;
+    /** Register reads delivered (the read fast path's requests). */
+    int reads;
 
     Ballot next(Ballot above) {
         clock = Math.max(clock + 1, above == null ? 0 : above.counter() + 1);
@@ -94,6 +96,10 @@ class ProposerTest {
             Acceptor.Transition<PaxosMessage.AcceptReply> t = Acceptor.accept(s, pp.proposal());
             acceptors.put(e.to(), t.next());
             return p.onReply(e, t.reply());
+        }
+        if (e.request() instanceof PaxosMessage.ReadCommitted) {
+            reads++;
+            return p.onReply(e, new PaxosMessage.State(s));
         }
         PaxosMessage.Commit c = (PaxosMessage.Commit) e.request();
         acceptors.put(e.to(), Acceptor.commit(s, c.proposal()));
@@ -322,15 +328,113 @@ class ProposerTest {
         Ballot v1 = ((Proposer.Outcome.Written) run(write("v1"), 2)).version();
         acceptors.put("c", KeyState.EMPTY); // c lost everything (a replaced disk) or missed the write
         Proposer p = new Proposer(K, new Proposer.Op.Read(), List.of("a", "b", "c"), quorumOf(2));
-        List<Proposer.Envelope> prepares = ((Proposer.Step.Send) p.start(new Ballot(v1.counter() + 10, "coord"))).messages();
-        deliver(p, prepares.get(0));
-        Proposer.Step.Done done = assertInstanceOf(Proposer.Step.Done.class, deliver(p, prepares.get(1)));
+        List<Proposer.Envelope> reads = ((Proposer.Step.Send) p.start(new Ballot(v1.counter() + 10, "coord"))).messages();
+        deliver(p, reads.get(0));
+        Proposer.Step.Done done = assertInstanceOf(Proposer.Step.Done.class, deliver(p, reads.get(1)));
         assertTrue(done.repairs().isEmpty(), "a and b were up to date");
-        Acceptor.Transition<PaxosMessage.PrepareReply> late = Acceptor.prepare(acceptors.get("c"), new Ballot(v1.counter() + 10, "coord"));
-        List<Proposer.Envelope> repairs = p.lateRepairs(prepares.get(2), late.reply());
+        List<Proposer.Envelope> repairs = p.lateRepairs(reads.get(2), new PaxosMessage.State(acceptors.get("c")));
         assertEquals(List.of(new Proposer.Envelope("c", new PaxosMessage.Commit(K, acceptors.get("a").committed()))), repairs);
-        assertTrue(p.lateRepairs(prepares.get(0), new PaxosMessage.Promised(prepares.get(0).request() instanceof PaxosMessage.Prepare pr
-                ? pr.ballot() : null, null, acceptors.get("a").committed())).isEmpty(), "an up-to-date replica needs nothing");
+        assertTrue(p.lateRepairs(reads.get(0), new PaxosMessage.State(acceptors.get("a"))).isEmpty(),
+                "an up-to-date replica needs nothing");
+    }
+
+    @Test
+    void aLaggingReplicaWhosePromiseArrivesLateIsRepairedToo() {
+        Ballot v1 = ((Proposer.Outcome.Written) run(write("v1"), 2)).version();
+        acceptors.put("c", KeyState.EMPTY);
+        // a CAS that fails its precondition ends after prepare: c's promise comes after the answer
+        Proposer p = new Proposer(K, new Proposer.Op.Write("x".getBytes(), new Precondition.Absent()), List.of("a", "b", "c"),
+                quorumOf(2));
+        Ballot b = new Ballot(v1.counter() + 10, "coord");
+        List<Proposer.Envelope> prepares = ((Proposer.Step.Send) p.start(b)).messages();
+        deliver(p, prepares.get(0));
+        assertInstanceOf(Proposer.Step.Done.class, deliver(p, prepares.get(1)));
+        Acceptor.Transition<PaxosMessage.PrepareReply> late = Acceptor.prepare(acceptors.get("c"), b);
+        assertEquals(List.of(new Proposer.Envelope("c", new PaxosMessage.Commit(K, acceptors.get("a").committed()))),
+                p.lateRepairs(prepares.get(2), late.reply()));
+        assertTrue(p.lateRepairs(prepares.get(0), new PaxosMessage.Promised(b, null, acceptors.get("a").committed())).isEmpty(),
+                "an up-to-date replica needs nothing");
+    }
+
+    /** The register reads of the read started last ({@link #startRead}), by replica. */
+    final Map<String, Proposer.Envelope> readsSent = new TreeMap<>();
+
+    /** Starts a read: it begins with a read of every replica's registers, not with a prepare. */
+    Proposer startRead() {
+        Proposer p = new Proposer(K, new Proposer.Op.Read(), List.of("a", "b", "c"), quorumOf(2));
+        Proposer.Step.Send first = assertInstanceOf(Proposer.Step.Send.class, p.start(next(null)));
+        assertEquals(List.of("a", "b", "c"), first.messages().stream().map(Proposer.Envelope::to).toList());
+        first.messages().forEach(e -> assertEquals(new PaxosMessage.ReadCommitted(K), e.request()));
+        readsSent.clear();
+        first.messages().forEach(e -> readsSent.put(e.to(), e));
+        return p;
+    }
+
+    /** Delivers the register read sent to {@code to}. */
+    Proposer.Step readFrom(Proposer p, String to) {
+        return deliver(p, readsSent.get(to));
+    }
+
+    @Test
+    void aReadCountsOnlyItsOwnRegisterReadsNotAnEarlierAttemptsLateSilence() {
+        run(write("v1"), 2);
+        Proposer p = startRead();
+        Proposer.Envelope earlier = new Proposer.Envelope("a", new PaxosMessage.ReadCommitted(K)); // equal, not the same
+        assertInstanceOf(Proposer.Step.Waiting.class, p.onNoReply(earlier), "not a request of this attempt");
+        assertInstanceOf(Proposer.Step.Waiting.class, p.onNoReply(new Proposer.Envelope("b", new PaxosMessage.ReadCommitted(K))));
+        assertInstanceOf(Proposer.Step.Waiting.class, readFrom(p, "a"));
+        assertInstanceOf(Proposer.Step.Done.class, readFrom(p, "b"), "a and b answered: a quorum");
+    }
+
+    @Test
+    void aReadWithNothingInFlightIsAnsweredByAQuorumsRegistersAndWritesNoPromise() {
+        Ballot v1 = ((Proposer.Outcome.Written) run(write("v1"), 2)).version();
+        Map<String, KeyState> before = new TreeMap<>(acceptors);
+        Proposer p = startRead();
+        assertInstanceOf(Proposer.Step.Waiting.class, readFrom(p, "a"), "one replica's registers are not a quorum's");
+        Proposer.Step.Done done = assertInstanceOf(Proposer.Step.Done.class, readFrom(p, "b"));
+        assertEquals(v1, ((Proposer.Outcome.Read) done.outcome()).committed().version());
+        assertTrue(done.repairs().isEmpty());
+        assertEquals(before, acceptors, "no promise, nothing written anywhere");
+    }
+
+    @Test
+    void aReadFindingAValueAcceptedAboveTheNewestCommitTakesTheFullPathAndFinishesIt() {
+        Ballot v1 = ((Proposer.Outcome.Written) run(write("v1"), 2)).version();
+        // a write of "v2" was answered (a and b accepted it) and its commits were lost
+        Proposal v2 = new Proposal(new Ballot(v1.counter() + 5, "other"), "v2".getBytes());
+        acceptors.put("a", Acceptor.accept(acceptors.get("a"), v2).next());
+        acceptors.put("b", Acceptor.accept(acceptors.get("b"), v2).next());
+        Proposer p = startRead();
+        assertInstanceOf(Proposer.Step.Waiting.class, readFrom(p, "c"));
+        Proposer.Step.Send prepares = assertInstanceOf(Proposer.Step.Send.class, readFrom(p, "b"),
+                "b reports v2 accepted above the newest commit v1: c's v1 may not be answered");
+        prepares.messages().forEach(e -> assertInstanceOf(PaxosMessage.Prepare.class, e.request()));
+        down.add("a");
+        Proposal read = ((Proposer.Outcome.Read) run(new Proposer.Op.Read(), 2)).committed();
+        assertArrayEquals("v2".getBytes(), read.value(), "the full path finishes it");
+        reads = 0;
+        Proposal again = ((Proposer.Outcome.Read) run(new Proposer.Op.Read(), 2)).committed();
+        assertEquals(read.version(), again.version());
+        assertEquals(2, reads, "and the next read is answered by the registers of b and c alone (both committed v2)");
+    }
+
+    @Test
+    void aReadAnswersTheNewestCommitOfItsQuorumAndRepairsTheLaggard() {
+        Ballot v1 = ((Proposer.Outcome.Written) run(write("v1"), 2)).version();
+        Proposal v2 = new Proposal(new Ballot(v1.counter() + 5, "other"), "v2".getBytes());
+        // v2 chosen (a and b accepted it); only a's commit landed so far
+        acceptors.put("a", Acceptor.commit(Acceptor.accept(acceptors.get("a"), v2).next(), v2));
+        acceptors.put("b", Acceptor.accept(acceptors.get("b"), v2).next());
+        Proposer p = startRead();
+        readFrom(p, "b");
+        Proposer.Step.Done done = assertInstanceOf(Proposer.Step.Done.class, readFrom(p, "a"),
+                "b's accepted v2 is not above the newest commit (a's v2)");
+        assertEquals(v2, ((Proposer.Outcome.Read) done.outcome()).committed());
+        assertEquals(List.of(new Proposer.Envelope("b", new PaxosMessage.Commit(K, v2))), done.repairs());
+        assertEquals(List.of(new Proposer.Envelope("c", new PaxosMessage.Commit(K, v2))),
+                p.lateRepairs(readsSent.get("c"), new PaxosMessage.State(acceptors.get("c"))),
+                "a late register read from c, still at v1, earns c the commit too");
     }
 
     /**

@@ -26,7 +26,7 @@ class BrokenVariantsTest {
 
     @ParameterizedTest
     @EnumSource(value = Variant.class, names = {"FORGETS_PROMISE_ON_RESTART", "REPLIES_BEFORE_DURABLE",
-            "PROPOSER_IGNORES_ACCEPTED", "ACKS_BEFORE_ACCEPT_QUORUM"})
+            "PROPOSER_IGNORES_ACCEPTED", "ACKS_BEFORE_ACCEPT_QUORUM", "READ_IGNORES_ACCEPTED"})
     void aBrokenVariantIsCaught(Variant variant) {
         SeedResult firstCaught = null;
         SeedResult firstEndToEnd = null;

@@ -12,8 +12,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * proposer restarts, and its value, which was accepted, is later finished by another proposer as well.
  */
 class DuplicatedProposalTest {
-    /** Found by scanning seeds 0..2999 with duplicated proposals: 538, 604 and 1281 break the proposer's promise. */
-    static final long SEED = 538;
+    /**
+     * Found by scanning seeds 0..2999 with duplicated proposals: 538, 604 and 1281 broke the proposer's promise; since
+     * reads begin with a read of the registers (Step 8; the runs draw differently), 977 and 2406 do (the client sees it).
+     */
+    static final long SEED = 977;
 
     @Test
     void restartingAfterEveryReplicaRefusedReliesOnAtMostOnceDelivery() {

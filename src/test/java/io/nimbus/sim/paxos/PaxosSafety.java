@@ -219,6 +219,11 @@ public final class PaxosSafety {
             accepted(key, pr.proposal(), replica);
         } else if (reply instanceof PaxosMessage.Committed && request instanceof PaxosMessage.Commit c) {
             r.committed = max(r.committed, c.proposal().ballot());
+        } else if (reply instanceof PaxosMessage.State st) {
+            // a read of the registers: the proposer counts what they show, so they must survive a restart too
+            r.promised = max(r.promised, st.state().promised());
+            r.accepted = max(r.accepted, st.state().accepted() == null ? null : st.state().accepted().ballot());
+            r.committed = max(r.committed, st.state().committed() == null ? null : st.state().committed().ballot());
         }
     }
 

@@ -686,6 +686,9 @@ final class PaxosSim {
             if (variant == Variant.PROPOSER_IGNORES_ACCEPTED && reply instanceof PaxosMessage.Promised p && p.accepted() != null) {
                 reply = new PaxosMessage.Promised(p.ballot(), null, p.committed());
             }
+            if (variant == Variant.READ_IGNORES_ACCEPTED && reply instanceof PaxosMessage.State st && st.state().accepted() != null) {
+                reply = new PaxosMessage.State(new KeyState(st.state().promised(), null, st.state().committed()));
+            }
             if (ended) {
                 handle(core.onReply(env, reply, loop.now())); // late replies may earn repairs
                 return;

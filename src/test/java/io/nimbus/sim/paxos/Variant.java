@@ -28,5 +28,11 @@ enum Variant {
      * accepted its proposal, before a quorum did (before it is chosen). The real proposer goes on as usual and
      * commits it only if a quorum accepts it; a rival may pre-empt it and it is then never chosen.
      */
-    ACKS_BEFORE_ACCEPT_QUORUM
+    ACKS_BEFORE_ACCEPT_QUORUM,
+    /**
+     * The read fast path misses what is in flight: a proposer shim that drops the accepted proposal from every
+     * register read ({@code State}) it receives, so a read answers the newest commit although a newer value may
+     * be chosen (accepted by a quorum, its commits not landed yet) — as every write is when it is answered.
+     */
+    READ_IGNORES_ACCEPTED
 }
