@@ -1,0 +1,85 @@
+package io.nimbus.tools;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/** The benchmark's rows and their two renderings: the table it prints and the CSV it writes. */
+final class BenchReport {
+
+    /**
+     * One store's figures for one row. {@code lost}: compare-and-sets that lost their race (a conflict, not an
+     * error); {@code cpuLoad} and {@code cpuStore}: cores the load generator and the store's three processes used
+     * on average over the cell (warm-up included).
+     */
+    record Cell(double opsPerSecond, double p50Ms, double p99Ms, double p999Ms, long ops, long lost, long errors,
+                double cpuLoad, double cpuStore) {
+    }
+
+    /**
+     * {@code loop}: "closed" or "open@N" (open loop at N requests/s, latency from the intended send time);
+     * {@code etcd} null when etcd did not run; {@code etcdVia}: "spread" or "leader", the routing its figures came from.
+     */
+    record Row(String load, int connections, String loop, Cell nimbus, Cell etcd, String etcdVia) {
+        /** Nimbus ops/s over etcd ops/s: above 1, Nimbus did more. NaN without etcd. */
+        double opsRatio() {
+            return etcd == null || etcd.opsPerSecond() == 0 ? Double.NaN : nimbus.opsPerSecond() / etcd.opsPerSecond();
+        }
+
+        /** Nimbus p99 over etcd p99: below 1, Nimbus's tail is shorter. NaN without etcd. */
+        double p99Ratio() {
+            return etcd == null || etcd.p99Ms() == 0 ? Double.NaN : nimbus.p99Ms() / etcd.p99Ms();
+        }
+    }
+
+    private BenchReport() {
+    }
+
+    static String table(List<Row> rows) {
+        StringBuilder sb = new StringBuilder();
+        String head = String.format(Locale.ROOT, "%-8s %5s %-10s | %9s %8s %8s %7s | %9s %8s %8s %7s %-6s | %7s %7s%n",
+                "load", "conns", "loop", "nimbus/s", "p50 ms", "p99 ms", "lost%", "etcd/s", "p50 ms", "p99 ms", "lost%",
+                "via", "ops x", "p99 x");
+        sb.append(head);
+        sb.append("-".repeat(head.length() - 1)).append('\n');
+        for (Row r : rows) {
+            sb.append(String.format(Locale.ROOT, "%-8s %5d %-10s | %s | %s %-6s | %7s %7s%n", r.load(), r.connections(),
+                    r.loop(), cell(r.nimbus()), r.etcd() == null ? String.format("%9s %8s %8s %7s", "-", "-", "-", "-")
+                            : cell(r.etcd()), r.etcdVia() == null ? "-" : r.etcdVia(), ratio(r.opsRatio()),
+                    ratio(r.p99Ratio())));
+        }
+        return sb.toString();
+    }
+
+    private static String cell(Cell c) {
+        String lost = c.ops() == 0 ? "-" : String.format(Locale.ROOT, "%.1f", 100.0 * c.lost() / c.ops());
+        return String.format(Locale.ROOT, "%9.0f %8.2f %8.2f %7s", c.opsPerSecond(), c.p50Ms(), c.p99Ms(),
+                c.errors() > 0 ? lost + "!" + c.errors() : lost);
+    }
+
+    static String ratio(double r) {
+        return Double.isNaN(r) ? "-" : String.format(Locale.ROOT, "%.2f", r);
+    }
+
+    static final String CSV_HEADER = "load,connections,loop,store,via,ops_per_s,p50_ms,p99_ms,p999_ms,ops,cas_lost,errors,"
+            + "cpu_load_generator_cores,cpu_store_cores,ops_ratio_nimbus_over_etcd,p99_ratio_nimbus_over_etcd";
+
+    static String csv(List<Row> rows) {
+        List<String> lines = new ArrayList<>();
+        lines.add(CSV_HEADER);
+        for (Row r : rows) {
+            lines.add(csvLine(r, "nimbus", "spread", r.nimbus()));
+            if (r.etcd() != null) {
+                lines.add(csvLine(r, "etcd", r.etcdVia(), r.etcd()));
+            }
+        }
+        return String.join("\n", lines) + "\n";
+    }
+
+    private static String csvLine(Row r, String store, String via, Cell c) {
+        return String.format(Locale.ROOT, "%s,%d,%s,%s,%s,%.1f,%.3f,%.3f,%.3f,%d,%d,%d,%.2f,%.2f,%s,%s", r.load(),
+                r.connections(), r.loop(), store, via, c.opsPerSecond(), c.p50Ms(), c.p99Ms(), c.p999Ms(), c.ops(),
+                c.lost(), c.errors(), c.cpuLoad(), c.cpuStore(), ratio(r.opsRatio()).replace("-", ""),
+                ratio(r.p99Ratio()).replace("-", ""));
+    }
+}
