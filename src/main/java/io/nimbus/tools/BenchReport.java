@@ -9,11 +9,12 @@ final class BenchReport {
 
     /**
      * One store's figures for one row. {@code lost}: compare-and-sets that lost their race (a conflict, not an
-     * error); {@code cpuLoad} and {@code cpuStore}: cores the load generator and the store's three processes used
-     * on average over the cell (warm-up included).
+     * error); {@code cpuLoad}, {@code cpuStore} and {@code cpuOther}: cores the load generator, the store's three
+     * processes and everything else on the machine (the other store's idle processes included) used on average over
+     * the cell, warm-up included.
      */
     record Cell(double opsPerSecond, double p50Ms, double p99Ms, double p999Ms, long ops, long lost, long errors,
-                double cpuLoad, double cpuStore) {
+                double cpuLoad, double cpuStore, double cpuOther) {
     }
 
     /**
@@ -62,7 +63,7 @@ final class BenchReport {
     }
 
     static final String CSV_HEADER = "load,connections,loop,store,via,ops_per_s,p50_ms,p99_ms,p999_ms,ops,cas_lost,errors,"
-            + "cpu_load_generator_cores,cpu_store_cores,ops_ratio_nimbus_over_etcd,p99_ratio_nimbus_over_etcd";
+            + "cpu_load_generator_cores,cpu_store_cores,cpu_other_cores,ops_ratio_nimbus_over_etcd,p99_ratio_nimbus_over_etcd";
 
     static String csv(List<Row> rows) {
         List<String> lines = new ArrayList<>();
@@ -77,9 +78,9 @@ final class BenchReport {
     }
 
     private static String csvLine(Row r, String store, String via, Cell c) {
-        return String.format(Locale.ROOT, "%s,%d,%s,%s,%s,%.1f,%.3f,%.3f,%.3f,%d,%d,%d,%.2f,%.2f,%s,%s", r.load(),
+        return String.format(Locale.ROOT, "%s,%d,%s,%s,%s,%.1f,%.3f,%.3f,%.3f,%d,%d,%d,%.2f,%.2f,%.2f,%s,%s", r.load(),
                 r.connections(), r.loop(), store, via, c.opsPerSecond(), c.p50Ms(), c.p99Ms(), c.p999Ms(), c.ops(),
-                c.lost(), c.errors(), c.cpuLoad(), c.cpuStore(), ratio(r.opsRatio()).replace("-", ""),
+                c.lost(), c.errors(), c.cpuLoad(), c.cpuStore(), c.cpuOther(), ratio(r.opsRatio()).replace("-", ""),
                 ratio(r.p99Ratio()).replace("-", ""));
     }
 }

@@ -233,6 +233,10 @@ public final class BenchTool {
         private final PrintStream out;
         private final List<BenchReport.Row> rows = new ArrayList<>();
         private final List<String> notes = new ArrayList<>();
+        /** The stores this run started and has not stopped; read by the shutdown hook too. */
+        private final List<BenchCluster> running = new java.util.concurrent.CopyOnWriteArrayList<>();
+        /** Per cell: cores used by processes this run did not start. */
+        private final List<Double> otherCores = new ArrayList<>();
 
         Run(Options o, PrintStream out) {
             this.o = o;
@@ -251,7 +255,6 @@ public final class BenchTool {
             }
             BenchCluster nimbus = null;
             BenchCluster etcd = null;
-            List<BenchCluster> running = new ArrayList<>();
             Thread hook = new Thread(() -> stopQuietly(running), "bench-stop");
             Runtime.getRuntime().addShutdownHook(hook); // Ctrl-C: still stop what this run started
             String rss;
@@ -392,18 +395,32 @@ public final class BenchTool {
             long wallStart = System.nanoTime();
             Duration selfStart = selfCpu();
             Duration storeStart = store.cpu();
+            Duration oursStart = oursCpu();
+            double machineStart = machineBusySeconds();
             LoadTool.Result r = runner.measure();
             double wall = (System.nanoTime() - wallStart) / 1e9;
             double cpuLoad = (selfCpu().minus(selfStart).toNanos() / 1e9) / wall;
             double cpuStore = (store.cpu().minus(storeStart).toNanos() / 1e9) / wall;
+            double cpuOther = Math.max(0, (machineBusySeconds() - machineStart) / wall
+                    - (oursCpu().minus(oursStart).toNanos() / 1e9) / wall);
+            otherCores.add(cpuOther);
             runner.report(r);
-            out.printf("cpu: load generator %.2f cores, %s %.2f cores (average over %.1f s)%n", cpuLoad, store.name,
-                    cpuStore, wall);
+            out.printf("cpu: load generator %.2f cores, %s %.2f cores, everything else %.2f cores (average over %.1f s)%n",
+                    cpuLoad, store.name, cpuStore, cpuOther, wall);
             Histogram all = r.total();
             long ops = r.histograms().values().stream().mapToLong(Histogram::getTotalCount).sum();
             return new BenchReport.Cell(r.opsPerSecond(), all.getValueAtPercentile(50) / 1e3,
                     all.getValueAtPercentile(99) / 1e3, all.getValueAtPercentile(99.9) / 1e3, ops, r.conflicts(),
-                    r.errors() + r.cutOff().getTotalCount(), cpuLoad, cpuStore);
+                    r.errors() + r.cutOff().getTotalCount(), cpuLoad, cpuStore, cpuOther);
+        }
+
+        /** CPU time of this process and of every store process it started. */
+        private Duration oursCpu() {
+            Duration d = selfCpu();
+            for (BenchCluster c : running) {
+                d = d.plus(c.cpu());
+            }
+            return d;
         }
 
         private static Duration selfCpu() {
@@ -432,7 +449,8 @@ public final class BenchTool {
                     machine: %s; java %s
                     started %s, %d s + %d s warm-up per cell; %d keys, %d-byte values; Nimbus: 3 workers, RF 3, QUORUM \
                     (-Xmx512m); etcd: 3 members, default flags (fsync on)
-                    load average (1, 5, 15 min) before: %s, after: %s
+                    load average (1, 5, 15 min) before: %s, after: %s (the run's own threads waiting on fsync count in it)
+                    other processes (not this run's) used %s cores on average per cell, at most %s (from /proc/stat)
                     ops x = Nimbus ops/s / etcd ops/s (above 1: Nimbus more); p99 x = Nimbus p99 / etcd p99 (below 1: \
                     Nimbus shorter). lost%% = CAS that lost its race (conflict); !N = N errors. cas = read then \
                     conditional write (Nimbus GET + PUT If-Match; etcd range + txn on mod_revision), counted once.
@@ -440,7 +458,9 @@ public final class BenchTool {
                     applies); open@N: N req/s, latency from each request's intended send time.
                     """, withEtcd ? "etcd" : "(no etcd)", withEtcd ? version(o.etcd()) : "etcd not run", machine(),
                     System.getProperty("java.version"), started, o.seconds(), o.warmupS(), o.keys(), o.valueBytes(),
-                    loadBefore, loadAfter);
+                    loadBefore, loadAfter,
+                    String.format(Locale.ROOT, "%.2f", otherCores.stream().mapToDouble(Double::doubleValue).average().orElse(0)),
+                    String.format(Locale.ROOT, "%.2f", otherCores.stream().mapToDouble(Double::doubleValue).max().orElse(0)));
         }
 
         private void stopQuietly(List<BenchCluster> running) {
@@ -475,6 +495,23 @@ public final class BenchTool {
         }
         return String.format(Locale.ROOT, "%d cores (%s), %.1f GiB", Runtime.getRuntime().availableProcessors(), model,
                 memKib / 1024.0 / 1024.0);
+    }
+
+    /** Seconds of CPU the whole machine has been busy since boot: /proc/stat's cpu line, USER_HZ = 100. */
+    static double machineBusySeconds() {
+        try {
+            String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+            // cpu user nice system idle iowait irq softirq steal ...: busy = all but idle and iowait
+            long busy = 0;
+            for (int i = 1; i < Math.min(f.length, 9); i++) {
+                if (i != 4 && i != 5) {
+                    busy += Long.parseLong(f[i]);
+                }
+            }
+            return busy / 100.0;
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading /proc/stat", e);
+        }
     }
 
     static String loadAverage() {

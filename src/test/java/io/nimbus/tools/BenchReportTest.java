@@ -10,8 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The benchmark's table, ratios and CSV, and its options. */
 class BenchReportTest {
-    private static final BenchReport.Cell NIMBUS = new BenchReport.Cell(3000, 4.0, 12.0, 20.0, 18000, 0, 0, 0.3, 1.4);
-    private static final BenchReport.Cell ETCD = new BenchReport.Cell(4000, 3.0, 8.0, 15.0, 24000, 0, 0, 0.3, 1.2);
+    private static final BenchReport.Cell NIMBUS = new BenchReport.Cell(3000, 4.0, 12.0, 20.0, 18000, 0, 0, 0.3, 1.4, 0.1);
+    private static final BenchReport.Cell ETCD = new BenchReport.Cell(4000, 3.0, 8.0, 15.0, 24000, 0, 0, 0.3, 1.2, 0.1);
 
     @Test
     void ratiosAreNimbusOverEtcd() {
@@ -24,7 +24,7 @@ class BenchReportTest {
 
     @Test
     void theTableHasOneLinePerRowWithBothStoresAndTheRatios() {
-        BenchReport.Cell hot = new BenchReport.Cell(500, 10, 40, 60, 3000, 1500, 2, 0.1, 1.8);
+        BenchReport.Cell hot = new BenchReport.Cell(500, 10, 40, 60, 3000, 1500, 2, 0.1, 1.8, 0.0);
         String t = BenchReport.table(List.of(new BenchReport.Row("put", 16, "closed", NIMBUS, ETCD, "leader"),
                 new BenchReport.Row("cas-hot", 1, "open@250", hot, null, null)));
         String[] lines = t.split("\n");
@@ -43,9 +43,9 @@ class BenchReportTest {
         String[] lines = csv.split("\n");
         assertEquals(BenchReport.CSV_HEADER, lines[0]);
         assertEquals(4, lines.length, csv);
-        assertEquals("get,64,closed,nimbus,spread,3000.0,4.000,12.000,20.000,18000,0,0,0.30,1.40,0.75,1.50", lines[1]);
-        assertEquals("get,64,closed,etcd,spread,4000.0,3.000,8.000,15.000,24000,0,0,0.30,1.20,0.75,1.50", lines[2]);
-        assertEquals("get,1,closed,nimbus,spread,3000.0,4.000,12.000,20.000,18000,0,0,0.30,1.40,,", lines[3]);
+        assertEquals("get,64,closed,nimbus,spread,3000.0,4.000,12.000,20.000,18000,0,0,0.30,1.40,0.10,0.75,1.50", lines[1]);
+        assertEquals("get,64,closed,etcd,spread,4000.0,3.000,8.000,15.000,24000,0,0,0.30,1.20,0.10,0.75,1.50", lines[2]);
+        assertEquals("get,1,closed,nimbus,spread,3000.0,4.000,12.000,20.000,18000,0,0,0.30,1.40,0.10,,", lines[3]);
         for (String line : lines) {
             assertEquals(BenchReport.CSV_HEADER.split(",").length, line.split(",", -1).length, line);
         }
