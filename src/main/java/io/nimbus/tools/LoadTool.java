@@ -27,8 +27,8 @@ import java.util.function.IntFunction;
  * delays the requests that would have been sent meanwhile and they are never measured (coordinated omission:
  * the percentiles are those of the requests sent, not of a client arriving at a fixed rate). With
  * {@code --rate} it is open loop: each connection has a schedule of intended send times and a request's
- * latency runs from its intended time, so a stall is charged to every request it delayed; intended sends the
- * run's end cut off are recorded as lower bounds and counted.
+ * latency runs from its intended time, so a stall is charged to every request it delayed; intended sends still
+ * owed {@link #CUT_OFF_GRACE_NS} after the run's end are cut off, recorded as lower bounds and counted.
  */
 public final class LoadTool {
 
@@ -66,6 +66,11 @@ public final class LoadTool {
     enum Target { NIMBUS, ETCD }
 
     private static final int REQUEST_TIMEOUT_MS = 30_000;
+    /**
+     * Open loop: a send due before the end still goes out up to this long after it (a thread woken a little late
+     * is not a store falling behind); after that the sends still owed are cut off and counted.
+     */
+    static final long CUT_OFF_GRACE_NS = Duration.ofSeconds(1).toNanos();
 
     private LoadTool() {
     }
@@ -417,7 +422,7 @@ public final class LoadTool {
                         if (intended >= stopAt) {
                             return;
                         }
-                        if (start >= stopAt) {
+                        if (start >= stopAt + CUT_OFF_GRACE_NS) {
                             cutOff(start);
                             return;
                         }
@@ -466,7 +471,7 @@ public final class LoadTool {
                 }
             }
 
-            /** Open loop, behind schedule at the end: the sends still owed get their wait so far, a lower bound. */
+            /** Open loop, behind schedule past the end's grace: the sends still owed get their wait so far, a lower bound. */
             private void cutOff(long now) {
                 for (long t = intended; t < stopAt; t += interval) {
                     if (t >= measureFrom && measuredOps.incrementAndGet() <= o.maxOps()) {
