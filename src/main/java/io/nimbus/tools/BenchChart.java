@@ -27,7 +27,7 @@ final class BenchChart {
 
     static void write(List<BenchReport.Row> rows, String title, Path png) throws IOException {
         System.setProperty("java.awt.headless", "true");
-        BufferedImage img = new BufferedImage(WIDTH, TOP + 2 * PANEL + 160, BufferedImage.TYPE_INT_RGB);
+        BufferedImage img = new BufferedImage(WIDTH, TOP + 2 * PANEL + 180, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
         try {
             g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
@@ -39,8 +39,10 @@ final class BenchChart {
             g.drawString(title, LEFT, 28);
             g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 14));
             legend(g, LEFT, 48);
-            panel(g, rows, "ops/s (higher is better)", TOP + 10, c -> c.opsPerSecond(), false);
-            panel(g, rows, "p99 ms (lower is better)", TOP + PANEL + 80, c -> c.p99Ms(), true);
+            panel(g, rows, "ops/s (higher is better); below: Nimbus / etcd ops/s", TOP + 10, c -> c.opsPerSecond(),
+                    false);
+            panel(g, rows, "p99 ms, log scale (lower is better); below: Nimbus / etcd p99", TOP + PANEL + 80,
+                    c -> c.p99Ms(), true);
         } finally {
             g.dispose();
         }
@@ -61,8 +63,9 @@ final class BenchChart {
         g.drawString("open@N: open loop at N req/s, latency from the intended send time", x + 480, y);
     }
 
+    /** {@code log}: a log10 scale (p99s span 1 ms to seconds), with the p99 ratio under each row; else linear, ops ratio. */
     private static void panel(Graphics2D g, List<BenchReport.Row> rows, String label, int top,
-                              ToDoubleFunction<BenchReport.Cell> metric, boolean labels) {
+                              ToDoubleFunction<BenchReport.Cell> metric, boolean log) {
         int bottom = top + PANEL - 40;
         int plotWidth = WIDTH - LEFT - 20;
         double max = 0;
@@ -72,16 +75,21 @@ final class BenchChart {
                 max = Math.max(max, metric.applyAsDouble(r.etcd()));
             }
         }
-        double scaleMax = niceCeiling(max);
+        double scaleMax = log ? Math.pow(10, Math.ceil(Math.log10(Math.max(max, 10)))) : niceCeiling(max);
+        double scaleMin = log ? 0.1 : 0;
+        ToDoubleFunction<Double> fraction = v -> log
+                ? (Math.log10(Math.max(v, scaleMin)) - Math.log10(scaleMin)) / (Math.log10(scaleMax) - Math.log10(scaleMin))
+                : v / scaleMax;
         g.setColor(Color.BLACK);
         g.drawString(label, LEFT, top + 4);
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
-        for (int i = 0; i <= 4; i++) {
-            int y = bottom - (int) Math.round((bottom - top - 20) * i / 4.0);
+        int ticks = log ? (int) Math.round(Math.log10(scaleMax / scaleMin)) : 4;
+        for (int i = 0; i <= ticks; i++) {
+            int y = bottom - (int) Math.round((bottom - top - 20) * i / (double) ticks);
             g.setColor(new Color(0xdddddd));
             g.drawLine(LEFT, y, LEFT + plotWidth, y);
             g.setColor(Color.DARK_GRAY);
-            String tick = format(scaleMax * i / 4);
+            String tick = format(log ? scaleMin * Math.pow(10, i) : scaleMax * i / ticks);
             g.drawString(tick, LEFT - 8 - g.getFontMetrics().stringWidth(tick), y + 4);
         }
         int group = rows.isEmpty() ? plotWidth : plotWidth / rows.size();
@@ -89,19 +97,20 @@ final class BenchChart {
         for (int i = 0; i < rows.size(); i++) {
             BenchReport.Row r = rows.get(i);
             int x = LEFT + i * group + 5;
-            bar(g, x, bar, bottom, top + 20, metric.applyAsDouble(r.nimbus()) / scaleMax, NIMBUS);
+            bar(g, x, bar, bottom, top + 20, fraction.applyAsDouble(metric.applyAsDouble(r.nimbus())), NIMBUS);
             if (r.etcd() != null) {
-                bar(g, x + bar, bar, bottom, top + 20, metric.applyAsDouble(r.etcd()) / scaleMax, ETCD);
+                bar(g, x + bar, bar, bottom, top + 20, fraction.applyAsDouble(metric.applyAsDouble(r.etcd())), ETCD);
             }
             g.setColor(Color.BLACK);
             center(g, r.load(), x + bar, bottom + 15);
-            center(g, r.connections() + " conn" + (r.loop().equals("closed") ? "" : " " + r.loop()), x + bar, bottom + 29);
-            if (labels) {
-                continue;
+            center(g, r.connections() + " conn", x + bar, bottom + 29);
+            boolean open = !r.loop().equals("closed");
+            if (open) {
+                center(g, r.loop(), x + bar, bottom + 43);
             }
-            String ratio = BenchReport.ratio(r.opsRatio());
-            if (!ratio.equals("-")) {
-                center(g, ratio + "x", x + bar, bottom + 43);
+            String ratio = BenchReport.ratio(log ? r.p99Ratio() : r.opsRatio());
+            if (!ratio.equals("-") && (log || !open)) { // open loop: both stores were offered the same rate
+                center(g, ratio + "x", x + bar, bottom + (open ? 57 : 43));
             }
         }
         g.setStroke(new BasicStroke(1));
@@ -134,6 +143,7 @@ final class BenchChart {
     }
 
     private static String format(double v) {
-        return v >= 100 ? String.format(Locale.ROOT, "%,.0f", v) : String.format(Locale.ROOT, "%.1f", v);
+        return v >= 100 ? String.format(Locale.ROOT, "%,.0f", v) : v >= 1 || v == 0
+                ? String.format(Locale.ROOT, "%.1f", v) : String.format(Locale.ROOT, "%.2f", v);
     }
 }

@@ -77,6 +77,38 @@ final class BenchReport {
         return String.join("\n", lines) + "\n";
     }
 
+    /** The rows of a CSV {@link #csv} wrote (to draw the chart again without running the loads). */
+    static List<Row> parseCsv(List<String> lines) {
+        if (lines.isEmpty() || !lines.get(0).equals(CSV_HEADER)) {
+            throw new IllegalArgumentException("not a bench CSV: its first line is not " + CSV_HEADER);
+        }
+        java.util.Map<String, Row> rows = new java.util.LinkedHashMap<>();
+        for (String line : lines.subList(1, lines.size())) {
+            if (line.isBlank()) {
+                continue;
+            }
+            String[] f = line.split(",", -1);
+            if (f.length != CSV_HEADER.split(",").length) {
+                throw new IllegalArgumentException("bench CSV line with " + f.length + " fields: " + line);
+            }
+            Cell c = new Cell(Double.parseDouble(f[5]), Double.parseDouble(f[6]), Double.parseDouble(f[7]),
+                    Double.parseDouble(f[8]), Long.parseLong(f[9]), Long.parseLong(f[10]), Long.parseLong(f[11]),
+                    Double.parseDouble(f[12]), Double.parseDouble(f[13]), Double.parseDouble(f[14]));
+            String id = f[0] + "," + f[1] + "," + f[2];
+            Row before = rows.get(id);
+            if (f[3].equals("nimbus")) {
+                rows.put(id, new Row(f[0], Integer.parseInt(f[1]), f[2], c, before == null ? null : before.etcd(),
+                        before == null ? null : before.etcdVia()));
+            } else if (f[3].equals("etcd") && before != null) {
+                rows.put(id, new Row(f[0], Integer.parseInt(f[1]), f[2], before.nimbus(), c, f[4]));
+            } else {
+                throw new IllegalArgumentException("bench CSV: an etcd line before its Nimbus line, or an unknown store: "
+                        + line);
+            }
+        }
+        return List.copyOf(rows.values());
+    }
+
     private static String csvLine(Row r, String store, String via, Cell c) {
         return String.format(Locale.ROOT, "%s,%d,%s,%s,%s,%.1f,%.3f,%.3f,%.3f,%d,%d,%d,%.2f,%.2f,%.2f,%s,%s", r.load(),
                 r.connections(), r.loop(), store, via, c.opsPerSecond(), c.p50Ms(), c.p99Ms(), c.p999Ms(), c.ops(),

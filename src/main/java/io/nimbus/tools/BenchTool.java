@@ -54,6 +54,7 @@ public final class BenchTool {
                                        (e.g. --worker-opt -XX:StartFlightRecording=filename=/tmp/{node}.jfr)
               --out DIR                where bench.txt, bench.csv and bench.png go (target/bench)
               --keep                   keep the stores' data directories and logs (deleted otherwise)
+              --chart-from CSV         run nothing: draw bench.png in --out again from a bench.csv
             Each cell: N connections, one request in flight each (closed loop: latency of the requests sent; a
             stall hides the requests it delayed), then the open-loop cells measure from intended send times.
             """;
@@ -86,7 +87,7 @@ public final class BenchTool {
 
     record Options(int seconds, int warmupS, List<Integer> connections, List<Load> loads, int keys, int valueBytes,
                    long maxOps, int storeWarmupS, String etcdTo, double openLoop, int openLoopConnections, boolean noEtcd, Path etcd,
-                   Path jar, List<String> workerOptions, Path out, boolean keep) {
+                   Path jar, List<String> workerOptions, Path out, boolean keep, Path chartFrom) {
     }
 
     private BenchTool() {
@@ -106,6 +107,13 @@ public final class BenchTool {
             return 0;
         }
         try {
+            if (o.chartFrom() != null) {
+                List<BenchReport.Row> rows = BenchReport.parseCsv(Files.readAllLines(o.chartFrom(), StandardCharsets.UTF_8));
+                Files.createDirectories(o.out());
+                BenchChart.write(rows, chartTitle(o.seconds()), o.out().resolve("bench.png"));
+                out.println("bench: drew " + o.out().resolve("bench.png") + " from " + o.chartFrom());
+                return 0;
+            }
             return new BenchTool.Run(o, out).run();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -173,9 +181,10 @@ public final class BenchTool {
                 nonNegative("store-warmup-s", a.getOrDefault("store-warmup-s", "10")), etcdTo, openLoop,
                 positive("open-loop-connections", a.getOrDefault("open-loop-connections", "16")), noEtcd, etcd,
                 a.containsKey("jar") ? Path.of(a.get("jar")) : null, List.copyOf(workerOptions),
-                Path.of(a.getOrDefault("out", "target/bench")), keep);
+                Path.of(a.getOrDefault("out", "target/bench")), keep,
+                a.containsKey("chart-from") ? Path.of(a.get("chart-from")) : null);
         a.keySet().removeAll(List.of("seconds", "warmup-s", "connections", "loads", "keys", "value-bytes", "max-ops",
-                "store-warmup-s", "etcd-to", "open-loop", "open-loop-connections", "etcd", "jar", "out"));
+                "store-warmup-s", "etcd-to", "open-loop", "open-loop-connections", "etcd", "jar", "out", "chart-from"));
         if (!a.isEmpty()) {
             throw new IllegalArgumentException("unknown options " + a.keySet());
         }
@@ -303,8 +312,7 @@ public final class BenchTool {
             Files.createDirectories(o.out());
             Files.writeString(o.out().resolve("bench.txt"), text, StandardCharsets.UTF_8);
             Files.writeString(o.out().resolve("bench.csv"), BenchReport.csv(rows), StandardCharsets.UTF_8);
-            BenchChart.write(rows, "Nimbus vs etcd, " + machine() + ", " + o.seconds() + " s per cell",
-                    o.out().resolve("bench.png"));
+            BenchChart.write(rows, chartTitle(o.seconds()), o.out().resolve("bench.png"));
             out.println("bench: wrote " + o.out().resolve("bench.txt") + ", bench.csv, bench.png");
             return 0;
         }
@@ -473,6 +481,10 @@ public final class BenchTool {
                 }
             }
         }
+    }
+
+    static String chartTitle(int seconds) {
+        return "Nimbus vs etcd, " + machine() + ", " + seconds + " s per cell";
     }
 
     static String machine() {

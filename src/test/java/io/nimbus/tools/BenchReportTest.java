@@ -52,6 +52,14 @@ class BenchReportTest {
     }
 
     @Test
+    void theCsvReadsBackIntoTheSameRows() {
+        List<BenchReport.Row> rows = List.of(new BenchReport.Row("get", 64, "closed", NIMBUS, ETCD, "spread"),
+                new BenchReport.Row("cas-hot", 16, "open@398", NIMBUS, null, null));
+        assertEquals(rows, BenchReport.parseCsv(List.of(BenchReport.csv(rows).split("\n"))));
+        assertThrows(IllegalArgumentException.class, () -> BenchReport.parseCsv(List.of("load,conns")));
+    }
+
+    @Test
     void optionsHaveDefaultsAndBadOnesAreRefused() {
         BenchTool.Options o = BenchTool.parse(new String[]{"--no-etcd", "--worker-opt", "-Da={node}"});
         assertEquals(6, o.seconds());
