@@ -1,5 +1,6 @@
 package io.nimbus;
 
+import io.nimbus.tools.BenchTool;
 import io.nimbus.tools.LoadTool;
 import io.nimbus.tools.StoreTool;
 import io.quarkus.runtime.Quarkus;
@@ -13,7 +14,7 @@ import java.util.Arrays;
 import java.util.Properties;
 
 /**
- * {@code java -jar quarkus-run.jar} runs a node; {@code ... load [options]} runs the load tool; {@code ... store ...} checks or rebuilds a store;
+ * {@code java -jar quarkus-run.jar} runs a node; {@code ... load [options]} runs the load tool; {@code ... bench} Nimbus vs etcd; {@code ... store ...} checks or rebuilds a store;
  * {@code ... --help} prints both usages, {@code --version} the version; any other argument is refused with the usage.
  */
 @QuarkusMain
@@ -68,6 +69,9 @@ public class NimbusMain {
             Drive load against a node:
               java -jar target/quarkus-app/quarkus-run.jar load --help
 
+            Benchmark 3 local workers against a local 3-member etcd (docs/PERFORMANCE.md):
+              java -jar target/quarkus-app/quarkus-run.jar bench --help
+
             Check or rebuild a stopped node's store:
               java -jar target/quarkus-app/quarkus-run.jar store --help
 
@@ -99,6 +103,8 @@ public class NimbusMain {
         switch (args[0]) {
             case "load":
                 return LoadTool.run(rest, out, err);
+            case "bench":
+                return BenchTool.run(rest, out, err);
             case "store":
                 if (!hasMapDb()) {
                     err.println(NO_STORE_TOOL);

@@ -14,11 +14,21 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.IntFunction;
 
 /**
- * A closed-loop load generator for the v1 API: N connections, each one thread with its own HTTP/1.1
- * connection, issuing PUT / GET / CAS (GET then PUT If-Match) over a keyspace, for a bounded time
- * and a bounded number of operations. Prints ops/s and latency percentiles (HdrHistogram).
+ * A load generator for Nimbus's v1 API or etcd's v3 JSON gateway: N connections, each one thread with its own
+ * HTTP/1.1 connection and one request in flight, issuing PUT / GET / CAS (GET then a conditional PUT) over a
+ * keyspace, for a bounded time and a bounded number of operations. Prints ops/s and latency percentiles
+ * (HdrHistogram).
+ * <p>
+ * Closed loop by default: each connection sends its next request when the last one is answered, so a stall
+ * delays the requests that would have been sent meanwhile and they are never measured (coordinated omission:
+ * the percentiles are those of the requests sent, not of a client arriving at a fixed rate). With
+ * {@code --rate} it is open loop: each connection has a schedule of intended send times and a request's
+ * latency runs from its intended time, so a stall is charged to every request it delayed; intended sends still
+ * owed {@link #CUT_OFF_GRACE_NS} after the run's end are cut off, recorded as lower bounds and counted.
  */
 public final class LoadTool {
 
@@ -33,7 +43,11 @@ public final class LoadTool {
               --keys N             keyspace size (1000)
               --value-bytes N      bytes per written value (100)
               --mix SPEC           weights, e.g. put:1 | get:1 | cas:1 | put:20,get:80 (put:1)
-              --consistency LEVEL  ONE, QUORUM or ALL (the node's default)
+              --consistency LEVEL  ONE, QUORUM or ALL (the node's default; Nimbus only)
+              --target STORE       nimbus (the v1 API) or etcd (v3 JSON gateway at the URLs: put, linearizable
+                                   range, and CAS as range then a txn comparing mod_revision) (nimbus)
+              --rate N             open loop: N requests/s in all, spread evenly over the connections, latency
+                                   measured from each request's intended send time (0: closed loop) (0)
               --prefix P           key prefix (load-)
               --seed N             random seed for key choice (1)
               --token-file F       send 'Authorization: Bearer <first line of F>' (nimbus.api.auth.enabled
@@ -41,18 +55,29 @@ public final class LoadTool {
             https:// URLs verify the node's certificate against the JVM's trust store
             (-Djavax.net.ssl.trustStore=...).
             GET and CAS runs write every key once first (not measured).
-            CAS counts one operation per GET+PUT If-Match pair; a 412 (lost race) is a conflict, not an error.
+            CAS counts one operation per GET+PUT If-Match pair (etcd: range+txn); a 412 (etcd: the txn's compare
+            failed) is a lost race, a conflict, not an error.
             Writes that took effect are reported per kind: with --keys 1 --mix put:1,cas:1 the line
             "cas share" is the fairness of compare-and-set against blind writers on one hot key.
             """;
 
     enum Op { PUT, GET, CAS }
 
+    enum Target { NIMBUS, ETCD }
+
+    private static final int REQUEST_TIMEOUT_MS = 30_000;
+    /**
+     * Open loop: a send due before the end still goes out up to this long after it (a thread woken a little late
+     * is not a store falling behind); after that the sends still owed are cut off and counted.
+     */
+    static final long CUT_OFF_GRACE_NS = Duration.ofSeconds(1).toNanos();
+
     private LoadTool() {
     }
 
     record Options(List<URI> urls, int connections, int durationS, int warmupS, long maxOps, int keys, int valueBytes,
-                   Map<Op, Integer> mix, String consistency, String prefix, long seed, String token) {
+                   Map<Op, Integer> mix, String consistency, String prefix, long seed, String token, Target target,
+                   long rate, boolean preload) {
         @Override
         public String toString() { // never print the token
             return "Options[urls=" + urls + ", connections=" + connections + ", token=" + (token == null ? "none" : "set")
@@ -79,7 +104,10 @@ public final class LoadTool {
             return 0;
         }
         try {
-            return new Runner(o, out).run();
+            Runner runner = new Runner(o, out, clients(o));
+            Result r = runner.measure();
+            runner.report(r);
+            return 0;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             err.println("load: interrupted");
@@ -115,9 +143,10 @@ public final class LoadTool {
                 positive(a, "connections", 16), positive(a, "duration-s", 10), nonNegative(a, "warmup-s", 2),
                 Long.parseLong(a.getOrDefault("max-ops", "10000000")), positive(a, "keys", 1000),
                 nonNegative(a, "value-bytes", 100), mix, a.get("consistency"), a.getOrDefault("prefix", "load-"),
-                Long.parseLong(a.getOrDefault("seed", "1")), token(a.get("token-file"), envToken));
+                Long.parseLong(a.getOrDefault("seed", "1")), token(a.get("token-file"), envToken),
+                target(a.getOrDefault("target", "nimbus")), nonNegative(a, "rate", 0), true);
         a.keySet().removeAll(List.of("url", "connections", "duration-s", "warmup-s", "max-ops", "keys", "value-bytes",
-                "mix", "consistency", "prefix", "seed", "token-file"));
+                "mix", "consistency", "prefix", "seed", "token-file", "target", "rate"));
         if (!a.isEmpty()) {
             throw new IllegalArgumentException("unknown options " + a.keySet());
         }
@@ -125,6 +154,34 @@ public final class LoadTool {
             throw new IllegalArgumentException("--mix weights must add up to more than 0");
         }
         return o;
+    }
+
+    private static Target target(String name) {
+        try {
+            return Target.valueOf(name.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--target takes nimbus or etcd, not '" + name + "'");
+        }
+    }
+
+    /** A client per connection: connection {@code i} goes to URL {@code i mod n}. */
+    static IntFunction<LoadClient> clients(Options o) {
+        byte[] value = value(o.valueBytes());
+        return i -> {
+            URI url = o.urls().get(i % o.urls().size());
+            return switch (o.target()) {
+                case NIMBUS -> new NimbusLoadClient(url, o.prefix(), o.consistency(), o.token(), value, REQUEST_TIMEOUT_MS);
+                case ETCD -> new EtcdLoadClient(url, o.prefix(), value, REQUEST_TIMEOUT_MS);
+            };
+        };
+    }
+
+    static byte[] value(int bytes) {
+        byte[] value = new byte[bytes];
+        for (int i = 0; i < value.length; i++) {
+            value[i] = (byte) ('a' + i % 26);
+        }
+        return value;
     }
 
     private static String token(String file, String envToken) {
@@ -164,29 +221,53 @@ public final class LoadTool {
         return v;
     }
 
-    private static final class Runner {
-        private final Options o;
-        private final PrintStream out;
-        private final AtomicLong measuredOps = new AtomicLong();
-
-        Runner(Options o, PrintStream out) {
-            this.o = o;
-            this.out = out;
+    /** What one run measured. {@code cutOff}: open-loop sends the run's end cut off, recorded as lower bounds. */
+    record Result(Map<Op, Histogram> histograms, Histogram cutOff, double seconds, Map<String, Long> statuses,
+                  long conflicts, long errors, long putsTried, long putsApplied, long casTried, long casApplied,
+                  String firstError) {
+        /** Every measured operation's latency, cut-off sends included (µs). */
+        Histogram total() {
+            Histogram all = new Histogram(3);
+            histograms.values().forEach(all::add);
+            all.add(cutOff);
+            return all;
         }
 
-        int run() throws InterruptedException {
-            out.printf("target %s  connections=%d  warmup=%ds  duration=%ds  keys=%d  value=%dB  mix=%s  consistency=%s%n",
-                    o.urls(), o.connections(), o.warmupS(), o.durationS(), o.keys(), o.valueBytes(), o.mix(),
-                    o.consistency() == null ? "(node default)" : o.consistency());
-            if (o.mix().getOrDefault(Op.GET, 0) > 0 || o.mix().getOrDefault(Op.CAS, 0) > 0) {
+        /** Completed operations per second (a CAS pair counts once, won or lost). */
+        double opsPerSecond() {
+            long done = histograms.values().stream().mapToLong(Histogram::getTotalCount).sum();
+            return done / seconds;
+        }
+    }
+
+    static final class Runner {
+        private final Options o;
+        private final PrintStream out;
+        private final IntFunction<LoadClient> clients;
+        private final AtomicLong measuredOps = new AtomicLong();
+
+        Runner(Options o, PrintStream out, IntFunction<LoadClient> clients) {
+            this.o = o;
+            this.out = out;
+            this.clients = clients;
+        }
+
+        Result measure() throws InterruptedException {
+            out.printf("target %s %s  connections=%d  warmup=%ds  duration=%ds  keys=%d  value=%dB  mix=%s  consistency=%s  %s%n",
+                    o.target().name().toLowerCase(Locale.ROOT), o.urls(), o.connections(), o.warmupS(), o.durationS(),
+                    o.keys(), o.valueBytes(), o.mix(), o.consistency() == null ? "(node default)" : o.consistency(),
+                    o.rate() > 0 ? "open loop at " + o.rate() + " req/s" : "closed loop");
+            if (o.preload() && (o.mix().getOrDefault(Op.GET, 0) > 0 || o.mix().getOrDefault(Op.CAS, 0) > 0)) {
                 preload();
             }
             long now = System.nanoTime();
             long measureFrom = now + Duration.ofSeconds(o.warmupS()).toNanos();
             long stopAt = measureFrom + Duration.ofSeconds(o.durationS()).toNanos();
+            long interval = o.rate() > 0 ? Math.max(1, Math.round(1e9 * o.connections() / o.rate())) : 0;
             List<Worker> workers = new ArrayList<>();
             for (int i = 0; i < o.connections(); i++) {
-                workers.add(new Worker(i, measureFrom, stopAt));
+                // open loop: connections staggered over one interval, so the sends do not come in bursts
+                workers.add(new Worker(i, now + interval * i / o.connections(), interval, measureFrom, stopAt));
             }
             List<Thread> threads = new ArrayList<>();
             for (Worker w : workers) {
@@ -197,23 +278,26 @@ public final class LoadTool {
             for (Thread t : threads) {
                 t.join();
             }
-            report(workers, measureFrom);
-            return 0;
+            return collect(workers, measureFrom);
         }
 
-        private void preload() throws InterruptedException {
+        void preload() throws InterruptedException {
             long start = System.nanoTime();
             List<Thread> threads = new ArrayList<>();
             AtomicLong failures = new AtomicLong();
+            List<String> firstError = java.util.Collections.synchronizedList(new ArrayList<>());
             for (int c = 0; c < o.connections(); c++) {
                 int first = c;
                 Thread t = new Thread(() -> {
-                    Client client = new Client(o, first);
-                    for (int k = first; k < o.keys(); k += o.connections()) {
-                        int status = client.put(k, null, null).status;
-                        if (status != 204) {
-                            failures.incrementAndGet();
+                    try (LoadClient client = clients.apply(first)) {
+                        for (int k = first; k < o.keys(); k += o.connections()) {
+                            if (!client.put(k).ok()) {
+                                failures.incrementAndGet();
+                            }
                         }
+                    } catch (RuntimeException e) {
+                        failures.incrementAndGet();
+                        firstError.add(e.toString());
                     }
                 }, "preload-" + c);
                 t.start();
@@ -222,11 +306,13 @@ public final class LoadTool {
             for (Thread t : threads) {
                 t.join();
             }
-            out.printf("preloaded %d keys in %.1fs (%d failed)%n", o.keys(), (System.nanoTime() - start) / 1e9, failures.get());
+            out.printf("preloaded %d keys in %.1fs (%d failed)%s%n", o.keys(), (System.nanoTime() - start) / 1e9,
+                    failures.get(), firstError.isEmpty() ? "" : "; first error: " + firstError.get(0));
         }
 
-        private void report(List<Worker> workers, long measureFrom) {
+        private Result collect(List<Worker> workers, long measureFrom) {
             Map<Op, Histogram> hist = new EnumMap<>(Op.class);
+            Histogram cutOff = new Histogram(3);
             Map<String, Long> statuses = new TreeMap<>();
             long errors = 0;
             long conflicts = 0;
@@ -235,38 +321,58 @@ public final class LoadTool {
             long putsTried = 0;
             long casApplied = 0;
             long casTried = 0;
+            String firstError = null;
             for (Worker w : workers) {
                 putsApplied += w.putsApplied;
                 putsTried += w.putsTried;
                 casApplied += w.casApplied;
                 casTried += w.casTried;
                 w.hist.forEach((op, h) -> hist.computeIfAbsent(op, x -> new Histogram(3)).add(h));
+                cutOff.add(w.cutOff);
                 w.statuses.forEach((s, n) -> statuses.merge(s, n, Long::sum));
                 errors += w.errors;
                 conflicts += w.conflicts;
                 lastEnd = Math.max(lastEnd, w.lastEnd);
+                if (firstError == null) {
+                    firstError = w.firstError;
+                }
             }
             double seconds = Math.max(1e-9, (lastEnd - measureFrom) / 1e9);
-            out.printf("%-6s %10s %10s %9s %9s %9s %9s%n", "op", "count", "ops/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms");
-            Histogram all = new Histogram(3);
-            for (Map.Entry<Op, Histogram> e : hist.entrySet()) {
-                line(e.getKey().name().toLowerCase(Locale.ROOT), e.getValue(), seconds);
-                all.add(e.getValue());
+            return new Result(hist, cutOff, seconds, statuses, conflicts, errors, putsTried, putsApplied, casTried,
+                    casApplied, firstError);
+        }
+
+        void report(Result r) {
+            out.printf("%-7s %10s %10s %9s %9s %9s %9s%n", "op", "count", "ops/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms");
+            for (Map.Entry<Op, Histogram> e : r.histograms().entrySet()) {
+                line(e.getKey().name().toLowerCase(Locale.ROOT), e.getValue(), r.seconds());
             }
-            line("total", all, seconds);
-            out.printf("measured %.2fs  statuses %s  cas-conflicts(412) %d  errors %d%n", seconds, statuses, conflicts, errors);
-            if (casTried > 0) {
+            if (r.cutOff().getTotalCount() > 0) {
+                line("cut-off", r.cutOff(), r.seconds());
+            }
+            line("total", r.total(), r.seconds());
+            out.printf("measured %.2fs  statuses %s  cas-conflicts %d  errors %d%n", r.seconds(), r.statuses(),
+                    r.conflicts(), r.errors());
+            if (r.cutOff().getTotalCount() > 0) {
+                out.printf("open loop: %d intended sends fell behind and were cut off by the run's end; they are in "
+                        + "'total' with their wait so far (a lower bound)%n", r.cutOff().getTotalCount());
+            }
+            if (r.firstError() != null) {
+                out.println("first error: " + r.firstError());
+            }
+            if (r.casTried() > 0) {
                 out.printf("cas share: %d of %d compare-and-sets applied (%.1f%%), %d of %d blind puts applied (%.1f%%); "
                                 + "cas made %.1f%% of the %d writes that took effect%n",
-                        casApplied, casTried, 100.0 * casApplied / casTried, putsApplied, putsTried,
-                        putsTried == 0 ? 0.0 : 100.0 * putsApplied / putsTried,
-                        casApplied + putsApplied == 0 ? 0.0 : 100.0 * casApplied / (casApplied + putsApplied),
-                        casApplied + putsApplied);
+                        r.casApplied(), r.casTried(), 100.0 * r.casApplied() / r.casTried(), r.putsApplied(),
+                        r.putsTried(), r.putsTried() == 0 ? 0.0 : 100.0 * r.putsApplied() / r.putsTried(),
+                        r.casApplied() + r.putsApplied() == 0 ? 0.0
+                                : 100.0 * r.casApplied() / (r.casApplied() + r.putsApplied()),
+                        r.casApplied() + r.putsApplied());
             }
         }
 
         private void line(String name, Histogram h, double seconds) {
-            out.printf("%-6s %10d %10.0f %9.3f %9.3f %9.3f %9.3f%n", name, h.getTotalCount(), h.getTotalCount() / seconds,
+            out.printf("%-7s %10d %10.0f %9.3f %9.3f %9.3f %9.3f%n", name, h.getTotalCount(), h.getTotalCount() / seconds,
                     h.getValueAtPercentile(50) / 1e3, h.getValueAtPercentile(99) / 1e3,
                     h.getValueAtPercentile(99.9) / 1e3, h.getMaxValue() / 1e3);
         }
@@ -275,32 +381,58 @@ public final class LoadTool {
             final int id;
             final long measureFrom;
             final long stopAt;
+            /** Open loop: ns between this connection's intended sends (0: closed loop), and the next one. */
+            final long interval;
+            long intended;
             final Map<Op, Histogram> hist = new EnumMap<>(Op.class);
+            final Histogram cutOff = new Histogram(3);
             final Map<String, Long> statuses = new TreeMap<>();
             long errors;
             long conflicts;
             long lastEnd;
-            /** Measured writes: blind PUTs and CAS PUTs (If-Match) sent, and those answered 204. */
+            String firstError;
+            /** Measured writes: blind PUTs and CAS PUTs sent, and those that applied. */
             long putsTried;
             long putsApplied;
             long casTried;
             long casApplied;
             boolean measuring;
 
-            Worker(int id, long measureFrom, long stopAt) {
+            Worker(int id, long firstIntended, long interval, long measureFrom, long stopAt) {
                 this.id = id;
+                this.intended = firstIntended;
+                this.interval = interval;
                 this.measureFrom = measureFrom;
                 this.stopAt = stopAt;
             }
 
             @Override
             public void run() {
-                Client client = new Client(o, id);
+                try (LoadClient client = clients.apply(id)) {
+                    loop(client);
+                }
+            }
+
+            private void loop(LoadClient client) {
                 SplittableRandom random = new SplittableRandom(o.seed() * 1_000_003L + id);
                 int total = o.mix().values().stream().mapToInt(Integer::intValue).sum();
                 while (true) {
                     long start = System.nanoTime();
-                    if (start >= stopAt) {
+                    if (interval > 0) {
+                        if (intended >= stopAt) {
+                            return;
+                        }
+                        if (start >= stopAt + CUT_OFF_GRACE_NS) {
+                            cutOff(start);
+                            return;
+                        }
+                        if (intended > start) {
+                            LockSupport.parkNanos(intended - start);
+                            continue;
+                        }
+                        start = intended; // the latency runs from when the request should have gone out
+                        intended += interval;
+                    } else if (start >= stopAt) {
                         return;
                     }
                     int pick = random.nextInt(total);
@@ -319,10 +451,13 @@ public final class LoadTool {
                         ok = execute(client, op, key);
                     } catch (RuntimeException e) {
                         statuses.merge("exception", 1L, Long::sum);
+                        if (firstError == null) {
+                            firstError = e.toString();
+                        }
                         ok = false;
                     }
                     long end = System.nanoTime();
-                    if (start >= measureFrom) {
+                    if (measuring) {
                         if (measuredOps.incrementAndGet() > o.maxOps()) {
                             return;
                         }
@@ -336,102 +471,52 @@ public final class LoadTool {
                 }
             }
 
-            private boolean execute(Client client, Op op, int key) {
+            /** Open loop, behind schedule past the end's grace: the sends still owed get their wait so far, a lower bound. */
+            private void cutOff(long now) {
+                for (long t = intended; t < stopAt; t += interval) {
+                    if (t >= measureFrom && measuredOps.incrementAndGet() <= o.maxOps()) {
+                        cutOff.recordValue((now - t) / 1000);
+                    }
+                }
+                lastEnd = Math.max(lastEnd, now);
+            }
+
+            private boolean execute(LoadClient client, Op op, int key) {
                 switch (op) {
                     case PUT -> {
-                        int status = client.put(key, null, null).status;
+                        LoadClient.Reply r = client.put(key);
                         if (measuring) {
                             putsTried++;
-                            putsApplied += status == 204 ? 1 : 0;
+                            putsApplied += r.ok() ? 1 : 0;
                         }
-                        return count(status, 204);
+                        return count(r);
                     }
                     case GET -> {
-                        return count(client.get(key).status, 200);
+                        return count(client.get(key));
                     }
                     default -> {
-                        Client.Result read = client.get(key);
-                        if (!count(read.status, 200)) {
+                        LoadClient.Reply read = client.get(key);
+                        if (!count(read)) {
                             return false;
                         }
-                        int status = client.put(key, read.etag, null).status;
+                        LoadClient.Reply write = client.casPut(key, read.version());
                         if (measuring) {
                             casTried++;
-                            casApplied += status == 204 ? 1 : 0;
+                            casApplied += write.ok() ? 1 : 0;
                         }
-                        if (status == 412) {
-                            conflicts++;
-                            statuses.merge("412", 1L, Long::sum);
+                        if (write.conflict()) {
+                            conflicts += measuring ? 1 : 0;
+                            count(write);
                             return true;
                         }
-                        return count(status, 204);
+                        return count(write);
                     }
                 }
             }
 
-            private boolean count(int status, int expected) {
-                statuses.merge(Integer.toString(status), 1L, Long::sum);
-                return status == expected;
-            }
-        }
-    }
-
-    /** One HTTP/1.1 connection's worth of client. */
-    static final class Client {
-        record Result(int status, String etag) {
-        }
-
-        private final HttpConnection http;
-        private final Options o;
-        private final String base;
-        private final byte[] value;
-
-        /** A connection to URL {@code index mod n} of the options. */
-        Client(Options o, int index) {
-            this.o = o;
-            URI url = o.urls().get(index % o.urls().size());
-            this.http = new HttpConnection(url, 30_000);
-            String path = url.getRawPath() == null ? "" : url.getRawPath();
-            this.base = path + "/v1/kv/" + o.prefix();
-            this.value = new byte[o.valueBytes()];
-            for (int i = 0; i < value.length; i++) {
-                value[i] = (byte) ('a' + i % 26);
-            }
-        }
-
-        private String[] withToken(String... headers) {
-            if (o.token() == null) {
-                return headers;
-            }
-            String[] all = java.util.Arrays.copyOf(headers, headers.length + 2);
-            all[headers.length] = "Authorization";
-            all[headers.length + 1] = "Bearer " + o.token();
-            return all;
-        }
-
-        private String target(int key) {
-            return base + key + (o.consistency() == null ? "" : "?consistency=" + o.consistency());
-        }
-
-        Result put(int key, String ifMatch, String ifNoneMatch) {
-            String[] headers = ifMatch != null
-                    ? new String[]{"Content-Type", "application/octet-stream", "If-Match", ifMatch}
-                    : ifNoneMatch != null
-                    ? new String[]{"Content-Type", "application/octet-stream", "If-None-Match", ifNoneMatch}
-                    : new String[]{"Content-Type", "application/octet-stream"};
-            return send("PUT", target(key), withToken(headers), value);
-        }
-
-        Result get(int key) {
-            return send("GET", target(key), withToken(), null);
-        }
-
-        private Result send(String method, String target, String[] headers, byte[] body) {
-            try {
-                HttpConnection.Response r = http.exchange(method, target, headers, body);
-                return new Result(r.status(), r.etag());
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
+            private boolean count(LoadClient.Reply r) {
+                statuses.merge(r.status(), 1L, Long::sum);
+                return r.ok();
             }
         }
     }

@@ -58,6 +58,8 @@ class LoadToolTest {
         assertTrue(run("--connections", "0").startsWith("2\n"));
         assertTrue(run("--mix", "fly:1").contains("bad --mix part"));
         assertTrue(run("--nope", "1").contains("unknown options"));
+        assertTrue(run("--target", "consul").contains("--target takes nimbus or etcd"));
+        assertTrue(run("--rate", "-5").contains("--rate must be >= 0"));
         assertTrue(run("--help").contains("Usage:"));
     }
 }

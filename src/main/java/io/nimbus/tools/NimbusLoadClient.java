@@ -1,0 +1,79 @@
+package io.nimbus.tools;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.util.Arrays;
+
+/** The v1 API: {@code PUT /v1/kv/{key}}, {@code GET}, and {@code PUT} with {@code If-Match: <etag>} (a 412 is a lost race). */
+final class NimbusLoadClient implements LoadClient {
+    private final HttpConnection http;
+    private final String base;
+    private final String query;
+    private final String token;
+    private final byte[] value;
+
+    /**
+     * @param consistency the {@code ?consistency=} level, or null for the node's default
+     * @param token       a bearer token, or null
+     */
+    NimbusLoadClient(URI url, String prefix, String consistency, String token, byte[] value, int timeoutMs) {
+        this.http = new HttpConnection(url, timeoutMs);
+        String path = url.getRawPath() == null ? "" : url.getRawPath();
+        this.base = path + "/v1/kv/" + prefix;
+        this.query = consistency == null ? "" : "?consistency=" + consistency;
+        this.token = token;
+        this.value = value;
+    }
+
+    private String[] withToken(String... headers) {
+        if (token == null) {
+            return headers;
+        }
+        String[] all = Arrays.copyOf(headers, headers.length + 2);
+        all[headers.length] = "Authorization";
+        all[headers.length + 1] = "Bearer " + token;
+        return all;
+    }
+
+    private String target(int key) {
+        return base + key + query;
+    }
+
+    @Override
+    public Reply put(int key) {
+        HttpConnection.Response r = send("PUT", target(key),
+                withToken("Content-Type", "application/octet-stream"), value);
+        return r.status() == 204 ? Reply.ok("204", r.etag()) : Reply.failed(Integer.toString(r.status()));
+    }
+
+    @Override
+    public Reply get(int key) {
+        HttpConnection.Response r = send("GET", target(key), withToken(), null);
+        return r.status() == 200 ? Reply.ok("200", r.etag()) : Reply.failed(Integer.toString(r.status()));
+    }
+
+    @Override
+    public Reply casPut(int key, String version) {
+        HttpConnection.Response r = send("PUT", target(key),
+                withToken("Content-Type", "application/octet-stream", "If-Match", version), value);
+        return switch (r.status()) {
+            case 204 -> Reply.ok("204", r.etag());
+            case 412 -> Reply.conflict("412");
+            default -> Reply.failed(Integer.toString(r.status()));
+        };
+    }
+
+    private HttpConnection.Response send(String method, String target, String[] headers, byte[] body) {
+        try {
+            return http.exchange(method, target, headers, body);
+        } catch (IOException e) {
+            throw new UncheckedIOException(method + " " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void close() {
+        http.close();
+    }
+}
