@@ -63,6 +63,8 @@ public class NimbusMain {
                                                   on loopback refuses to start without TLS or a secret
                 nimbus.cluster.*, nimbus.gossip.* the cluster port, discovery, handshake and idle
                                                   time-outs, connection limits, gossip timing: README.md
+                nimbus.peer.*                     guards on calls to each peer: time-out ceiling,
+                                                  circuit breaker, bulkhead: see README.md
                 nimbus.http.*                     request target and header limits, body time-out:
                                                   see README.md
 
