@@ -62,18 +62,26 @@ public final class Reachability {
     }
 
     /**
-     * This node ({@code self}) holds the newest topology its reachable peers announce and reaches most of
-     * the workers of {@code t}: only then may it judge which ranges it no longer replicates (cleanup).
+     * This node ({@code self}) holds the newest topology its reachable peers announce and has heard from most of
+     * the other workers of {@code t} (reachable in its gossip view, not merely "not known to be down"): only then
+     * may it judge which ranges it no longer replicates (cleanup). A node that has just restarted has heard from
+     * nobody yet, so it does not clean up on the topology it loaded until its peers have told it their epochs (a
+     * pending replica restarted on an older epoch would otherwise delete rows that a newer one's requests wrote:
+     * cluster simulator seed 846).
      */
     public static boolean upToDate(Topology t, String self, List<Member> members, Set<String> down) {
+        Set<String> heard = new java.util.HashSet<>();
         for (Member m : members) {
             if (!m.self() && m.reachable() && m.info().topologyEpoch() > t.epoch()) {
                 return false;
             }
+            if (!m.self() && m.reachable()) {
+                heard.add(m.id());
+            }
         }
         int reached = 0;
         for (Worker w : t.workers()) {
-            if (!w.name().equals(self) && !down.contains(w.name())) {
+            if (!w.name().equals(self) && !down.contains(w.name()) && heard.contains(w.name())) {
                 reached++;
             }
         }

@@ -2090,7 +2090,11 @@ public final class ClusterSim {
                             coordinate(REGISTER, -1, new Coordination.Request.Write(m), ConsistencyLevel.QUORUM, (Routing.Route) w,
                                     this::registerRoute, wr -> {
                                         if (wr instanceof Result.Written) {
+                                            // chosen (a quorum accepted it) and acknowledged: since Step 8 this can come
+                                            // before any replica applies its commit, so the ghost and the script's crash
+                                            // points learn of it here, as the driver does, not only when a commit lands
                                             chosenTopologies.putIfAbsent(next.epoch(), next);
+                                            topologyCommitted(next, name + ", its compare-and-set acknowledged");
                                             learn(next, x -> {
                                                 if (variant == Variant.NO_BARRIER) {
                                                     barrierReported.add(next.epoch());
