@@ -684,14 +684,7 @@ public class TopologyService {
         ByteBuffer in = ByteBuffer.wrap(request.body());
         HostId oldHost = new HostId(new UUID(in.getLong(), in.getLong()));
         Topology t = current();
-        Worker old = null;
-        if (t != null) {
-            for (Worker w : t.workers()) {
-                if (w.host().equals(oldHost)) {
-                    old = w;
-                }
-            }
-        }
+        Worker old = t == null ? null : t.workerWithHost(oldHost).orElse(null);
         if (old == null) {
             return Future.succeededFuture(new ClusterTransport.Message(REPLACE,
                     ("host " + oldHost + " is no member of epoch " + view().epoch()).getBytes(StandardCharsets.UTF_8)));

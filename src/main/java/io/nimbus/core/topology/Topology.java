@@ -192,6 +192,16 @@ public final class Topology {
         return Optional.ofNullable(w != null ? w : targetByName.get(name));
     }
 
+    /** The member whose store is {@code host}, if any (host ids are unique among the members). */
+    public Optional<Worker> workerWithHost(HostId host) {
+        for (Worker w : workers) {
+            if (w.host().equals(host)) {
+                return Optional.of(w);
+            }
+        }
+        return Optional.empty();
+    }
+
     /** The operation in progress, if any. */
     public Optional<Operation> operation() {
         return Optional.ofNullable(op);

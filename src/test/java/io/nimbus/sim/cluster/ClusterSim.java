@@ -1785,14 +1785,7 @@ public final class ClusterSim {
                 return;
             }
             Topology t = store.topology;
-            Worker old = null;
-            if (t != null) {
-                for (Worker w : t.workers()) {
-                    if (w.host().equals(oldHost)) {
-                        old = w;
-                    }
-                }
-            }
+            Worker old = t == null ? null : t.workerWithHost(oldHost).orElse(null);
             if (old == null) {
                 reply.accept("host " + oldHost + " is no member of epoch " + (t == null ? 0 : t.epoch()));
                 return;
