@@ -40,6 +40,7 @@ public class NimbusMain {
                 nimbus.limits.write-timeout-ms    time for a request to reach its level, else 504 (5000)
                 nimbus.storage.disk-free-bytes-min  writes get 503 disk-full below this (67108864)
                 nimbus.storage.disk-reserve-bytes   room held for a checkpoint on a full disk (67108864)
+                nimbus.storage.row-cache-bytes-max  decoded rows kept in memory beyond those not checkpointed (33554432)
                 nimbus.paxos.phase-timeout-ms     time for a replica to answer one phase (1000)
                 nimbus.paxos.attempts-max         attempts when rival ballots pre-empt a request (10)
                 nimbus.paxos.backoff-base-ms      randomized backoff before a retry (2) ...

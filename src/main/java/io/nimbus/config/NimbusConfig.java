@@ -437,6 +437,15 @@ public interface NimbusConfig {
         @WithName("disk-reserve-bytes")
         @WithDefault("67108864")
         long diskReserveBytes();
+
+        /**
+         * About how many bytes of decoded rows a worker keeps in memory besides those written since the last
+         * checkpoint (which it always holds): reads and Paxos decisions on them skip MapDB. 0 keeps only the
+         * rows not checkpointed yet.
+         */
+        @WithName("row-cache-bytes-max")
+        @WithDefault("33554432")
+        long rowCacheBytesMax();
     }
 
     Api api();

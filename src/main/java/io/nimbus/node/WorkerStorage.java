@@ -56,7 +56,7 @@ public class WorkerStorage implements Storage {
                 config.storage().walSegmentBytesMax(), () -> TimeUnit.MILLISECONDS.toMicros(System.currentTimeMillis()),
                 gate.isResolvable() ? gate.get() : CommitGate.NONE, java.util.UUID::randomUUID,
                 new StoreSettings.DiskLimits(config.storage().diskFreeBytesMin(), config.storage().diskReserveBytes(),
-                        DiskSpace.of(dir)));
+                        DiskSpace.of(dir)), config.storage().rowCacheBytesMax());
         try {
             store = MapDbStore.open(settings);
         } catch (StoreOpenException e) {

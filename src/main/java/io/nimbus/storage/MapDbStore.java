@@ -36,15 +36,24 @@ import java.util.stream.Stream;
  * <p><b>Group commit.</b> Writers do not commit. A mutation is queued (bounded) and one writer
  * thread takes every mutation waiting, decides each in order under the {@link SingleReplica} rule
  * (later ones in a batch see earlier ones), appends the resulting states to the log with one write
- * and one fdatasync, then applies them to MapDB and completes their futures. Throughput is batch
- * size × fsync rate, not the fsync rate alone.
+ * and one fdatasync, then makes them the keys' current state and completes their futures. Throughput is
+ * batch size × fsync rate, not the fsync rate alone.
  *
- * <p><b>No dirty reads.</b> Records reach MapDB only after they are durable in the log, so a read
- * (which goes straight to MapDB, lock-free) never returns a value that a crash could take away.
+ * <p><b>Rows since the last checkpoint</b> are held in memory (the newest state of each key changed since,
+ * decoded and encoded), not written into MapDB one by one: a Paxos write changes a key three times on every
+ * replica (promise, accept, commit), and MapDB's transactional store made each of those a read and a write
+ * of its own uncommitted index (a third of a worker's CPU under writes). The next checkpoint writes each such
+ * key into MapDB once. Checkpointed rows stay in memory as a cache of decoded state, up to
+ * {@code rowCacheBytesMax}. Reads and the writer's decisions look in memory first, then in MapDB; only the
+ * writer, which alone knows a key's current state, adds rows.
+ *
+ * <p><b>No dirty reads.</b> A state becomes readable only after it is durable in the log, so a read
+ * (lock-free) never returns a value that a crash could take away.
  *
  * <p><b>Checkpoints.</b> Every {@code checkpointIntervalMs}, or when the log segment passes
- * {@code walSegmentBytesMax}, the writer commits MapDB (atomically, through MapDB's own log) together
- * with the last applied log sequence number, then starts a new segment and deletes the old ones.
+ * {@code walSegmentBytesMax}, the writer writes the rows changed since into MapDB and commits it
+ * (atomically, through MapDB's own log) together with the last logged sequence number, then starts a
+ * new segment and deletes the old ones.
  * On open, records after that number are replayed. Stopping cleanly checkpoints.
  *
  * <p><b>Full disk.</b> MapDB 3.1 damages its file when the disk fills inside a commit, so the store
@@ -72,6 +81,18 @@ public final class MapDbStore implements AutoCloseable {
     private final DataDirLock lock;
     private final DB db;
     private final HTreeMap<String, byte[]> kv;
+    /**
+     * Decoded rows, read before {@link #kv}: every row made durable in the write-ahead log since the last
+     * checkpoint (its newest state; {@link #dirtyKeys}), which the next checkpoint writes into MapDB once per
+     * key however often the key changed, and rows the writer read or wrote before, up to
+     * {@code rowCacheBytesMax} (the oldest checkpointed ones are dropped beyond it). Written only by the writer
+     * thread, which alone knows a row's current state; read by any.
+     */
+    private final java.util.concurrent.ConcurrentHashMap<String, Cached> rows = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Keys whose row in {@link #rows} is newer than MapDB's (writer thread only). */
+    private final java.util.Set<String> dirtyKeys = new java.util.HashSet<>();
+    /** About how much {@link #rows} holds (writer thread only). */
+    private long rowBytes;
     private final Atomic.Long ballotHighWater;
     private final Atomic.Long appliedSeq;
     private final BallotClock clock;
@@ -100,6 +121,14 @@ public final class MapDbStore implements AutoCloseable {
     private volatile String diskFull;
     private volatile boolean closing;
     private volatile Throwable failure;
+
+    /** A key's durable state and its encoding. */
+    private record Cached(KeyState state, byte[] record) {
+        /** About what the row costs in memory (the value is held twice: decoded and encoded). */
+        long bytes(String key) {
+            return 2L * record.length + 2L * key.length() + 120;
+        }
+    }
 
     /** A queued change to one key, or (with {@code control} set) an action the writer runs in queue order. */
     private record Pending(String key, KeyUpdate<?> update, CompletableFuture<Object> result,
@@ -388,6 +417,9 @@ public final class MapDbStore implements AutoCloseable {
                 KeyStateCodec.decode(e.getValue());
                 n++;
             }
+            for (Cached r : rows.values()) {
+                KeyStateCodec.decode(r.record());
+            }
         } catch (RuntimeException e) {
             throw new StoreFailedException("the store in " + settings.dataDir().toAbsolutePath() + " is damaged after "
                     + n + " intact records: " + describe(e), e);
@@ -423,7 +455,9 @@ public final class MapDbStore implements AutoCloseable {
         checkUsable();
         java.util.TreeSet<String> keys = new java.util.TreeSet<>();
         boolean more = false;
-        for (String key : kv.keySet()) {
+        java.util.Set<String> candidates = new java.util.HashSet<>(kv.keySet());
+        candidates.addAll(rows.keySet());
+        for (String key : candidates) {
             if ((after == null || key.compareTo(after) > 0) && include.test(key)) {
                 keys.add(key);
                 if (keys.size() > rowsMax) {
@@ -435,9 +469,9 @@ public final class MapDbStore implements AutoCloseable {
         java.util.List<Row> rows = new java.util.ArrayList<>(keys.size());
         long bytes = 0;
         for (String key : keys) {
-            byte[] record = kv.get(key);
-            if (record == null) {
-                continue; // never removed today; a cleanup may remove rows later
+            byte[] record = durableRecord(key);
+            if (record == null || java.util.Arrays.equals(record, EMPTY_RECORD)) {
+                continue; // removed (by a cleanup) since the keys were listed, or removal not checkpointed yet
             }
             if (!rows.isEmpty() && bytes + record.length + key.length() > bytesMax) {
                 more = true;
@@ -456,7 +490,14 @@ public final class MapDbStore implements AutoCloseable {
     /** The committed (durable) state of {@code key} ({@link KeyState#EMPTY} if never written). */
     public KeyState read(String key) {
         checkUsable();
-        return KeyStateCodec.decode(kv.get(key));
+        Cached r = rows.get(key);
+        return r != null ? r.state() : KeyStateCodec.decode(kv.get(key));
+    }
+
+    /** The durable record of {@code key}: the log's newest if not checkpointed yet, else MapDB's (null: none). */
+    private byte[] durableRecord(String key) {
+        Cached r = rows.get(key);
+        return r != null ? r.record() : kv.get(key);
     }
 
     /**
@@ -597,6 +638,7 @@ public final class MapDbStore implements AutoCloseable {
         Object[] replies = new Object[batch.size()];
         Map<String, KeyState> decided = new HashMap<>();
         List<WriteAheadLog.Entry> chunk = new ArrayList<>();
+        List<KeyState> chunkStates = new ArrayList<>();
         long[] chunkBytes = {0};
         int firstUnlogged = 0; // the first request whose decision is not durable yet
         String refusal = null;
@@ -607,7 +649,7 @@ public final class MapDbStore implements AutoCloseable {
                 Pending p = batch.get(i);
                 if (p.control() != null) {
                     // A control sees every decision before it durable (a fence point, a topology install).
-                    refusal = flush(chunk, chunkBytes);
+                    refusal = flush(chunk, chunkStates, chunkBytes);
                     if (refusal != null) {
                         break;
                     }
@@ -621,7 +663,10 @@ public final class MapDbStore implements AutoCloseable {
                     continue;
                 }
                 String key = p.key();
-                KeyState current = decided.containsKey(key) ? decided.get(key) : KeyStateCodec.decode(kv.get(key));
+                KeyState current = decided.get(key);
+                if (current == null) {
+                    current = currentRow(key);
+                }
                 Acceptor.Transition<?> t = p.update().apply(current, () -> clock.next(now));
                 if (t.changed(current)) {
                     if (t.next().promised() != null) {
@@ -631,7 +676,7 @@ public final class MapDbStore implements AutoCloseable {
                     long bytes = WriteAheadLog.recordBytes(e);
                     if (!chunk.isEmpty() && DiskSpace.commitBytes(pendingBytes + chunkBytes[0] + bytes,
                             pendingRecords + chunk.size() + 1) > reserve.bytes()) {
-                        refusal = flush(chunk, chunkBytes);
+                        refusal = flush(chunk, chunkStates, chunkBytes);
                         if (refusal != null) {
                             break;
                         }
@@ -640,12 +685,13 @@ public final class MapDbStore implements AutoCloseable {
                     seq++;
                     decided.put(key, t.next());
                     chunk.add(e);
+                    chunkStates.add(t.next());
                     chunkBytes[0] += bytes;
                 }
                 replies[i] = t.reply();
             }
             if (refusal == null) {
-                refusal = flush(chunk, chunkBytes);
+                refusal = flush(chunk, chunkStates, chunkBytes);
             }
             if (refusal == null) {
                 firstUnlogged = batch.size();
@@ -673,12 +719,48 @@ public final class MapDbStore implements AutoCloseable {
         return true;
     }
 
+    /** The writer's view of a key's durable state: its row, or MapDB's (then kept as a row). */
+    private KeyState currentRow(String key) {
+        Cached r = rows.get(key);
+        if (r != null) {
+            return r.state();
+        }
+        byte[] record = kv.get(key);
+        KeyState state = KeyStateCodec.decode(record);
+        if (record != null) {
+            putRow(key, new Cached(state, record));
+        }
+        return state;
+    }
+
+    private void putRow(String key, Cached row) {
+        Cached old = rows.put(key, row);
+        rowBytes += row.bytes(key) - (old == null ? 0 : old.bytes(key));
+    }
+
+    /** Drops checkpointed rows (MapDB holds the same) while the rows hold more than their limit. */
+    private void trimRows() {
+        if (rowBytes <= settings.rowCacheBytesMax()) {
+            return;
+        }
+        long target = settings.rowCacheBytesMax() / 4 * 3;
+        var it = rows.entrySet().iterator();
+        while (rowBytes > target && it.hasNext()) {
+            Map.Entry<String, Cached> e = it.next();
+            if (!dirtyKeys.contains(e.getKey())) {
+                rowBytes -= e.getValue().bytes(e.getKey());
+                it.remove();
+            }
+        }
+    }
+
     /**
-     * Logs {@code chunk} durably and applies it to MapDB, checkpointing first if the reserve could not
+     * Logs {@code chunk} durably and makes it the keys' state (in {@link #rows}, for the next checkpoint to
+     * write into MapDB; {@code states} are the chunk's records decoded), checkpointing first if the reserve could not
      * otherwise cover the checkpoint after it. Returns null when done (the chunk is emptied), or why the
      * disk has no room for it (nothing of it was logged). Throws for any other failure.
      */
-    private String flush(List<WriteAheadLog.Entry> chunk, long[] chunkBytes) throws Exception {
+    private String flush(List<WriteAheadLog.Entry> chunk, List<KeyState> states, long[] chunkBytes) throws Exception {
         if (chunk.isEmpty()) {
             return null;
         }
@@ -715,13 +797,16 @@ public final class MapDbStore implements AutoCloseable {
             return diskFull;
         }
         stats.groupCommitted(System.nanoTime() - start);
-        for (WriteAheadLog.Entry e : chunk) {
-            apply(e.key(), e.state());
+        for (int i = 0; i < chunk.size(); i++) {
+            WriteAheadLog.Entry e = chunk.get(i);
+            putRow(e.key(), new Cached(states.get(i), e.state()));
+            dirtyKeys.add(e.key());
         }
         lastSeq = chunk.get(chunk.size() - 1).seq();
         pendingBytes += bytes;
         pendingRecords += records;
         chunk.clear();
+        states.clear();
         chunkBytes[0] = 0;
         return null;
     }
@@ -821,10 +906,17 @@ public final class MapDbStore implements AutoCloseable {
         }
         long start = System.nanoTime();
         synchronized (commitLock) {
+            // Each key changed since the last checkpoint is written once, with its newest state. Readers go on
+            // finding it in the rows until they are dropped, and in MapDB (the same state) after.
+            for (String key : dirtyKeys) {
+                apply(key, rows.get(key).record());
+            }
             appliedSeq.set(lastSeq);
             ballotHighWater.set(clock.highWaterMark());
             db.commit();
         }
+        dirtyKeys.clear();
+        trimRows();
         pendingBytes = 0;
         pendingRecords = 0;
         try {

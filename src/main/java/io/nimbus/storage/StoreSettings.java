@@ -8,12 +8,25 @@ import java.util.function.Supplier;
 /**
  * What a store needs to open: where, who it is (ballots carry the node id), how much it may queue
  * and batch, how often MapDB is checkpointed, the wall clock in microseconds (ballots are
- * time-based; also paces checkpoints), the commit gate, where a new store's host id comes from, and
- * its limits on disk space.
+ * time-based; also paces checkpoints), the commit gate, where a new store's host id comes from, its
+ * limits on disk space, and about how many bytes of decoded rows it keeps in memory beyond those not
+ * checkpointed yet.
  */
 public record StoreSettings(Path dataDir, String nodeId, int writeQueueMax, int writeBatchMax,
                             long checkpointIntervalMs, long walSegmentBytesMax,
-                            LongSupplier nowMicros, CommitGate gate, Supplier<UUID> newHostId, DiskLimits disk) {
+                            LongSupplier nowMicros, CommitGate gate, Supplier<UUID> newHostId, DiskLimits disk,
+                            long rowCacheBytesMax) {
+    /** The default of {@code nimbus.storage.row-cache-bytes-max}. */
+    public static final long ROW_CACHE_BYTES_DEFAULT = 32L << 20;
+
+    /** Settings with the default row cache. */
+    public StoreSettings(Path dataDir, String nodeId, int writeQueueMax, int writeBatchMax, long checkpointIntervalMs,
+                         long walSegmentBytesMax, LongSupplier nowMicros, CommitGate gate, Supplier<UUID> newHostId,
+                         DiskLimits disk) {
+        this(dataDir, nodeId, writeQueueMax, writeBatchMax, checkpointIntervalMs, walSegmentBytesMax, nowMicros, gate,
+                newHostId, disk, ROW_CACHE_BYTES_DEFAULT);
+    }
+
     /**
      * How the store keeps a full disk from hurting it: it refuses writes when fewer than {@code freeBytesMin}
      * bytes would be left, and holds a file of {@code reserveBytes} that it deletes to make room for a
@@ -38,6 +51,9 @@ public record StoreSettings(Path dataDir, String nodeId, int writeQueueMax, int 
         }
         if (checkpointIntervalMs < 1 || walSegmentBytesMax < 1) {
             throw new IllegalArgumentException("checkpoint interval and WAL segment size must be >= 1");
+        }
+        if (rowCacheBytesMax < 0) {
+            throw new IllegalArgumentException("row cache bytes max must be >= 0");
         }
         java.util.Objects.requireNonNull(newHostId, "newHostId");
         java.util.Objects.requireNonNull(disk, "disk");

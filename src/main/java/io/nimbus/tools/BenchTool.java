@@ -34,7 +34,8 @@ public final class BenchTool {
               --seconds S              measured seconds per cell (6)
               --warmup-s S             unmeasured seconds before each cell (2)
               --store-warmup-s S       unmeasured seconds of 50/50 put/get at 16 connections on each store once
-                                       it is up, before any cell (JIT, caches, etcd's first snapshot) (10)
+                                       it is up, before any cell (JIT: three JVMs on two cores are still
+                                       compiling 40 s into a load; caches, etcd's first snapshot) (60)
               --connections N,N,...    connection counts (1,16,64)
               --loads L,L,...          put, get (linearizable), mixed (50/50 put/get), cas (distinct keys),
                                        cas-hot (one key) (put,get,mixed,cas,cas-hot)
@@ -178,7 +179,7 @@ public final class BenchTool {
                 nonNegative("warmup-s", a.getOrDefault("warmup-s", "2")), List.copyOf(connections), List.copyOf(loads),
                 positive("keys", a.getOrDefault("keys", "10000")), nonNegative("value-bytes", a.getOrDefault("value-bytes", "100")),
                 positive("max-ops", a.getOrDefault("max-ops", "5000000")),
-                nonNegative("store-warmup-s", a.getOrDefault("store-warmup-s", "10")), etcdTo, openLoop,
+                nonNegative("store-warmup-s", a.getOrDefault("store-warmup-s", "60")), etcdTo, openLoop,
                 positive("open-loop-connections", a.getOrDefault("open-loop-connections", "16")), noEtcd, etcd,
                 a.containsKey("jar") ? Path.of(a.get("jar")) : null, List.copyOf(workerOptions),
                 Path.of(a.getOrDefault("out", "target/bench")), keep,

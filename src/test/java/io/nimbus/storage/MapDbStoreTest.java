@@ -55,9 +55,11 @@ class MapDbStoreTest {
         }
     }
 
+    private long rowCacheBytes = StoreSettings.ROW_CACHE_BYTES_DEFAULT;
+
     private MapDbStore open(Path at) {
         MapDbStore s = MapDbStore.open(new StoreSettings(at, "n1", 1000, 512, 3_600_000, 64 << 20, micros::get, gate, java.util.UUID::randomUUID,
-                new StoreSettings.DiskLimits(0, 16 << 20, DiskSpace.of(at))));
+                new StoreSettings.DiskLimits(0, 16 << 20, DiskSpace.of(at)), rowCacheBytes));
         open.add(s);
         return s;
     }
@@ -118,6 +120,56 @@ class MapDbStoreTest {
             }
         }
         assertEquals(0, recovered.stats().groupCommits());
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest(name = "row cache {0} bytes")
+    @org.junit.jupiter.params.provider.ValueSource(longs = {0, StoreSettings.ROW_CACHE_BYTES_DEFAULT})
+    void rowsChangedSinceTheLastCheckpointAreReadScannedAndThenCheckpointedIntoMapDb(long cacheBytes) throws Exception {
+        rowCacheBytes = cacheBytes; // 0: after the checkpoint every read below goes to MapDB
+        MapDbStore s = open(dir);
+        for (int round = 0; round < 3; round++) {
+            for (int i = 0; i < 50; i++) {
+                await(s.submit(put("k" + i, "v" + i + "." + round)));
+            }
+        }
+        await(s.submit(new Mutation("k7", null, Precondition.NONE)));
+        // a cleanup's removal: the row's state becomes empty
+        s.update("k9", (current, fresh) -> new io.nimbus.core.paxos.Acceptor.Transition<>(KeyState.EMPTY, null))
+                .get(10, TimeUnit.SECONDS);
+        long checkpointsBefore = s.stats().checkpoints();
+        assertNewestState(s);
+        assertEquals(49, s.scan(k -> true, null, 1000, 1 << 20).rows().size(), "k9 removed, k7 a tombstone");
+
+        // The interval passes: the writer checkpoints by itself, and the log it had is dropped.
+        micros.addAndGet(TimeUnit.HOURS.toMicros(2));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (s.stats().checkpoints() == checkpointsBefore && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertTrue(s.stats().checkpoints() > checkpointsBefore, "no checkpoint within 10 s");
+        assertNewestState(s);
+        // Everything the log held is gone with it, so what a crash now leaves is MapDB's commit alone.
+        Path image = Files.createDirectory(dir.resolveSibling(dir.getFileName() + "-after-checkpoint"));
+        copyTree(dir, image);
+        MapDbStore recovered = open(image);
+        assertNewestState(recovered);
+        MapDbStore.Page page = recovered.scan(k -> true, null, 1000, 1 << 20);
+        assertEquals(49, page.rows().size());
+        assertFalse(page.rows().stream().anyMatch(r -> r.key().equals("k9")));
+        assertEquals(0, recovered.verify() - 49, "rows in MapDB");
+    }
+
+    private static void assertNewestState(MapDbStore s) {
+        for (int i = 0; i < 50; i++) {
+            KeyState st = s.read("k" + i);
+            if (i == 7) {
+                assertTrue(st.committed().isTombstone(), "k7");
+            } else if (i == 9) {
+                assertEquals(KeyState.EMPTY, st, "k9");
+            } else {
+                assertArrayEquals(("v" + i + ".2").getBytes(), st.committed().value(), "k" + i);
+            }
+        }
     }
 
     @Test

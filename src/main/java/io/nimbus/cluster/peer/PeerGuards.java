@@ -39,9 +39,10 @@ import java.util.concurrent.TimeoutException;
  *   <li>Paxos, topology and stream calls share one guard per peer: a <b>circuit breaker</b> (opens when
  *       {@code failure-ratio} of the last {@code request-volume} calls failed; while open every call fails at
  *       once with {@link PeerRefusedException} and nothing is sent; after {@code delay-ms} one trial call goes
- *       through and closes it again if it succeeds), a <b>time-out</b> ceiling, and a <b>bulkhead</b>
+ *       through and closes it again if it succeeds) and a <b>bulkhead</b>
  *       ({@code calls-max} in flight, {@code queue-max} waiting; beyond that refused at once).</li>
- *   <li>Gossip has its own guard per peer: a bulkhead and its time-out, <b>no breaker</b>. Gossip is the
+ *   <li>Gossip has its own guard per peer: a bulkhead, <b>no breaker</b>; its calls' time-outs are capped by
+ *       gossip's time-out. Gossip is the
  *       failure detector; its probes are how this node learns that a dead peer is back, so they must reach it
  *       whatever the breaker thinks.</li>
  * </ul>
@@ -186,12 +187,10 @@ public final class PeerGuards implements AutoCloseable {
                     .when(PeerGuards::peerFailed)
                     .onStateChange(this::onStateChange)
                     .done()
-                    .withTimeout().duration(settings.timeoutMs(), ChronoUnit.MILLIS).done()
                     .withBulkhead().limit(settings.callsMax()).queueSize(settings.queueMax()).done()
                     .withThreadOffload(false)
                     .build();
             this.gossipGuard = TypedGuard.create(new MessageStage())
-                    .withTimeout().duration(settings.gossipTimeoutMs(), ChronoUnit.MILLIS).done()
                     .withBulkhead().limit(settings.gossipCallsMax()).queueSize(1).done()
                     .withThreadOffload(false)
                     .build();
@@ -241,11 +240,15 @@ public final class PeerGuards implements AutoCloseable {
         CompletableFuture<ClusterTransport.Message> call(Kind kind, ClusterTransport.Message message, long timeoutMs) {
             Timer timer = latency.get(kind);
             TypedGuard<CompletionStage<ClusterTransport.Message>> g = kind == Kind.GOSSIP ? gossipGuard : guard;
+            // The ceiling is applied to the transport's own time-out of the call, not by a time-out stage in the
+            // guard: that one scheduled (and cancelled) a task on SmallRye's timer thread for every call, ~8% of a
+            // core under a write load, for a limit the call's own time-out, always shorter, already enforces.
+            long limitMs = Math.min(timeoutMs, kind == Kind.GOSSIP ? settings.gossipTimeoutMs() : settings.timeoutMs());
             CompletionStage<ClusterTransport.Message> guarded;
             try {
                 guarded = g.get(() -> {
                     long start = System.nanoTime();
-                    return transport.request(endpoint, message, timeoutMs)
+                    return transport.request(endpoint, message, limitMs)
                             .onComplete(ar -> timer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS))
                             .toCompletionStage();
                 });
@@ -277,14 +280,6 @@ public final class PeerGuards implements AutoCloseable {
                         ? settings.gossipCallsMax() + " gossip messages in flight to it (nimbus.peer.gossip.calls-max)"
                         : settings.callsMax() + " calls in flight and " + settings.queueMax() + " waiting to it "
                         + "(nimbus.peer.bulkhead.calls-max, nimbus.peer.bulkhead.queue-max)"));
-            }
-            if (c instanceof org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException) {
-                timeouts.increment();
-                long limit = kind == Kind.GOSSIP ? settings.gossipTimeoutMs() : settings.timeoutMs();
-                TimeoutException t = new TimeoutException("no answer from " + endpoint + " within " + limit + " ms ("
-                        + (kind == Kind.GOSSIP ? "the gossip time-out" : "nimbus.peer.timeout-ms") + ")");
-                t.initCause(c);
-                return t;
             }
             if (c instanceof TimeoutException) {
                 timeouts.increment();

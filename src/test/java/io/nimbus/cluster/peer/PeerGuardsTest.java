@@ -100,6 +100,24 @@ class PeerGuardsTest {
     }
 
     @Test
+    void theCeilingCapsACallsOwnTimeOut() throws Exception {
+        Endpoint silent = peer(0, r -> Promise.<ClusterTransport.Message>promise().future());
+        ClusterTransport client = new ClusterTransport(vertx, null, 1 << 20, 1024,
+                r -> Future.failedFuture(new IllegalStateException("client only")));
+        open.add(client);
+        PeerGuards g = new PeerGuards(client::request,
+                new PeerGuards.Settings(200, 0.5, 100, 1000, 64, 4, 4, 150), registry);
+        open.add(g);
+        for (PeerGuards.Kind kind : List.of(PeerGuards.Kind.PAXOS, PeerGuards.Kind.GOSSIP)) {
+            long start = System.nanoTime();
+            Throwable t = failure(g.request(kind, silent, PING, 5_000));
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertInstanceOf(TimeoutException.class, t, kind + ": " + t);
+            assertTrue(ms < 2_000, kind + ": a call asking for 5 s is cut at the ceiling (200 / 150 ms), took " + ms + " ms");
+        }
+    }
+
+    @Test
     void aSilentPeerOpensItsBreakerThenCallsFailAtOnceWithoutTouchingTheNetworkAndItClosesWhenThePeerAnswersAgain()
             throws Exception {
         AtomicBoolean answering = new AtomicBoolean(false);
