@@ -44,8 +44,8 @@ import java.util.stream.Stream;
  * replica (promise, accept, commit), and MapDB's transactional store made each of those a read and a write
  * of its own uncommitted index (a third of a worker's CPU under writes). The next checkpoint writes each such
  * key into MapDB once. Checkpointed rows stay in memory as a cache of decoded state, up to
- * {@code rowCacheBytesMax}. Reads and the writer's decisions look in memory first, then in MapDB; only the
- * writer, which alone knows a key's current state, adds rows.
+ * {@code rowCacheBytesMax}. Reads and the writer's decisions look in memory first, then in MapDB; only a
+ * logged change, on the writer thread, adds a row. The rows' states are shared, not copied: read-only.
  *
  * <p><b>No dirty reads.</b> A state becomes readable only after it is durable in the log, so a read
  * (lock-free) never returns a value that a crash could take away.
@@ -84,9 +84,9 @@ public final class MapDbStore implements AutoCloseable {
     /**
      * Decoded rows, read before {@link #kv}: every row made durable in the write-ahead log since the last
      * checkpoint (its newest state; {@link #dirtyKeys}), which the next checkpoint writes into MapDB once per
-     * key however often the key changed, and rows the writer read or wrote before, up to
-     * {@code rowCacheBytesMax} (the oldest checkpointed ones are dropped beyond it). Written only by the writer
-     * thread, which alone knows a row's current state; read by any.
+     * key however often the key changed, and rows written before that, up to
+     * {@code rowCacheBytesMax} (checkpointed ones, in no particular order, are dropped beyond it). Written only
+     * by the writer thread, which alone knows a row's current state; read by any.
      */
     private final java.util.concurrent.ConcurrentHashMap<String, Cached> rows = new java.util.concurrent.ConcurrentHashMap<>();
     /** Keys whose row in {@link #rows} is newer than MapDB's (writer thread only). */
@@ -375,9 +375,10 @@ public final class MapDbStore implements AutoCloseable {
         enqueue(new Pending(null, null, result, () -> {
             Topology held = topology;
             if (held == null || (next.epoch() > held.epoch() && held.clusterId().equals(next.clusterId()))) {
-                // A MapDB commit also takes in every record applied since the last checkpoint.
+                // Rows reach MapDB only in a checkpoint, which commits them at once: this commit takes in the
+                // topology alone.
                 try {
-                    if (!reserve.makeRoom(DiskSpace.commitBytes(pendingBytes + encoded.length, pendingRecords + 1))) {
+                    if (!reserve.makeRoom(DiskSpace.commitBytes(encoded.length, 1))) {
                         throw new StoreDiskFullException("the disk is full: no room to persist topology epoch "
                                 + next.epoch() + " (" + reserve.usable() + " bytes free); it was not installed");
                     }
@@ -415,10 +416,16 @@ public final class MapDbStore implements AutoCloseable {
         try {
             for (Map.Entry<String, byte[]> e : kv.entrySet()) {
                 KeyStateCodec.decode(e.getValue());
-                n++;
+                if (!removed(e.getKey())) {
+                    n++;
+                }
             }
-            for (Cached r : rows.values()) {
-                KeyStateCodec.decode(r.record());
+            // rows not checkpointed yet: their keys that MapDB does not hold yet count too
+            for (Map.Entry<String, Cached> e : rows.entrySet()) {
+                KeyStateCodec.decode(e.getValue().record());
+                if (!removed(e.getKey()) && !kv.containsKey(e.getKey())) {
+                    n++;
+                }
             }
         } catch (RuntimeException e) {
             throw new StoreFailedException("the store in " + settings.dataDir().toAbsolutePath() + " is damaged after "
@@ -455,14 +462,17 @@ public final class MapDbStore implements AutoCloseable {
         checkUsable();
         java.util.TreeSet<String> keys = new java.util.TreeSet<>();
         boolean more = false;
-        java.util.Set<String> candidates = new java.util.HashSet<>(kv.keySet());
-        candidates.addAll(rows.keySet());
-        for (String key : candidates) {
-            if ((after == null || key.compareTo(after) > 0) && include.test(key)) {
-                keys.add(key);
-                if (keys.size() > rowsMax) {
-                    keys.pollLast();
-                    more = true;
+        // MapDB's keys and the rows' (a key in both is listed once); a row that holds nothing is a removal
+        // (maybe not checkpointed yet) and must not take a place on the page
+        for (Iterable<String> source : List.<Iterable<String>>of(kv.keySet(), rows.keySet())) {
+            for (String key : source) {
+                if ((after == null || key.compareTo(after) > 0) && !keys.contains(key) && !removed(key)
+                        && include.test(key)) {
+                    keys.add(key);
+                    if (keys.size() > rowsMax) {
+                        keys.pollLast();
+                        more = true;
+                    }
                 }
             }
         }
@@ -492,6 +502,12 @@ public final class MapDbStore implements AutoCloseable {
         checkUsable();
         Cached r = rows.get(key);
         return r != null ? r.state() : KeyStateCodec.decode(kv.get(key));
+    }
+
+    /** Does {@code key}'s row say it was removed (a cleanup, maybe not checkpointed yet)? */
+    private boolean removed(String key) {
+        Cached r = rows.get(key);
+        return r != null && java.util.Arrays.equals(r.record(), EMPTY_RECORD);
     }
 
     /** The durable record of {@code key}: the log's newest if not checkpointed yet, else MapDB's (null: none). */
@@ -719,18 +735,14 @@ public final class MapDbStore implements AutoCloseable {
         return true;
     }
 
-    /** The writer's view of a key's durable state: its row, or MapDB's (then kept as a row). */
+    /**
+     * The writer's view of a key's durable state: its row, or MapDB's. A row read from MapDB is not kept: only
+     * a logged change adds a row, so the rows grow only with what the next checkpoint takes in and trims (a
+     * cleanup that reads millions of rows and changes none must not fill the heap).
+     */
     private KeyState currentRow(String key) {
         Cached r = rows.get(key);
-        if (r != null) {
-            return r.state();
-        }
-        byte[] record = kv.get(key);
-        KeyState state = KeyStateCodec.decode(record);
-        if (record != null) {
-            putRow(key, new Cached(state, record));
-        }
-        return state;
+        return r != null ? r.state() : KeyStateCodec.decode(kv.get(key));
     }
 
     private void putRow(String key, Cached row) {

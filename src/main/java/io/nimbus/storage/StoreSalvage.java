@@ -154,7 +154,7 @@ public final class StoreSalvage {
         StoreSettings settings = new StoreSettings(target, targetSettings.nodeId(), targetSettings.writeQueueMax(),
                 targetSettings.writeBatchMax(), targetSettings.checkpointIntervalMs(), targetSettings.walSegmentBytesMax(),
                 targetSettings.nowMicros(), targetSettings.gate(),
-                keep ? kept::uuid : targetSettings.newHostId(), targetSettings.disk());
+                keep ? kept::uuid : targetSettings.newHostId(), targetSettings.disk(), targetSettings.rowCacheBytesMax());
         try (MapDbStore fresh = MapDbStore.open(settings)) {
             List<CompletableFuture<Object>> pending = new ArrayList<>();
             for (Map.Entry<String, KeyState> e : records.entrySet()) {

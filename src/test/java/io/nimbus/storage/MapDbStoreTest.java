@@ -159,6 +159,35 @@ class MapDbStoreTest {
         assertEquals(0, recovered.verify() - 49, "rows in MapDB");
     }
 
+    @Test
+    void removedRowsTakeNoPlaceOnAScanPageAndAreNotCounted() throws Exception {
+        MapDbStore s = open(dir);
+        for (int i = 0; i < 5; i++) {
+            await(s.submit(put("a" + i, "x")));
+        }
+        await(s.submit(put("b0", "y")));
+        for (int i = 0; i < 5; i++) { // a cleanup removes the five rows that sort first
+            s.update("a" + i, (current, fresh) -> new io.nimbus.core.paxos.Acceptor.Transition<>(KeyState.EMPTY, null))
+                    .get(10, TimeUnit.SECONDS);
+        }
+        for (int pass = 0; pass < 2; pass++) { // before the checkpoint, and after it
+            MapDbStore.Page page = s.scan(k -> true, null, 2, 1 << 20);
+            assertEquals(List.of("b0"), page.rows().stream().map(MapDbStore.Row::key).toList(), "pass " + pass);
+            assertFalse(page.more(), "pass " + pass);
+            assertEquals(1, s.verify(), "pass " + pass);
+            if (pass == 1) {
+                break;
+            }
+            long before = s.stats().checkpoints();
+            micros.addAndGet(TimeUnit.HOURS.toMicros(2));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (s.stats().checkpoints() == before && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertTrue(s.stats().checkpoints() > before, "no checkpoint within 10 s");
+        }
+    }
+
     private static void assertNewestState(MapDbStore s) {
         for (int i = 0; i < 50; i++) {
             KeyState st = s.read("k" + i);
