@@ -500,8 +500,7 @@ public final class MapDbStore implements AutoCloseable {
     /** The committed (durable) state of {@code key} ({@link KeyState#EMPTY} if never written). */
     public KeyState read(String key) {
         checkUsable();
-        Cached r = rows.get(key);
-        return r != null ? r.state() : KeyStateCodec.decode(kv.get(key));
+        return stateOf(key);
     }
 
     /** Does {@code key}'s row say it was removed (a cleanup, maybe not checkpointed yet)? */
@@ -681,7 +680,7 @@ public final class MapDbStore implements AutoCloseable {
                 String key = p.key();
                 KeyState current = decided.get(key);
                 if (current == null) {
-                    current = currentRow(key);
+                    current = stateOf(key);
                 }
                 Acceptor.Transition<?> t = p.update().apply(current, () -> clock.next(now));
                 if (t.changed(current)) {
@@ -736,11 +735,11 @@ public final class MapDbStore implements AutoCloseable {
     }
 
     /**
-     * The writer's view of a key's durable state: its row, or MapDB's. A row read from MapDB is not kept: only
-     * a logged change adds a row, so the rows grow only with what the next checkpoint takes in and trims (a
-     * cleanup that reads millions of rows and changes none must not fill the heap).
+     * A key's durable state: its row, or MapDB's. A row read from MapDB is not kept: only a logged change adds
+     * a row, so the rows grow only with what the next checkpoint takes in and trims (a cleanup that reads
+     * millions of rows and changes none must not fill the heap).
      */
-    private KeyState currentRow(String key) {
+    private KeyState stateOf(String key) {
         Cached r = rows.get(key);
         return r != null ? r.state() : KeyStateCodec.decode(kv.get(key));
     }
