@@ -118,6 +118,15 @@ class PeerGuardsIT {
             }
             assertTrue(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - openedAt) < BREAKER_DELAY_MS,
                     "the fast answers above were all within one open period");
+            // Each fast ALL answer above left its prepare to the healthy worker in flight (the answer did not wait
+            // for it). With this test's bulkhead of 2 + 1, a stall of that worker of a few tens of ms (a slow fsync
+            // on a busy machine) keeps 3 of them in flight, and the first QUORUM write would find its bulkhead
+            // full: wait until they are answered, so that what follows measures the paused worker's breaker.
+            LocalCluster.Node healthy = c.workers().get(1);
+            String healthyPeer = healthy.address + ":" + healthy.clusterPort;
+            Await.until("the calls to " + healthyPeer + " left by the fast ALL answers are answered",
+                    Duration.ofSeconds(10), () -> metricValue(fetch(n1, "/q/metrics"), "nimbus_peer_calls_in_flight",
+                            healthyPeer, "") == 0, c::describeState);
             long quorumMaxMs = 0;
             for (int i = 0; i < 20; i++) {
                 long start = System.nanoTime();

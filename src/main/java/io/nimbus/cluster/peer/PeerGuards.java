@@ -29,6 +29,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One node's SmallRye Fault Tolerance guards on its calls to peers, one set per peer endpoint, created on
@@ -173,6 +174,8 @@ public final class PeerGuards implements AutoCloseable {
         private final Counter breakerOpenRefusals;
         private final Counter bulkheadRefusals;
         private final Counter timeouts;
+        /** Calls through {@link #guard} sent and not answered yet: what its bulkhead holds against calls-max. */
+        private final AtomicInteger inFlight = new AtomicInteger();
         private final List<Meter> meters = new ArrayList<>();
 
         Peer(Endpoint endpoint) {
@@ -206,6 +209,9 @@ public final class PeerGuards implements AutoCloseable {
                     "bulkhead-full").description("calls to a peer refused at once by its guard, nothing sent").register(registry));
             this.timeouts = keep(Counter.builder("nimbus.peer.calls.timeouts").tags("peer", tag)
                     .description("calls to a peer that got no answer within their time-out").register(registry));
+            keep(Gauge.builder("nimbus.peer.calls.in.flight", inFlight, AtomicInteger::get).tags("peer", tag)
+                    .description("Paxos, topology and stream calls to a peer that were sent and are not answered yet "
+                            + "(at most nimbus.peer.bulkhead.calls-max; gossip not counted)").register(registry));
             keep(Gauge.builder("nimbus.peer.breaker.state", this, p -> switch (p.state) {
                         case CLOSED -> 0;
                         case HALF_OPEN -> 1;
@@ -246,11 +252,27 @@ public final class PeerGuards implements AutoCloseable {
             long limitMs = Math.min(timeoutMs, kind == Kind.GOSSIP ? settings.gossipTimeoutMs() : settings.timeoutMs());
             CompletionStage<ClusterTransport.Message> guarded;
             try {
+                AtomicInteger counted = kind == Kind.GOSSIP ? null : inFlight;
                 guarded = g.get(() -> {
                     long start = System.nanoTime();
-                    return transport.request(endpoint, message, limitMs)
-                            .onComplete(ar -> timer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS))
-                            .toCompletionStage();
+                    if (counted != null) {
+                        counted.incrementAndGet();
+                    }
+                    Future<ClusterTransport.Message> sent;
+                    try {
+                        sent = transport.request(endpoint, message, limitMs);
+                    } catch (RuntimeException e) {
+                        if (counted != null) {
+                            counted.decrementAndGet();
+                        }
+                        throw e;
+                    }
+                    return sent.onComplete(ar -> {
+                        if (counted != null) {
+                            counted.decrementAndGet();
+                        }
+                        timer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+                    }).toCompletionStage();
                 });
             } catch (RuntimeException e) {
                 guarded = CompletableFuture.failedFuture(e);

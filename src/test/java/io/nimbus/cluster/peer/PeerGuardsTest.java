@@ -89,6 +89,10 @@ class PeerGuardsTest {
         return registry.get("nimbus.peer.breaker.state").tag("peer", peer.toString()).gauge().value();
     }
 
+    private double inFlight(Endpoint peer) {
+        return registry.get("nimbus.peer.calls.in.flight").tag("peer", peer.toString()).gauge().value();
+    }
+
     private static void await(String what, java.util.function.BooleanSupplier cond) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (!cond.getAsBoolean()) {
@@ -222,6 +226,7 @@ class PeerGuardsTest {
             assertTrue(ms < 500, "refused at once, took " + ms + " ms");
         }
         assertEquals(2, sent.get(), "only the calls in flight were sent");
+        assertEquals(2.0, inFlight(slow), "the gauge counts the calls sent and not answered, not the waiting one");
         assertEquals(CircuitBreakerState.CLOSED, g.breakerStates().get(slow), "a refusal for load is not a peer failure");
         assertEquals(10.0, registry.get("nimbus.peer.calls.refused").tags("peer", slow.toString(), "reason", "bulkhead-full")
                 .counter().count());
@@ -233,6 +238,7 @@ class PeerGuardsTest {
             assertEquals(PING.type(), f.get(10, TimeUnit.SECONDS).type());
         }
         assertEquals(3, sent.get());
+        await("every answered call has left the in-flight gauge", () -> inFlight(slow) == 0.0);
     }
 
     @Test
@@ -244,6 +250,7 @@ class PeerGuardsTest {
         g.retain(Set.of());
         assertTrue(g.breakerStates().isEmpty());
         assertNull(registry.find("nimbus.peer.breaker.state").tag("peer", p.toString()).gauge());
+        assertNull(registry.find("nimbus.peer.calls.in.flight").tag("peer", p.toString()).gauge());
         assertNull(registry.find("nimbus.peer.call").tag("peer", p.toString()).timer());
     }
 }
