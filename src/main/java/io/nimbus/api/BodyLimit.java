@@ -9,7 +9,7 @@ import jakarta.enterprise.event.Observes;
 /**
  * Refuses a request whose declared Content-Length is over the value limit before its body is read,
  * so a client that sends a huge value gets a 413 problem at once and the node never buffers it.
- * (A chunked body is refused by {@link BodyLimitInterceptor} as soon as it passes the limit.)
+ * (A chunked body is refused by {@link ValueBody} as soon as it passes the limit.)
  */
 @ApplicationScoped
 public class BodyLimit {

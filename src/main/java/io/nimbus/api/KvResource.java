@@ -155,18 +155,15 @@ public class KvResource {
             @Parameter(description = KEY_DOC, example = KEY_EXAMPLE) @PathParam("key") @Encoded String rawKey,
             @Parameter(description = LEVEL_DOC, schema = @Schema(implementation = ConsistencyLevel.class))
             @QueryParam("consistency") String consistency,
-            @Context HttpServerRequest request,
-            byte[] body) {
+            @Context HttpServerRequest request) {
         String key = key(rawKey);
         ConsistencyLevel level = level(consistency);
         String ifMatch = condition(request, HttpHeaders.IF_MATCH);
         String ifNoneMatch = condition(request, HttpHeaders.IF_NONE_MATCH);
-        byte[] value = body == null ? new byte[0] : body;
-        if (value.length > config.limits().maxValueBytes()) {
-            throw new ProblemException.ValueTooLarge(value.length, config.limits().maxValueBytes());
-        }
         Precondition precondition = writePrecondition(ifMatch, ifNoneMatch);
-        return kv.write(new Mutation(key, value, precondition), level)
+        // the body is read here, bounded as it arrives (ValueBody), once the request line and headers are valid
+        return ValueBody.read(request, config.limits().maxValueBytes())
+                .thenCompose(value -> kv.write(new Mutation(key, value, precondition), level))
                 .thenApply(outcome -> respond(key, outcome, ifMatch, ifNoneMatch));
     }
 

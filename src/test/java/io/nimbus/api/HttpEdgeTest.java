@@ -202,4 +202,66 @@ class HttpEdgeTest {
             assertTrue(sentBytes.get() < 64L << 20, "the node read " + sentBytes.get() + " bytes before closing");
         }
     }
+
+    @Test
+    void aChunkedValueOfExactlyTheLimitIsStoredWholeAndOneByteMoreIsRefused() {
+        int max = 1 << 20; // nimbus.limits.max-value-bytes, default
+        String k = key();
+        byte[] value = new byte[max];
+        for (int i = 0; i < max; i++) {
+            value[i] = (byte) ('a' + i % 26);
+        }
+        RawHttp.Reply put = send(chunkedPut(k, value, 0));
+        assertEquals(204, put.status(), put.toString());
+        RawHttp.Reply get = send(get("/v1/kv/" + k));
+        assertEquals(200, get.status(), get.toString());
+        assertTrue(java.util.Arrays.equals(value, get.body()), "stored " + get.body().length + " bytes, sent " + max);
+
+        RawHttp.Reply over = send(chunkedPut(k, java.util.Arrays.copyOf(value, max + 1), 0));
+        assertProblem(413, over);
+        assertTrue(over.bodyText().contains("nimbus.limits.max-value-bytes"), over.toString());
+        assertTrue(java.util.Arrays.equals(value, send(get("/v1/kv/" + k)).body()), "the refused write left the value");
+        // an empty chunked body is an empty value
+        assertEquals(204, send(chunkedPut(k, new byte[0], 0)).status());
+        RawHttp.Reply empty = send(get("/v1/kv/" + k));
+        assertEquals(200, empty.status(), empty.toString());
+        assertEquals(0, empty.body().length, empty.toString());
+    }
+
+    /** A PUT of {@code value} in chunks of uneven sizes (1, 7, 4096, 65536, ... bytes), then the last chunk. */
+    private static String chunkedPut(String key, byte[] value, int from) {
+        StringBuilder b = new StringBuilder("PUT /v1/kv/" + key + " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                + "Connection: close\r\n\r\n");
+        int[] sizes = {1, 7, 4096, 65536, 3};
+        int at = from;
+        for (int i = 0; at < value.length; i++) {
+            int n = Math.min(sizes[i % sizes.length], value.length - at);
+            b.append(Integer.toHexString(n)).append("\r\n")
+                    .append(new String(value, at, n, StandardCharsets.ISO_8859_1)).append("\r\n");
+            at += n;
+        }
+        return b.append("0\r\n\r\n").toString();
+    }
+
+    @Test
+    void expect100ContinueIsAnsweredBeforeTheBodyIsSent() throws Exception {
+        String k = key();
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", base.getPort()), 2000);
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            out.write(("PUT /v1/kv/" + k + " HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n"
+                    + "Connection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            // a client that honours Expect sends nothing more until this arrives
+            RawHttp.Reply interim = RawHttp.readOne(s.getInputStream(), false);
+            assertEquals(100, interim.status(), interim.toString());
+            out.write("hello".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            RawHttp.Reply done = RawHttp.read(s.getInputStream());
+            assertEquals(204, done.status(), done.toString());
+        }
+        RawHttp.Reply get = send(get("/v1/kv/" + k));
+        assertEquals("hello", get.bodyText(), get.toString());
+    }
 }

@@ -81,7 +81,8 @@ final class RawHttp {
         }
     }
 
-    private static Reply readOne(InputStream in, boolean headRequest) throws IOException {
+    /** Reads one response, interim (1xx) ones included. */
+    static Reply readOne(InputStream in, boolean headRequest) throws IOException {
         ByteArrayOutputStream head = new ByteArrayOutputStream();
         int matched = 0;
         while (matched < 4) {
