@@ -237,6 +237,15 @@ public interface NimbusConfig {
         @WithName("in-flight-max")
         @WithDefault("4096")
         int inFlightMax();
+
+        /**
+         * How long a commit owed to a peer (not waited for: the client was answered when a quorum accepted)
+         * waits for a request to that peer to ride with before it is sent in a frame of its own, with whatever
+         * else is owed to that peer by then. 0: at the end of the current event-loop turn.
+         */
+        @WithName("commit-linger-ms")
+        @WithDefault("2")
+        long commitLingerMs();
     }
 
     interface Cluster {

@@ -16,6 +16,7 @@ import io.vertx.core.Vertx;
 import jakarta.inject.Inject;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static io.restassured.RestAssured.given;
@@ -94,6 +95,46 @@ class AcceptorOverTheWireTest {
                     .header("ETag", "\"" + b.token() + "\"");
             PaxosMessage.State st = (PaxosMessage.State) ask(peer, node, new PaxosMessage.ReadCommitted(key));
             assertEquals(p, st.state().committed());
+        } finally {
+            peer.close();
+        }
+    }
+
+    private PaxosCodec.Answer bundle(ClusterTransport peer, Endpoint node, List<PaxosMessage.Commit> commits,
+                                     PaxosMessage.Request main) throws Exception {
+        long epoch = topology.view().epoch();
+        HostId me = topology.view().selfHost();
+        List<byte[]> encoded = commits.stream().map(c -> PaxosCodec.encode(new PaxosCodec.Addressed(epoch, me, c))).toList();
+        byte[] body = PaxosCodec.encodeBundle(encoded, main == null ? 0 : PaxosCodec.type(main),
+                main == null ? null : PaxosCodec.encode(new PaxosCodec.Addressed(epoch, me, main)));
+        ClusterTransport.Message reply = peer.request(node, new ClusterTransport.Message(PaxosCodec.BUNDLE, body), 5000)
+                .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        return PaxosCodec.decodeReply(reply.type(), reply.body(), BallotHorizon.ofMillis(3_600_000),
+                TimeUnit.MILLISECONDS.toMicros(System.currentTimeMillis()));
+    }
+
+    @Test
+    void commitsBundledAheadOfARequestAreAppliedBeforeItAndTheRequestIsAnswered() throws Exception {
+        Endpoint node = cluster.members().get(0).info().endpoint();
+        String id = java.util.UUID.randomUUID().toString();
+        ClusterTransport peer = new ClusterTransport(vertx, null, 1 << 20, 16,
+                r -> Future.failedFuture(new IllegalStateException("client only")));
+        try {
+            Ballot b = new Ballot(TimeUnit.MILLISECONDS.toMicros(System.currentTimeMillis()) + 1_000_000, "peer");
+            Proposal p1 = new Proposal(b, "one".getBytes());
+            Proposal p2 = new Proposal(b, "two".getBytes());
+            // two commits, then a prepare of the first key: the prepare's promise reports the commit ahead of it
+            PaxosCodec.Answer a = bundle(peer, node, List.of(new PaxosMessage.Commit("b1-" + id, p1),
+                    new PaxosMessage.Commit("b2-" + id, p2)), new PaxosMessage.Prepare("b1-" + id, new Ballot(b.counter() + 1, "peer")));
+            assertEquals(new PaxosMessage.Promised(new Ballot(b.counter() + 1, "peer"), null, p1), a.reply());
+            assertEquals(topology.view().selfHost(), a.from());
+            given().get("/v1/kv/{k}?consistency=ONE", "b2-" + id).then().statusCode(200).body(equalTo("two"));
+            // commits alone: answered once they are durable, with the last one's reply
+            Proposal p3 = new Proposal(b, "three".getBytes());
+            PaxosCodec.Answer alone = bundle(peer, node, List.of(new PaxosMessage.Commit("b3-" + id, p3)), null);
+            assertInstanceOf(PaxosMessage.Committed.class, alone.reply());
+            PaxosMessage.State st = (PaxosMessage.State) ask(peer, node, new PaxosMessage.ReadCommitted("b3-" + id));
+            assertEquals(p3, st.state().committed());
         } finally {
             peer.close();
         }

@@ -27,7 +27,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *   <li>breaker: the calls that got in time out and open the worker's breaker ({@code /q/metrics},
  *       {@code /q/health/group/peers}); from then on an ALL request fails at once instead of after the phase
  *       time-out, and QUORUM requests keep succeeding;</li>
- *   <li>the worker resumes: after the breaker's delay a trial call goes through and closes it; ALL works again.</li>
+ *   <li>the worker resumes: after the breaker's delay a trial call goes through and closes it; ALL works again;</li>
+ *   <li>the commits that nobody waits for (bundled with later requests, or sent after the linger time) reach
+ *       both other workers.</li>
  * </ol>
  */
 class PeerGuardsIT {
@@ -151,6 +153,23 @@ class PeerGuardsIT {
             assertEquals("CLOSED", field(fetch(n1, "/q/health/group/peers"), victimPeer));
             HttpResponse<String> all = KvClient.put(http, n1, "ft-all-again", "v", "ALL", REQUEST_TIMEOUT);
             assertEquals(204, all.statusCode(), all.body());
+            // 4. Commits are not waited for: they ride with the next request to each peer or go after the linger
+            // time in a frame of their own. Both other workers learn each write's commit (a read at ONE is served
+            // from the asked replica's own committed value, and this cluster's start-up range sync is long over).
+            for (int i = 0; i < 10; i++) {
+                HttpResponse<String> w = KvClient.put(http, n1, "ft-commit-" + i, "c" + i, "QUORUM", REQUEST_TIMEOUT);
+                assertEquals(204, w.statusCode(), w.body());
+            }
+            for (LocalCluster.Node other : List.of(c.workers().get(1), victim)) {
+                for (int i = 0; i < 10; i++) {
+                    String key = "ft-commit-" + i;
+                    String want = "c" + i;
+                    Await.until(other.name + " learns the commit of " + key, Duration.ofSeconds(10), () -> {
+                        HttpResponse<String> r = KvClient.get(http, other.process(), key, "ONE", REQUEST_TIMEOUT);
+                        return r.statusCode() == 200 && want.equals(r.body());
+                    }, c::describeState);
+                }
+            }
             String metrics = fetch(n1, "/q/metrics");
             assertTrue(metrics.contains("nimbus_peer_call_seconds_bucket{") && metrics.contains("kind=\"paxos\""),
                     "per-peer latency histograms");

@@ -450,6 +450,21 @@ class ReplicationIT {
                 notWrittenWrites.get(), detectMs, allWriteMs, allReadMs, rejoinMs, staleBefore, notRepaired.size(),
                 allAgain[0], allAgain[1]);
 
+        // The writes' commits were not waited for: they rode in the frames of later requests to the same replica,
+        // or went in frames of their own after nimbus.paxos.commit-linger-ms. Both ways must have carried some
+        // (that they arrive is PeerGuardsIT's last check: here the restarted replica's range sync also repairs).
+        double withRequest = 0;
+        double ownFrame = 0;
+        for (NodeProcess n : nodes) {
+            String metrics = n.fetch("/q/metrics");
+            withRequest += counter(metrics, "nimbus_paxos_commits_sent_total", "carried=\"with-request\"");
+            ownFrame += counter(metrics, "nimbus_paxos_commits_sent_total", "carried=\"own-frame\"");
+        }
+        System.out.printf("[it] commits sent without waiting: %.0f in the frames of other requests, %.0f in frames of "
+                + "their own%n", withRequest, ownFrame);
+        assertTrue(withRequest > 0 && ownFrame > 0, "commits rode with requests: " + withRequest + ", in their own "
+                + "frames: " + ownFrame);
+
         assertTrue(quorumViolations.isEmpty(), quorumViolations.size() + " of " + keys.size() + " keys do not read "
                 + "their last acknowledged value (or a later outcome-unknown one) at QUORUM on every node:\n  "
                 + head(quorumViolations));
@@ -458,6 +473,17 @@ class ReplicationIT {
         assertTrue(notRepaired.isEmpty(), notRepaired.size() + " of " + keys.size() + " keys are still stale on the "
                 + "restarted replica " + ids[VICTIM] + " after QUORUM reads of every key from every node (" + staleBefore
                 + " were stale before them):\n  " + head(notRepaired));
+    }
+
+    /** The value of a Prometheus counter series whose labels include {@code label} (0 if there is none). */
+    private static double counter(String metrics, String name, String label) {
+        double sum = 0;
+        for (String line : metrics.split("\n")) {
+            if (line.startsWith(name + "{") && line.contains(label)) {
+                sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return sum;
     }
 
     // ---- load ------------------------------------------------------------------------------------

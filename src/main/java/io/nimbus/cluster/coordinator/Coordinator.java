@@ -94,6 +94,13 @@ public class Coordinator {
     private final Counter fenceRetries;
     /** Per Paxos request type: [unanswered, answered] latency timers. */
     private final Map<Class<?>, Timer[]> phaseTimers;
+    /** Commits owed to peers, sent with the next request to each or after {@code commit-linger-ms}. */
+    private final PendingCommits owed = new PendingCommits();
+    /** Bytes of owed commits one frame may carry (half a cluster frame, like a stream chunk). */
+    private final long bundleBytesMax;
+    private final Counter commitsWithRequest;
+    private final Counter commitsAlone;
+    private final Counter commitFrames;
 
     public Coordinator(NimbusConfig config, ClusterService cluster, TopologyService topology, ReplicaService local,
                        Storage storage, Vertx vertx, MeterRegistry registry) {
@@ -123,6 +130,16 @@ public class Coordinator {
                 .register(registry);
         Gauge.builder("nimbus.paxos.in.flight", inFlight, AtomicInteger::get)
                 .description("requests this node is coordinating").register(registry);
+        this.bundleBytesMax = Math.max(1, config.cluster().frameBytesMax() / 2);
+        String sent = "commits sent to peers without waiting for them (a write's, a read's repairs), by whether "
+                + "they rode in another request's frame or in a frame of owed commits";
+        this.commitsWithRequest = Counter.builder("nimbus.paxos.commits.sent").tag("carried", "with-request")
+                .description(sent).register(registry);
+        this.commitsAlone = Counter.builder("nimbus.paxos.commits.sent").tag("carried", "own-frame")
+                .description(sent).register(registry);
+        this.commitFrames = Counter.builder("nimbus.paxos.commit.frames")
+                .description("frames that carried only owed commits (no request rode with them within "
+                        + "nimbus.paxos.commit-linger-ms)").register(registry);
     }
 
     public ConsistencyLevel defaultLevel() {
@@ -376,6 +393,9 @@ public class Coordinator {
 
         private void carryOut(Coordination.Effect effect) {
             if (effect instanceof Coordination.Effect.Send s) {
+                if (s.repair() && owe(s.envelope(), c.route(), s.epoch())) {
+                    return; // goes with the next request to that peer, or on its own after the linger time
+                }
                 CompletableFuture<PaxosMessage> reply = send(s.envelope(), c.route(), s.epoch());
                 if (s.repair()) {
                     reply.whenComplete((r, err) -> {
@@ -435,14 +455,11 @@ public class Coordinator {
             // (cancelled tasks stay queued until they would have fired: ~50,000 of them under a write load).
             answer = local.handle(a).orTimeout(timeoutMs, TimeUnit.MILLISECONDS);
         } else {
-            endpoint = v.addresses().get(target.name());
-            if (endpoint == null && v.topology() != null) {
-                endpoint = v.topology().worker(target.name()).map(Worker::endpoint).orElse(null);
-            }
+            endpoint = endpointOf(target, v);
             if (endpoint == null) {
                 return CompletableFuture.failedFuture(new IllegalStateException("no address known for " + target.name()));
             }
-            ClusterTransport.Message m = new ClusterTransport.Message(PaxosCodec.type(e.request()), PaxosCodec.encode(a));
+            ClusterTransport.Message m = withOwedCommits(endpoint, PaxosCodec.type(e.request()), PaxosCodec.encode(a));
             answer = cluster.peers().request(PeerGuards.Kind.PAXOS, endpoint, m, timeoutMs)
                     .thenApply(reply -> PaxosCodec.decodeReply(reply.type(), reply.body(), horizon, nowMicros()));
         }
@@ -460,6 +477,80 @@ public class Coordinator {
             }
             return ans.reply();
         });
+    }
+
+    private static Endpoint endpointOf(Replica target, ClusterView v) {
+        Endpoint endpoint = v.addresses().get(target.name());
+        if (endpoint == null && v.topology() != null) {
+            endpoint = v.topology().worker(target.name()).map(Worker::endpoint).orElse(null);
+        }
+        return endpoint;
+    }
+
+    /**
+     * Owes a fire-and-forget commit to a peer instead of sending it now; false if it is not one to owe (not a
+     * commit, this node's own replica, or a peer with no known address: those are sent as before).
+     */
+    private boolean owe(Proposer.Envelope e, Routing.Route route, long epoch) {
+        if (!(e.request() instanceof PaxosMessage.Commit)) {
+            return false;
+        }
+        Replica target = route.replica(e.to());
+        ClusterView v = topology.view();
+        if (storage.isWorker() && target.name().equals(v.self()) && target.host().equals(v.selfHost())) {
+            return false;
+        }
+        Endpoint endpoint = endpointOf(target, v);
+        if (endpoint == null) {
+            return false;
+        }
+        if (owed.add(endpoint, PaxosCodec.encode(new PaxosCodec.Addressed(epoch, target.host(), e.request())))) {
+            long linger = config.paxos().commitLingerMs();
+            if (linger <= 0) {
+                vertx.runOnContext(x -> flushOwed(endpoint));
+            } else {
+                vertx.setTimer(linger, id -> flushOwed(endpoint));
+            }
+        }
+        return true;
+    }
+
+    /** The frame for a request to {@code to}: the request alone, or a bundle of the commits owed to it and the request. */
+    private ClusterTransport.Message withOwedCommits(Endpoint to, int type, byte[] request) {
+        List<byte[]> commits = owed.take(to, bundleBytesMax - request.length, false, PaxosCodec.BUNDLE_COMMITS_MAX);
+        if (commits.isEmpty()) {
+            return new ClusterTransport.Message(type, request);
+        }
+        commitsWithRequest.increment(commits.size());
+        return new ClusterTransport.Message(PaxosCodec.BUNDLE, PaxosCodec.encodeBundle(commits, type, request));
+    }
+
+    /** Sends what is still owed to {@code to} (no request took it along meanwhile) in frames of their own. */
+    private void flushOwed(Endpoint to) {
+        List<byte[]> commits;
+        while (!(commits = owed.take(to, bundleBytesMax, true, PaxosCodec.BUNDLE_COMMITS_MAX)).isEmpty()) {
+            commitsAlone.increment(commits.size());
+            commitFrames.increment();
+            int n = commits.size();
+            cluster.peers().request(PeerGuards.Kind.PAXOS, to, new ClusterTransport.Message(PaxosCodec.BUNDLE,
+                            PaxosCodec.encodeBundle(commits, 0, null)), config.paxos().phaseTimeoutMs())
+                    .whenComplete((reply, err) -> {
+                        if (err != null) {
+                            LOG.debugf("%d commits to %s not confirmed: %s", n, to, err.getMessage());
+                            return;
+                        }
+                        PaxosCodec.Answer a;
+                        try {
+                            a = PaxosCodec.decodeReply(reply.type(), reply.body(), horizon, nowMicros());
+                        } catch (RuntimeException bad) {
+                            LOG.debugf("%d commits to %s: the answer is no answer: %s", n, to, bad.getMessage());
+                            return;
+                        }
+                        if (a.epoch() > topology.view().epoch()) {
+                            topology.learnFrom(a.epoch(), to);
+                        }
+                    });
+        }
     }
 
     /**

@@ -44,6 +44,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -346,6 +347,9 @@ public class ClusterService {
     }
 
     private Future<ClusterTransport.Message> handle(ClusterTransport.Message request) {
+        if (request.type() == PaxosCodec.BUNDLE) {
+            return bundle(request);
+        }
         if (PaxosCodec.isPaxos(request.type())) {
             PaxosCodec.Addressed a;
             try {
@@ -383,6 +387,46 @@ public class ClusterService {
             }
         }
         throw new MalformedMessageException("a peer sent an unsolicited message of type " + request.type());
+    }
+
+    /**
+     * Commits a coordinator owed this replica, then the request they came with (if any): each goes to the
+     * replica in the frame's order, so a commit is in the store's queue before the request behind it (a
+     * prepare for the same key then finds it committed). The answer is the request's; without one, the last
+     * commit's, once all are durable. A commit's own outcome is not reported back: the coordinator did not
+     * wait for it (a fence refusal, or a store failure, which the store reports itself, only means this
+     * replica did not learn it).
+     */
+    private Future<ClusterTransport.Message> bundle(ClusterTransport.Message request) {
+        PaxosCodec.Bundle b;
+        try {
+            b = PaxosCodec.decodeBundle(request.body(), ballotHorizon,
+                    TimeUnit.MILLISECONDS.toMicros(System.currentTimeMillis()));
+        } catch (MalformedMessageException e) {
+            warnRefused(e);
+            throw e;
+        }
+        List<CompletableFuture<PaxosCodec.Answer>> commits = new ArrayList<>(b.commits().size());
+        for (PaxosCodec.Addressed c : b.commits()) {
+            CompletableFuture<PaxosCodec.Answer> f = replicas.handle(c);
+            f.whenComplete((a, err) -> {
+                if (err != null) {
+                    LOG.debugf("a bundled commit of %s was not applied: %s", c.request().key(), err.getMessage());
+                }
+            });
+            commits.add(f);
+        }
+        CompletableFuture<PaxosCodec.Answer> answer;
+        if (b.main() != null) {
+            answer = replicas.handle(b.main());
+        } else if (commits.isEmpty()) {
+            throw new MalformedMessageException("an empty bundle");
+        } else {
+            answer = CompletableFuture.allOf(commits.toArray(CompletableFuture[]::new))
+                    .thenCompose(x -> commits.get(commits.size() - 1));
+        }
+        return Future.fromCompletionStage(answer.thenApply(a ->
+                new ClusterTransport.Message(PaxosCodec.type(a.reply()), PaxosCodec.encode(a))));
     }
 
     /**

@@ -17,6 +17,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
 
 /**
@@ -34,6 +36,10 @@ public final class PaxosCodec {
     /** Version 2: epochs and host ids in every message, the fence reply. (Version 1 had no header.) */
     public static final int PROTOCOL = 2;
     public static final int PREPARE = 16, PROPOSE = 17, COMMIT = 18, READ = 19;
+    /** Commits to one replica in one frame, ahead of one request to it or alone ({@link Bundle}). */
+    public static final int BUNDLE = 20;
+    /** Most commits one bundle may carry (a bundle is also bounded by the frame size). */
+    public static final int BUNDLE_COMMITS_MAX = 4096;
     public static final int PROMISED = 32, ACCEPTED = 33, REJECTED = 34, COMMITTED = 35, STATE = 36, FENCED = 37;
     private static final HostId NO_HOST = new HostId(new UUID(0, 0));
 
@@ -46,6 +52,83 @@ public final class PaxosCodec {
 
     /** A reply as received: the replier's epoch and host id. */
     public record Answer(long epoch, HostId from, PaxosMessage reply) {
+    }
+
+    /**
+     * What a coordinator sends one replica in one frame: commits it owes that replica (fire-and-forget: a lost
+     * commit is a lost message, which Paxos tolerates), applied in order before {@code main}, the one request
+     * that is answered; without {@code main} the answer is the last commit's.
+     */
+    public record Bundle(List<Addressed> commits, Addressed main) {
+        public Bundle {
+            commits = List.copyOf(commits);
+        }
+    }
+
+    /**
+     * A bundle's frame body: {@code u8 version, i32 count, count × (i32 length, an encoded COMMIT)}, then
+     * {@code u8 type} of the request it carries (0: none) and that request's encoding ({@link #encode(Addressed)}).
+     * Takes already encoded commits, so that a coordinator encodes each once, when it is owed.
+     */
+    public static byte[] encodeBundle(List<byte[]> commits, int mainType, byte[] main) {
+        if (commits.size() > BUNDLE_COMMITS_MAX) {
+            throw new IllegalArgumentException(commits.size() + " commits in one bundle; at most " + BUNDLE_COMMITS_MAX);
+        }
+        int size = 1 + 4 + 1 + (main == null ? 0 : main.length);
+        for (byte[] c : commits) {
+            size += 4 + c.length;
+        }
+        ByteBuffer out = ByteBuffer.allocate(size);
+        out.put((byte) PROTOCOL).putInt(commits.size());
+        for (byte[] c : commits) {
+            out.putInt(c.length).put(c);
+        }
+        out.put((byte) (main == null ? 0 : mainType));
+        if (main != null) {
+            out.put(main);
+        }
+        return out.array();
+    }
+
+    /** A bundle, refused whole if any message in it is malformed or carries a ballot beyond {@code horizon}. */
+    public static Bundle decodeBundle(byte[] body, BallotHorizon horizon, long nowMicros) {
+        ByteBuffer in = ByteBuffer.wrap(body);
+        try {
+            int version = Byte.toUnsignedInt(in.get());
+            if (version != PROTOCOL) {
+                throw new MalformedMessageException("peer speaks Nimbus cluster protocol " + version + ", this node "
+                        + PROTOCOL + ": every node of a cluster must run the same version");
+            }
+            int count = in.getInt();
+            if (count < 0 || count > BUNDLE_COMMITS_MAX) {
+                throw new MalformedMessageException("a bundle of " + count + " commits (at most " + BUNDLE_COMMITS_MAX + ")");
+            }
+            List<Addressed> commits = new ArrayList<>(Math.min(count, 64));
+            for (int i = 0; i < count; i++) {
+                int len = in.getInt();
+                if (len < 0 || len > in.remaining()) {
+                    throw new MalformedMessageException("commit " + i + " of a bundle: length " + len + " exceeds the message");
+                }
+                byte[] one = new byte[len];
+                in.get(one);
+                commits.add(decodeRequest(COMMIT, one, horizon, nowMicros));
+            }
+            int mainType = Byte.toUnsignedInt(in.get());
+            Addressed main = null;
+            if (mainType != 0) {
+                if (mainType == BUNDLE || mainType < PREPARE || mainType > READ) {
+                    throw new MalformedMessageException("a bundle carrying message type " + mainType + " (not a request)");
+                }
+                byte[] rest = new byte[in.remaining()];
+                in.get(rest);
+                main = decodeRequest(mainType, rest, horizon, nowMicros);
+            } else if (in.hasRemaining()) {
+                throw new MalformedMessageException(in.remaining() + " trailing bytes after a bundle");
+            }
+            return new Bundle(commits, main);
+        } catch (BufferUnderflowException e) {
+            throw new MalformedMessageException("Paxos bundle does not decode: " + e, e);
+        }
     }
 
     public static boolean isPaxos(int type) {

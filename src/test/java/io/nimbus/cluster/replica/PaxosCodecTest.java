@@ -146,4 +146,62 @@ class PaxosCodecTest {
         assertEquals(new PaxosMessage.Prepare("k", new Ballot(10_000_000_000L, "n")), PaxosCodec.decodeRequest(
                 PaxosCodec.PREPARE, prepare, BallotHorizon.ofMillis(1_000), 10_000_000_000L - 1_000_000).request());
     }
+
+    static PaxosCodec.Addressed addressed(PaxosMessage.Request r) {
+        return new PaxosCodec.Addressed(42, H, r);
+    }
+
+    @Test
+    void aBundleCarriesItsCommitsInOrderAndTheRequestBehindThem() {
+        List<PaxosCodec.Addressed> commits = List.of(
+                addressed(new PaxosMessage.Commit("a", P)),
+                new PaxosCodec.Addressed(41, new HostId(new java.util.UUID(9, 9)), new PaxosMessage.Commit("b", T)),
+                addressed(new PaxosMessage.Commit("a", P.reproposed(new Ballot(B.counter() + 1, "n3")))));
+        List<byte[]> encoded = commits.stream().map(PaxosCodec::encode).toList();
+        for (PaxosMessage.Request main : List.of(new PaxosMessage.Prepare("c", B), new PaxosMessage.Propose("c", P),
+                new PaxosMessage.Commit("c", T), new PaxosMessage.ReadCommitted("c"))) {
+            PaxosCodec.Bundle b = PaxosCodec.decodeBundle(PaxosCodec.encodeBundle(encoded, PaxosCodec.type(main),
+                    PaxosCodec.encode(addressed(main))), HOUR, NOW_MICROS);
+            assertEquals(new PaxosCodec.Bundle(commits, addressed(main)), b, main.toString());
+        }
+        PaxosCodec.Bundle alone = PaxosCodec.decodeBundle(PaxosCodec.encodeBundle(encoded, 0, null), HOUR, NOW_MICROS);
+        assertEquals(new PaxosCodec.Bundle(commits, null), alone);
+        PaxosCodec.Bundle none = PaxosCodec.decodeBundle(PaxosCodec.encodeBundle(List.of(), PaxosCodec.PREPARE,
+                PaxosCodec.encode(addressed(new PaxosMessage.Prepare("c", B)))), HOUR, NOW_MICROS);
+        assertEquals(List.of(), none.commits());
+    }
+
+    @Test
+    void aBundleIsRefusedWholeIfAnythingInItIsMalformed() {
+        byte[] commit = PaxosCodec.encode(addressed(new PaxosMessage.Commit("a", P)));
+        byte[] prepare = PaxosCodec.encode(addressed(new PaxosMessage.Prepare("c", B)));
+        byte[] full = PaxosCodec.encodeBundle(List.of(commit, commit), PaxosCodec.PREPARE, prepare);
+        for (int len = 0; len < full.length; len++) {
+            byte[] cut = Arrays.copyOf(full, len);
+            assertThrows(MalformedMessageException.class, () -> PaxosCodec.decodeBundle(cut, HOUR, NOW_MICROS), "cut to " + len);
+        }
+        byte[] alone = PaxosCodec.encodeBundle(List.of(commit), 0, null);
+        assertThrows(MalformedMessageException.class,
+                () -> PaxosCodec.decodeBundle(Arrays.copyOf(alone, alone.length + 1), HOUR, NOW_MICROS), "trailing bytes");
+        // a request where a commit belongs, a reply or another bundle as the request, a count beyond the limit
+        assertThrows(MalformedMessageException.class, () -> PaxosCodec.decodeBundle(
+                PaxosCodec.encodeBundle(List.of(prepare), 0, null), HOUR, NOW_MICROS));
+        assertThrows(MalformedMessageException.class, () -> PaxosCodec.decodeBundle(
+                PaxosCodec.encodeBundle(List.of(commit), PaxosCodec.ACCEPTED, encode(new PaxosMessage.Accepted(B))),
+                HOUR, NOW_MICROS));
+        assertThrows(MalformedMessageException.class, () -> PaxosCodec.decodeBundle(
+                PaxosCodec.encodeBundle(List.of(commit), PaxosCodec.BUNDLE, alone), HOUR, NOW_MICROS));
+        byte[] huge = Arrays.copyOf(alone, alone.length);
+        java.nio.ByteBuffer.wrap(huge).putInt(1, PaxosCodec.BUNDLE_COMMITS_MAX + 1);
+        assertThrows(MalformedMessageException.class, () -> PaxosCodec.decodeBundle(huge, HOUR, NOW_MICROS));
+        // a forged ballot in any commit refuses the whole bundle, the request behind it included
+        byte[] forged = PaxosCodec.encode(addressed(new PaxosMessage.Commit("f", new Proposal(new Ballot(Long.MAX_VALUE, "x"),
+                "v".getBytes()))));
+        MalformedMessageException e = assertThrows(MalformedMessageException.class, () -> PaxosCodec.decodeBundle(
+                PaxosCodec.encodeBundle(List.of(commit, forged), PaxosCodec.PREPARE, prepare), HOUR, NOW_MICROS));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("ballot-ahead-max-ms"), e.getMessage());
+        byte[] otherVersion = Arrays.copyOf(full, full.length);
+        otherVersion[0] = 1;
+        assertThrows(MalformedMessageException.class, () -> PaxosCodec.decodeBundle(otherVersion, HOUR, NOW_MICROS));
+    }
 }
