@@ -3,6 +3,7 @@ package io.nimbus.api;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -21,6 +22,7 @@ import java.util.concurrent.CompletionStage;
  */
 final class ValueBody {
     private static final byte[] EMPTY = new byte[0];
+    private static final int INITIAL_BYTES_MAX = 64 * 1024;
 
     private ValueBody() {
     }
@@ -32,8 +34,12 @@ final class ValueBody {
         }
         CompletableFuture<byte[]> out = new CompletableFuture<>();
         long declared = declaredLength(request);
-        Buffer body = Buffer.buffer((int) Math.min(Math.max(declared, 0), maxBytes));
-        request.exceptionHandler(out::completeExceptionally);
+        // grows as the body arrives: a client that declares a length and sends nothing holds no memory for it
+        Buffer body = Buffer.buffer((int) Math.min(Math.max(declared, 0), Math.min(maxBytes, INITIAL_BYTES_MAX)));
+        // the connection closed or broke mid-body (or the body time-out closed it): nothing is written, and the
+        // answer (if the connection still takes one) says so; no internal error to log
+        request.exceptionHandler(e -> out.completeExceptionally(new ProblemException.BadRequest("the request body "
+                + "did not arrive whole (" + e.getMessage() + "); nothing was written")));
         request.handler(chunk -> {
             if (out.isDone()) {
                 return;
@@ -45,7 +51,8 @@ final class ValueBody {
             body.appendBuffer(chunk);
         });
         request.endHandler(end -> out.complete(body.length() == 0 ? EMPTY : body.getBytes()));
-        if ("100-continue".equalsIgnoreCase(request.getHeader(HttpHeaders.EXPECT))) {
+        if (request.version() == HttpVersion.HTTP_1_1
+                && "100-continue".equalsIgnoreCase(request.getHeader(HttpHeaders.EXPECT))) {
             request.response().writeContinue(); // the client waits for this before it sends the body
         }
         request.resume();

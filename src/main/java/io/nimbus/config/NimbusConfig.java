@@ -241,10 +241,12 @@ public interface NimbusConfig {
         /**
          * How long a commit owed to a peer (not waited for: the client was answered when a quorum accepted)
          * waits for a request to that peer to ride with before it is sent in a frame of its own, with whatever
-         * else is owed to that peer by then. 0: at the end of the current event-loop turn.
+         * else is owed to that peer by then. 0 (the default): as soon as the event loop gets to it, so it goes
+         * with the other commits owed in the same turn; a longer wait measured no faster (docs/PERFORMANCE.md)
+         * and leaves reads at ONE stale for longer.
          */
         @WithName("commit-linger-ms")
-        @WithDefault("2")
+        @WithDefault("0")
         long commitLingerMs();
     }
 

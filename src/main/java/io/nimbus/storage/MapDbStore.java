@@ -608,6 +608,11 @@ public final class MapDbStore implements AutoCloseable {
         return queue.size();
     }
 
+    /** Is the writer's queue at least half full ({@code write-queue-max})? Work nobody waits for should wait. */
+    public boolean busy() {
+        return queue.size() * 2 >= settings.writeQueueMax();
+    }
+
     private void checkUsable() {
         Throwable failed = failure;
         if (failed != null) {

@@ -264,4 +264,21 @@ class HttpEdgeTest {
         RawHttp.Reply get = send(get("/v1/kv/" + k));
         assertEquals("hello", get.bodyText(), get.toString());
     }
+
+    @Test
+    void aClientThatHangsUpMidBodyWritesNothing() throws Exception {
+        String k = key();
+        for (String framing : new String[]{"Content-Length: 100\r\n\r\n0123456789",
+                "Transfer-Encoding: chunked\r\n\r\na\r\n0123456789\r\n"}) {
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress("127.0.0.1", base.getPort()), 2000);
+                s.getOutputStream().write(("PUT /v1/kv/" + k + " HTTP/1.1\r\nHost: x\r\n" + framing)
+                        .getBytes(StandardCharsets.US_ASCII));
+                s.getOutputStream().flush();
+                Thread.sleep(200); // the body is being read when the client goes
+            }
+        }
+        Thread.sleep(300);
+        assertEquals(404, send(get("/v1/kv/" + k)).status(), "half a body wrote nothing");
+    }
 }

@@ -74,6 +74,11 @@ import java.util.function.Supplier;
 @ApplicationScoped
 public class Coordinator {
     private static final Logger LOG = Logger.getLogger(Coordinator.class);
+    /**
+     * Most owed commits in one frame: each becomes an update in the receiver's store queue, and a frame's
+     * worth must stay far below its {@code write-queue-max} (a replica also sheds them while that is half full).
+     */
+    static final int COMMITS_PER_FRAME_MAX = 256;
 
     private final NimbusConfig config;
     private final ClusterService cluster;
@@ -459,8 +464,7 @@ public class Coordinator {
             if (endpoint == null) {
                 return CompletableFuture.failedFuture(new IllegalStateException("no address known for " + target.name()));
             }
-            ClusterTransport.Message m = withOwedCommits(endpoint, PaxosCodec.type(e.request()), PaxosCodec.encode(a));
-            answer = cluster.peers().request(PeerGuards.Kind.PAXOS, endpoint, m, timeoutMs)
+            answer = requestWithOwedCommits(endpoint, PaxosCodec.type(e.request()), PaxosCodec.encode(a), timeoutMs)
                     .thenApply(reply -> PaxosCodec.decodeReply(reply.type(), reply.body(), horizon, nowMicros()));
         }
         Endpoint from = endpoint;
@@ -505,30 +509,55 @@ public class Coordinator {
             return false;
         }
         if (owed.add(endpoint, PaxosCodec.encode(new PaxosCodec.Addressed(epoch, target.host(), e.request())))) {
-            long linger = config.paxos().commitLingerMs();
-            if (linger <= 0) {
-                vertx.runOnContext(x -> flushOwed(endpoint));
-            } else {
-                vertx.setTimer(linger, id -> flushOwed(endpoint));
-            }
+            scheduleFlush(endpoint);
         }
         return true;
     }
 
-    /** The frame for a request to {@code to}: the request alone, or a bundle of the commits owed to it and the request. */
-    private ClusterTransport.Message withOwedCommits(Endpoint to, int type, byte[] request) {
-        List<byte[]> commits = owed.take(to, bundleBytesMax - request.length, false, PaxosCodec.BUNDLE_COMMITS_MAX);
+    /** Sends what is owed to {@code to} after the linger time, unless a request to it takes it along first. */
+    private void scheduleFlush(Endpoint to) {
+        long linger = config.paxos().commitLingerMs();
+        try {
+            if (linger <= 0) {
+                vertx.runOnContext(x -> flushOwed(to));
+            } else {
+                vertx.setTimer(linger, id -> flushOwed(to));
+            }
+        } catch (RuntimeException e) {
+            // Vert.x is closing: the commits wait for a request to that peer, or are lost with this node (a
+            // lost commit is a lost message); the request that owed them must still get its answer
+            LOG.debugf("commits owed to %s wait for the next request to it: no flush could be scheduled (%s)", to,
+                    e.getMessage());
+        }
+    }
+
+    /**
+     * A request to {@code to} with the commits owed to it ahead of it, at most {@value #COMMITS_PER_FRAME_MAX}
+     * and half a frame; none if nothing is owed. The commits it took go back if the guard refuses the call.
+     */
+    private CompletableFuture<ClusterTransport.Message> requestWithOwedCommits(Endpoint to, int type, byte[] request,
+                                                                          long timeoutMs) {
+        List<byte[]> commits = owed.take(to, bundleBytesMax - request.length, false, COMMITS_PER_FRAME_MAX);
         if (commits.isEmpty()) {
-            return new ClusterTransport.Message(type, request);
+            return cluster.peers().request(PeerGuards.Kind.PAXOS, to, new ClusterTransport.Message(type, request),
+                    timeoutMs);
         }
         commitsWithRequest.increment(commits.size());
-        return new ClusterTransport.Message(PaxosCodec.BUNDLE, PaxosCodec.encodeBundle(commits, type, request));
+        return cluster.peers().request(PeerGuards.Kind.PAXOS, to, new ClusterTransport.Message(PaxosCodec.BUNDLE,
+                PaxosCodec.encodeBundle(commits, type, request)), timeoutMs).whenComplete((reply, err) -> {
+            if (err != null && unwrap(err) instanceof PeerRefusedException) {
+                // nothing was sent: the commits are owed again, for the next request or the flush
+                if (owed.putBack(to, commits)) {
+                    scheduleFlush(to);
+                }
+            }
+        });
     }
 
     /** Sends what is still owed to {@code to} (no request took it along meanwhile) in frames of their own. */
     private void flushOwed(Endpoint to) {
         List<byte[]> commits;
-        while (!(commits = owed.take(to, bundleBytesMax, true, PaxosCodec.BUNDLE_COMMITS_MAX)).isEmpty()) {
+        while (!(commits = owed.take(to, bundleBytesMax, true, COMMITS_PER_FRAME_MAX)).isEmpty()) {
             commitsAlone.increment(commits.size());
             commitFrames.increment();
             int n = commits.size();

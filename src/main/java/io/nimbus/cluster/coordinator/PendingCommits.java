@@ -32,6 +32,14 @@ final class PendingCommits {
         return o == null ? List.of() : o.take(bytesMax, atLeastOne, countMax);
     }
 
+    /**
+     * Owes {@code commits} (taken earlier, in order) to {@code to} again, ahead of any owed since; true if nothing
+     * was owed to it before (a flush should be scheduled).
+     */
+    boolean putBack(Endpoint to, List<byte[]> commits) {
+        return owed.computeIfAbsent(to, e -> new Owed()).putBack(commits);
+    }
+
     /** How many commits are owed to {@code to}. */
     int owedTo(Endpoint to) {
         Owed o = owed.get(to);
@@ -44,6 +52,14 @@ final class PendingCommits {
         synchronized boolean add(byte[] commit) {
             commits.addLast(commit);
             return commits.size() == 1;
+        }
+
+        synchronized boolean putBack(List<byte[]> taken) {
+            boolean wasEmpty = commits.isEmpty();
+            for (int i = taken.size() - 1; i >= 0; i--) {
+                commits.addFirst(taken.get(i));
+            }
+            return wasEmpty && !taken.isEmpty();
         }
 
         synchronized int size() {

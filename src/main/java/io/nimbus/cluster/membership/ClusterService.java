@@ -395,7 +395,8 @@ public class ClusterService {
      * prepare for the same key then finds it committed). The answer is the request's; without one, the last
      * commit's, once all are durable. A commit's own outcome is not reported back: the coordinator did not
      * wait for it (a fence refusal, or a store failure, which the store reports itself, only means this
-     * replica did not learn it).
+     * replica did not learn it). While the store's queue is half full the commits are dropped
+     * ({@link ReplicaService#learn}); a read at ONE is answered at once and may not see the commits ahead of it.
      */
     private Future<ClusterTransport.Message> bundle(ClusterTransport.Message request) {
         PaxosCodec.Bundle b;
@@ -406,24 +407,31 @@ public class ClusterService {
             warnRefused(e);
             throw e;
         }
-        List<CompletableFuture<PaxosCodec.Answer>> commits = new ArrayList<>(b.commits().size());
-        for (PaxosCodec.Addressed c : b.commits()) {
-            CompletableFuture<PaxosCodec.Answer> f = replicas.handle(c);
-            f.whenComplete((a, err) -> {
+        List<CompletableFuture<PaxosCodec.Answer>> commits = replicas.learn(b.commits());
+        if (commits == null) {
+            LOG.debugf("dropped %d bundled commits: the store's write queue is at least half full", b.commits().size());
+            commits = List.of();
+        }
+        for (int i = 0; i < commits.size(); i++) {
+            String key = b.commits().get(i).request().key();
+            commits.get(i).whenComplete((a, err) -> {
                 if (err != null) {
-                    LOG.debugf("a bundled commit of %s was not applied: %s", c.request().key(), err.getMessage());
+                    LOG.debugf("a bundled commit of %s was not applied: %s", key, err.getMessage());
                 }
             });
-            commits.add(f);
         }
         CompletableFuture<PaxosCodec.Answer> answer;
         if (b.main() != null) {
             answer = replicas.handle(b.main());
-        } else if (commits.isEmpty()) {
+        } else if (b.commits().isEmpty()) {
             throw new MalformedMessageException("an empty bundle");
+        } else if (commits.isEmpty()) {
+            answer = CompletableFuture.failedFuture(new IllegalStateException("this replica's store is busy: it "
+                    + "dropped " + b.commits().size() + " commits nobody waited for"));
         } else {
-            answer = CompletableFuture.allOf(commits.toArray(CompletableFuture[]::new))
-                    .thenCompose(x -> commits.get(commits.size() - 1));
+            List<CompletableFuture<PaxosCodec.Answer>> all = commits;
+            answer = CompletableFuture.allOf(all.toArray(CompletableFuture[]::new))
+                    .thenCompose(x -> all.get(all.size() - 1));
         }
         return Future.fromCompletionStage(answer.thenApply(a ->
                 new ClusterTransport.Message(PaxosCodec.type(a.reply()), PaxosCodec.encode(a))));

@@ -12,6 +12,8 @@ import io.nimbus.storage.MapDbStore;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.LongConsumer;
 
@@ -30,6 +32,7 @@ public class ReplicaService {
 
     private final Storage storage;
     private final Counter fenced;
+    private final Counter shed;
     private volatile LongConsumer onBehind = epoch -> {
     };
     /** The newest epoch any Paxos request to this replica carried (a request newer than the topology held is served). */
@@ -40,6 +43,9 @@ public class ReplicaService {
         this.fenced = Counter.builder("nimbus.fence.refusals")
                 .description("Paxos requests this replica refused by its fence (stale epoch or not this host)")
                 .register(registry);
+        this.shed = Counter.builder("nimbus.paxos.commits.shed")
+                .description("commits nobody waited for that this replica dropped because its store's write queue "
+                        + "was at least half full").register(registry);
     }
 
     /**
@@ -85,6 +91,24 @@ public class ReplicaService {
                     a.epoch(), a.target(), request, current);
             return new io.nimbus.core.paxos.Acceptor.Transition<>(d.transition().next(), d);
         }).thenApply(d -> answer(store, d, a.epoch()));
+    }
+
+    /**
+     * Commits a coordinator sent without waiting for them (bundled ahead of a request, or on their own), each
+     * handled as {@link #handle} in order; or, while the store's write queue is at least half full, dropped:
+     * a lost commit is a lost message, which Paxos tolerates (the next prepare finishes the value), whereas
+     * thousands of them filling the queue would refuse the requests someone waits for. Null: shed.
+     */
+    public List<CompletableFuture<PaxosCodec.Answer>> learn(List<PaxosCodec.Addressed> commits) {
+        if (storage.isWorker() && storage.store().busy()) {
+            shed.increment(commits.size());
+            return null;
+        }
+        List<CompletableFuture<PaxosCodec.Answer>> out = new ArrayList<>(commits.size());
+        for (PaxosCodec.Addressed c : commits) {
+            out.add(handle(c));
+        }
+        return out;
     }
 
     private PaxosCodec.Answer answer(MapDbStore store, FencedAcceptor.Decision d, long requestEpoch) {

@@ -18,9 +18,10 @@ final class Frames {
     static final int HEADER_AFTER_LENGTH = 1 + 8 + 1;
     /**
      * Version of the cluster protocol, carried in HELLO and AUTH. 1 (implicit): unauthenticated frames after
-     * the handshake; 2: per-frame MACs in secret mode, bounded handshake.
+     * the handshake; 2: per-frame MACs in secret mode, bounded handshake; 3: Paxos bundles (commits riding with
+     * a request, {@code PaxosCodec.BUNDLE}), which a version-2 node would refuse as malformed mid-stream.
      */
-    static final int PROTOCOL_VERSION = 2;
+    static final int PROTOCOL_VERSION = 3;
     static final int FLAG_SECRET = 1;
     /** Largest frame (after the length prefix) read before a connection has authenticated. */
     static final int HANDSHAKE_BYTES_MAX = 256;

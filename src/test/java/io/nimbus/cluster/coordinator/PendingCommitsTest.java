@@ -48,4 +48,17 @@ class PendingCommitsTest {
         assertEquals(List.of(4), ids(p.take(A, 99, true, 100)), "a frame of its own takes the oldest whatever its size");
         assertEquals(List.of(5), ids(p.take(A, 1000, true, 100)));
     }
+
+    @Test
+    void commitsPutBackAfterARefusedSendGoAheadOfThoseOwedSinceInTheirOrder() {
+        PendingCommits p = new PendingCommits();
+        p.add(A, commit(1, 10));
+        p.add(A, commit(2, 10));
+        List<byte[]> taken = p.take(A, 1000, false, 100);
+        assertFalse(p.putBack(B, List.of()), "putting back nothing asks for nothing");
+        p.add(A, commit(3, 10));
+        assertFalse(p.putBack(A, taken), "something was owed already: its flush is scheduled");
+        assertEquals(List.of(1, 2, 3), ids(p.take(A, 1000, true, 100)));
+        assertTrue(p.putBack(A, List.of(commit(4, 10))), "owed to an emptied peer: a flush must be scheduled");
+    }
 }
