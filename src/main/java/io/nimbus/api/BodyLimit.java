@@ -22,7 +22,7 @@ public class BodyLimit {
     void install(@Observes Router router) {
         router.route("/v1/kv/*").order(-100).handler(ctx -> {
             String declared = ctx.request().getHeader(HttpHeaders.CONTENT_LENGTH);
-            long length = parse(declared);
+            long length = declaredLength(declared);
             if (length > maxValueBytes) {
                 ProblemException.ValueTooLarge p = new ProblemException.ValueTooLarge(length, maxValueBytes);
                 String body = "{\"type\":\"urn:nimbus:problem:" + p.type() + "\",\"title\":\"" + p.title()
@@ -35,7 +35,8 @@ public class BodyLimit {
         });
     }
 
-    private static long parse(String declared) {
+    /** A request's declared Content-Length, or -1 if there is none or it does not parse. */
+    static long declaredLength(String declared) {
         if (declared == null) {
             return -1;
         }

@@ -33,7 +33,7 @@ final class ValueBody {
             return CompletableFuture.completedFuture(EMPTY);
         }
         CompletableFuture<byte[]> out = new CompletableFuture<>();
-        long declared = declaredLength(request);
+        long declared = BodyLimit.declaredLength(request.getHeader(HttpHeaders.CONTENT_LENGTH));
         // grows as the body arrives: a client that declares a length and sends nothing holds no memory for it
         Buffer body = Buffer.buffer((int) Math.min(Math.max(declared, 0), Math.min(maxBytes, INITIAL_BYTES_MAX)));
         // the connection closed or broke mid-body (or the body time-out closed it): nothing is written, and the
@@ -57,17 +57,5 @@ final class ValueBody {
         }
         request.resume();
         return out;
-    }
-
-    private static long declaredLength(HttpServerRequest request) {
-        String declared = request.getHeader(HttpHeaders.CONTENT_LENGTH);
-        if (declared == null) {
-            return -1;
-        }
-        try {
-            return Long.parseLong(declared.trim());
-        } catch (NumberFormatException e) {
-            return -1; // Vert.x itself refuses a malformed Content-Length before any resource runs
-        }
     }
 }

@@ -454,7 +454,7 @@ public class Coordinator {
         PaxosCodec.Addressed a = new PaxosCodec.Addressed(epoch, target.host(), e.request());
         CompletableFuture<PaxosCodec.Answer> answer;
         Endpoint endpoint = null;
-        if (storage.isWorker() && target.name().equals(v.self()) && target.host().equals(v.selfHost())) {
+        if (isOwnReplica(target, v)) {
             // Only this node's own replica needs a time-out here: a peer call has the transport's (PeerGuards),
             // and a second one per message cost a task in the JDK's shared delay queue for every message
             // (cancelled tasks stay queued until they would have fired: ~50,000 of them under a write load).
@@ -483,6 +483,11 @@ public class Coordinator {
         });
     }
 
+    /** Is {@code target} this worker's own replica (reached in-process, not over the cluster port)? */
+    private boolean isOwnReplica(Replica target, ClusterView v) {
+        return storage.isWorker() && target.name().equals(v.self()) && target.host().equals(v.selfHost());
+    }
+
     private static Endpoint endpointOf(Replica target, ClusterView v) {
         Endpoint endpoint = v.addresses().get(target.name());
         if (endpoint == null && v.topology() != null) {
@@ -501,7 +506,7 @@ public class Coordinator {
         }
         Replica target = route.replica(e.to());
         ClusterView v = topology.view();
-        if (storage.isWorker() && target.name().equals(v.self()) && target.host().equals(v.selfHost())) {
+        if (isOwnReplica(target, v)) {
             return false;
         }
         Endpoint endpoint = endpointOf(target, v);

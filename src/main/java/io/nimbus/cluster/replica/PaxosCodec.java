@@ -94,11 +94,7 @@ public final class PaxosCodec {
     public static Bundle decodeBundle(byte[] body, BallotHorizon horizon, long nowMicros) {
         ByteBuffer in = ByteBuffer.wrap(body);
         try {
-            int version = Byte.toUnsignedInt(in.get());
-            if (version != PROTOCOL) {
-                throw new MalformedMessageException("peer speaks Nimbus cluster protocol " + version + ", this node "
-                        + PROTOCOL + ": every node of a cluster must run the same version");
-            }
+            version(in);
             int count = in.getInt();
             if (count < 0 || count > BUNDLE_COMMITS_MAX) {
                 throw new MalformedMessageException("a bundle of " + count + " commits (at most " + BUNDLE_COMMITS_MAX + ")");
@@ -175,13 +171,17 @@ public final class PaxosCodec {
         }
     }
 
+    private static void version(ByteBuffer in) {
+        int version = Byte.toUnsignedInt(in.get());
+        if (version != PROTOCOL) {
+            throw new MalformedMessageException("peer speaks Nimbus cluster protocol " + version + ", this node "
+                    + PROTOCOL + ": every node of a cluster must run the same version");
+        }
+    }
+
     private static long header(ByteBuffer in) {
         try {
-            int version = Byte.toUnsignedInt(in.get());
-            if (version != PROTOCOL) {
-                throw new MalformedMessageException("peer speaks Nimbus cluster protocol " + version + ", this node "
-                        + PROTOCOL + ": every node of a cluster must run the same version");
-            }
+            version(in);
             return in.getLong();
         } catch (BufferUnderflowException e) {
             throw new MalformedMessageException("Paxos message shorter than its header", e);
