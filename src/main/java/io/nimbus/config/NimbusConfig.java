@@ -248,6 +248,15 @@ public interface NimbusConfig {
         @WithName("commit-linger-ms")
         @WithDefault("0")
         long commitLingerMs();
+
+        /**
+         * Keys on which this coordinator holds a term at most (docs/PAXOS.md "One round trip"): a ballot a quorum
+         * promised it, so that its next write to the key skips the prepare. Beyond this an arbitrary key's term is
+         * dropped (that key's next write prepares). 0: every write prepares. About 200 bytes per key.
+         */
+        @WithName("terms-max")
+        @WithDefault("16384")
+        int termsMax();
     }
 
     interface Cluster {

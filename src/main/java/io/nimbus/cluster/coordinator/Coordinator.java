@@ -19,6 +19,7 @@ import io.nimbus.core.coordinator.KeyQueue;
 import io.nimbus.core.coordinator.Result;
 import io.nimbus.core.coordinator.RetryPolicy;
 import io.nimbus.core.coordinator.Routing;
+import io.nimbus.core.coordinator.Terms;
 import io.nimbus.core.gossip.Endpoint;
 import io.nimbus.core.kv.Ballot;
 import io.nimbus.core.kv.BallotClock;
@@ -39,6 +40,7 @@ import io.nimbus.core.topology.Worker;
 import io.nimbus.node.RequestFailedException;
 import io.nimbus.node.Storage;
 import io.nimbus.storage.MapDbStore;
+import io.nimbus.storage.StoreFailedException;
 import io.vertx.core.Vertx;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.jboss.logging.Logger;
@@ -101,6 +103,9 @@ public class Coordinator {
     private final Map<Class<?>, Timer[]> phaseTimers;
     /** Commits owed to peers, sent with the next request to each or after {@code commit-linger-ms}. */
     private final PendingCommits owed = new PendingCommits();
+    /** The terms this coordinator holds (docs/PAXOS.md "One round trip"), shared by its coordinations. */
+    private final Terms terms;
+    private final Counter termWrites;
     /** Bytes of owed commits one frame may carry (half a cluster frame, like a stream chunk). */
     private final long bundleBytesMax;
     private final Counter commitsWithRequest;
@@ -122,6 +127,13 @@ public class Coordinator {
         this.clock = new BallotClock(cluster.selfId(), highWater);
         this.horizon = BallotHorizon.ofMillis(config.paxos().ballotAheadMaxMs());
         this.keyQueue = new KeyQueue<>(config.paxos().comparesFirst());
+        this.terms = new Terms(config.paxos().termsMax(), storage.isWorker() ? cluster.selfId() : null, this::localPromise);
+        Gauge.builder("nimbus.paxos.terms.held", terms, Terms::size)
+                .description("keys on which this coordinator holds a term: its next write to them skips the prepare")
+                .register(registry);
+        this.termWrites = Counter.builder("nimbus.paxos.term.writes")
+                .description("writes proposed in this coordinator's term, without a prepare (refused ones included: see restarts)")
+                .register(registry);
         this.restarts = Counter.builder("nimbus.paxos.restarts")
                 .description("Paxos attempts restarted above a rival ballot or after finishing an in-flight proposal")
                 .register(registry);
@@ -274,7 +286,7 @@ public class Coordinator {
         long deadline = nowMs() + config.limits().writeTimeoutMs();
         Function<Routing.Route, CompletableFuture<Result>> go = r -> new Flight(new Coordination(key, request, level, r,
                 // its own generator: a request's backoffs are drawn on whichever thread its replies arrive on
-                retry, this::nextBallot, new SplittableRandom(ThreadLocalRandom.current().nextLong()), deadline),
+                retry, this::nextBallot, new SplittableRandom(ThreadLocalRandom.current().nextLong()), deadline, terms),
                 reroute).begin();
         CompletableFuture<Result> f = level == ConsistencyLevel.ONE ? go.apply(route)
                 : serialized(key, KeyQueue.kindOf(request), () -> go.apply(route));
@@ -372,6 +384,9 @@ public class Coordinator {
             long leftMs = Math.max(1, c.deadlineMs() - nowMs());
             deadlineTimer = vertx.setTimer(leftMs, id -> advance(() -> c.onDeadline(nowMs())));
             advance(() -> c.start(nowMs()));
+            if (c.proposer() != null && c.proposer().startedIn() != null) {
+                termWrites.increment();
+            }
             return result;
         }
 
@@ -484,6 +499,21 @@ public class Coordinator {
     }
 
     /** Is {@code target} this worker's own replica (reached in-process, not over the cluster port)? */
+    /**
+     * What this worker's own replica of {@code key} promised (null on a proxy, or if it promised nothing): a hint that
+     * a term is stale ({@link Terms}). A failed store gives no hint; the write's own request to it reports the failure.
+     */
+    private io.nimbus.core.kv.Ballot localPromise(String key) {
+        if (!storage.isWorker()) {
+            return null;
+        }
+        try {
+            return storage.store().read(key).promised();
+        } catch (StoreFailedException e) {
+            return null;
+        }
+    }
+
     private boolean isOwnReplica(Replica target, ClusterView v) {
         return storage.isWorker() && target.name().equals(v.self()) && target.host().equals(v.selfHost());
     }

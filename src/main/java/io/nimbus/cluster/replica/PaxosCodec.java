@@ -315,9 +315,6 @@ public final class PaxosCodec {
     private static Proposal proposal(ByteBuffer in) {
         Ballot b = ballot(in);
         Ballot version = ballot(in);
-        if (version.compareTo(b) > 0) {
-            throw new MalformedMessageException("proposal version " + version + " is above its ballot " + b);
-        }
         byte tomb = in.get();
         if (tomb == 1) {
             return new Proposal(b, version, null);

@@ -19,9 +19,11 @@ final class Frames {
     /**
      * Version of the cluster protocol, carried in HELLO and AUTH. 1 (implicit): unauthenticated frames after
      * the handshake; 2: per-frame MACs in secret mode, bounded handshake; 3: Paxos bundles (commits riding with
-     * a request, {@code PaxosCodec.BUNDLE}), which a version-2 node would refuse as malformed mid-stream.
+     * a request, {@code PaxosCodec.BUNDLE}), which a version-2 node would refuse as malformed mid-stream; 4: writes
+     * in a coordinator's term (a proposal's version above its ballot, ordered by ballot then version), which a
+     * version-3 acceptor would refuse or, worse, commit out of order.
      */
-    static final int PROTOCOL_VERSION = 3;
+    static final int PROTOCOL_VERSION = 4;
     static final int FLAG_SECRET = 1;
     /** Largest frame (after the length prefix) read before a connection has authenticated. */
     static final int HANDSHAKE_BYTES_MAX = 256;

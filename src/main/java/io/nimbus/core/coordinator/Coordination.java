@@ -23,7 +23,9 @@ import java.util.random.RandomGenerator;
  * It ends with exactly one {@link Effect.Done}.
  *
  * <ul>
- *   <li><b>QUORUM / ALL</b>: a {@link Proposer} over the route's reachable replicas and its quorum. A
+ *   <li><b>QUORUM / ALL</b>: a {@link Proposer} over the route's reachable replicas and its quorum. A write
+ *       whose coordinator holds a term on the key ({@link Terms}) skips the prepare in its first attempt (docs/PAXOS.md
+ *       "One round trip"); an attempt that ends holding a term leaves it there for the next write. A
  *       rival ballot restarts it after a randomized backoff ({@link RetryPolicy}), at most
  *       {@code attemptsMax} attempts; a replica's fence saying the route's epoch is outdated (and
  *       nothing of this request written) makes it learn the newer topology and start over with the new
@@ -85,6 +87,7 @@ public final class Coordination {
     private final BallotSource ballots;
     private final RandomGenerator random;
     private final long deadlineMs;
+    private final Terms terms;
     private Routing.Route route;
     /** {@link #readable()} of {@code readableOf} (computed once per route, not per reply). */
     private List<io.nimbus.core.topology.Replica> readable;
@@ -96,6 +99,8 @@ public final class Coordination {
     private boolean answered;
     /** A pending restart: the rival ballot to go above (null: none seen). */
     private Ballot restartAbove;
+    /** This request's write in a term, partly accepted: every later attempt settles it first (null: none). */
+    private Proposer.Recovery recovery;
     private boolean restartPending;
     /** ONE: which reachable replica is asked for the state, and the ONE write's proposal and failures. */
     private int oneIndex;
@@ -114,8 +119,16 @@ public final class Coordination {
     /** The time of the input being handled. */
     private long now;
 
+    /** A coordination that holds no terms: every Paxos write prepares. */
     public Coordination(String key, Request request, ConsistencyLevel level, Routing.Route route, RetryPolicy policy,
                         BallotSource ballots, RandomGenerator random, long deadlineMs) {
+        this(key, request, level, route, policy, ballots, random, deadlineMs, new Terms(0));
+    }
+
+    /** @param terms this coordinator's terms (shared by all its coordinations; see {@link Terms}) */
+    public Coordination(String key, Request request, ConsistencyLevel level, Routing.Route route, RetryPolicy policy,
+                        BallotSource ballots, RandomGenerator random, long deadlineMs, Terms terms) {
+        this.terms = java.util.Objects.requireNonNull(terms, "terms");
         this.key = key;
         this.request = request;
         this.level = level;
@@ -178,19 +191,54 @@ public final class Coordination {
             oneFailures = 0;
             oneFencedEpoch = 0;
             Mutation m = request instanceof Request.Write w ? w.mutation() : null;
+            if (m != null) {
+                terms.drop(key); // its commit under a fresh ballot raises the replicas' promises past any term
+            }
             if (m != null && !m.isDelete() && m.precondition().equals(io.nimbus.core.kv.Precondition.NONE)) {
                 return commitOne(null);
             }
             mode = Mode.ONE_STATE;
             return List.of(askState());
         }
+        mode = Mode.PAXOS;
+        Proposer.Term term = isWrite() && recovery == null ? terms.take(key, route.epoch()) : null;
+        if (term != null) {
+            Ballot version = fresh(maxOf(above, term.ballot()));
+            if (version == null) {
+                return exhausted();
+            }
+            proposer = new Proposer(key, paxosOp(), route.askedNames(), route.quorum());
+            java.util.Set<String> later = terms.self() != null && route.askedNames().contains(terms.self())
+                    ? java.util.Set.of(terms.self()) : java.util.Set.of();
+            Proposer.Step first = proposer.startInTerm(term, version, later);
+            if (first != null) {
+                return translate(first);
+            }
+            above = maxOf(above, version); // its precondition fails on the term's last write: a full attempt decides
+        }
         Ballot b = fresh(above);
         if (b == null) {
             return exhausted();
         }
-        mode = Mode.PAXOS;
-        proposer = new Proposer(key, paxosOp(), route.askedNames(), route.quorum());
+        proposer = newProposer();
         return translate(proposer.start(b));
+    }
+
+    /** A proposer for the next attempt on the current route, given what it must settle first. */
+    private Proposer newProposer() {
+        Proposer p = new Proposer(key, paxosOp(), route.askedNames(), route.quorum());
+        if (recovery != null) {
+            p.recovering(recovery);
+        }
+        return p;
+    }
+
+    /**
+     * Whether an attempt of this request wrote in a term and was partly accepted: it is settled by the next attempts,
+     * and until then any ending but an answer leaves the outcome unknown. For observers such as the simulator.
+     */
+    public boolean recovering() {
+        return recovery != null;
     }
 
     /** A ballot from this node's source, or null if none is left ({@link BallotClock.ExhaustedException}: see {@link #exhausted}). */
@@ -269,7 +317,7 @@ public final class Coordination {
         if (b == null) {
             return exhausted();
         }
-        proposer = new Proposer(key, paxosOp(), route.askedNames(), route.quorum());
+        proposer = newProposer();
         attempts++;
         return translate(proposer.start(b));
     }
@@ -294,7 +342,7 @@ public final class Coordination {
         if (done) {
             return List.of();
         }
-        boolean mayHaveWritten = isWrite() && (mode == Mode.ONE_COMMIT || (mode == Mode.PAXOS && proposer.mayHaveWritten()));
+        boolean mayHaveWritten = isWrite() && (mode == Mode.ONE_COMMIT || (mode == Mode.PAXOS && (recovery != null || proposer.mayHaveWritten())));
         return finish(mayHaveWritten ? new Result.OutcomeUnknown("the write was not confirmed by its consistency level "
                 + "in time; it may still apply")
                 : new Result.TimedOut("the request did not reach its consistency level in time" + nothingWritten()));
@@ -316,11 +364,18 @@ public final class Coordination {
         }
         if (step instanceof Proposer.Step.Done d) {
             List<Effect> out = new ArrayList<>(repairs(d.repairs()));
+            Proposer.Term term = proposer.term();
+            if (term != null) {
+                terms.put(key, route.epoch(), term);
+            }
             answered = true;
             out.addAll(finish(result(d.outcome())));
             return out;
         }
         if (step instanceof Proposer.Step.Restart r) {
+            if (r.recovery() != null) {
+                recovery = r.recovery(); // before anything else: a refreshed route's attempts must settle it too
+            }
             if (proposer.fencedEpoch() > route.epoch() && attempts < policy.attemptsMax()) {
                 return List.of(new Effect.Refresh(proposer.fencedEpoch()));
             }
@@ -495,6 +550,14 @@ public final class Coordination {
 
     private List<Effect> finish(Result r) {
         done = true;
+        if (recovery != null && !(r instanceof Result.Read || r instanceof Result.Written || r instanceof Result.PreconditionFailed
+                || r instanceof Result.NotFound || r instanceof Result.OutcomeUnknown)) {
+            String why = r instanceof Result.Unavailable u ? u.why() : r instanceof Result.TimedOut t ? t.why()
+                    : r instanceof Result.Overloaded o ? o.why() : r instanceof Result.NotReady n ? n.why()
+                    : r instanceof Result.NotEnoughReplicas e ? e.why() : r.toString();
+            r = new Result.OutcomeUnknown(why + "; an earlier attempt's write was accepted by some replicas before a "
+                    + "rival took the key over, and may still take effect");
+        }
         if (r instanceof Result.Unavailable u && !notAskedOverloaded.isEmpty()) {
             r = new Result.Overloaded(List.copyOf(notAskedOverloaded), u.why() + notAsked());
         } else if (r instanceof Result.Unavailable u) {
@@ -528,7 +591,7 @@ public final class Coordination {
     }
 
     private String nothingWritten() {
-        return isWrite() ? "; nothing was written" : "";
+        return isWrite() && recovery == null ? "; nothing was written" : "";
     }
 
     private static Ballot maxOf(Ballot a, Ballot b) {

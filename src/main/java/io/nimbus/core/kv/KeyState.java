@@ -33,13 +33,13 @@ public record KeyState(Ballot promised, Proposal accepted, Proposal committed) {
 
     /**
      * Two replicas' registers for one key as one (TOPOLOGY.md §2, §7): what a replica learns from a
-     * streamed row. The committed and the accepted proposal are each the one with the higher ballot; the
+     * streamed row. The committed and the accepted proposal are each the later one ({@link Proposal#ORDER}); the
      * promise is the highest ballot either side promised, accepted or committed. So a merge never invents
      * a proposal (it only picks one some acceptor accepted or committed), never lowers a register, and its
      * result satisfies this record's invariants. Commutative, associative and idempotent.
      *
-     * @throws CorruptStateException when both sides hold different proposals under one ballot: two values
-     *                               chosen in the same round cannot happen, so one of the stores is damaged
+     * @throws CorruptStateException when both sides hold different values under one ballot and version: two
+     *                               values for one write cannot happen, so one of the stores is damaged
      */
     public static KeyState merge(KeyState a, KeyState b) {
         if (a == null || a.equals(EMPTY)) {
@@ -69,10 +69,10 @@ public record KeyState(Ballot promised, Proposal accepted, Proposal committed) {
         if (y == null) {
             return x;
         }
-        int c = x.ballot().compareTo(y.ballot());
+        int c = Proposal.ORDER.compare(x, y);
         if (c == 0 && !x.equals(y)) {
-            throw new CorruptStateException("two different " + what + " proposals under ballot " + x.ballot() + ": "
-                    + x + " and " + y);
+            throw new CorruptStateException("two different " + what + " proposals under ballot " + x.ballot()
+                    + " with version " + x.version() + ": " + x + " and " + y);
         }
         return c >= 0 ? x : y;
     }

@@ -1,6 +1,7 @@
 package io.nimbus.core.kv;
 
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.Objects;
 
 /**
@@ -9,18 +10,23 @@ import java.util.Objects;
  *
  * <p>{@code version} names the write: the ballot its coordinator first proposed it under, and what
  * clients see as the ETag. {@code ballot} is the round it is (re-)proposed or committed in. They differ
- * only when a coordinator finishes another's in-flight proposal ({@link #reproposed}): the value keeps
+ * when a coordinator finishes another's in-flight proposal ({@link #reproposed}): the value keeps
  * its version, so a write that was already chosen, and acknowledged under its version, does not get a
- * second version when it is finished again. A version is never above its ballot.
+ * second version when it is finished again. They also differ for a write proposed in its coordinator's
+ * term ({@link #inTerm}, docs/PAXOS.md "One round trip"): its ballot is the term's, its version a fresh
+ * ballot of the same coordinator, above the term's.
+ *
+ * <p>Proposals are ordered by ballot, then version ({@link #ORDER}): under one ballot only its owner proposes,
+ * one write after another, each with a higher version than the last.
  */
 public record Proposal(Ballot ballot, Ballot version, byte[] value) {
+
+    /** The order in which an acceptor's registers advance: by ballot, then by version. */
+    public static final Comparator<Proposal> ORDER = Comparator.comparing(Proposal::ballot).thenComparing(Proposal::version);
 
     public Proposal {
         Objects.requireNonNull(ballot, "ballot");
         Objects.requireNonNull(version, "version");
-        if (version.compareTo(ballot) > 0) {
-            throw new IllegalArgumentException("version " + version + " is above ballot " + ballot);
-        }
     }
 
     /** A new write: its version is its ballot. */
@@ -38,6 +44,22 @@ public record Proposal(Ballot ballot, Ballot version, byte[] value) {
             throw new IllegalArgumentException("re-proposal under " + higher + " is not above " + ballot);
         }
         return new Proposal(higher, version, value);
+    }
+
+    /**
+     * A new write in the term {@code term} (a ballot a quorum promised to this coordinator): proposed under the
+     * term's ballot with {@code version}, a fresh ballot of the term's owner above it.
+     */
+    public static Proposal inTerm(Ballot term, Ballot version, byte[] value) {
+        if (version.compareTo(term) <= 0 || !version.nodeId().equals(term.nodeId())) {
+            throw new IllegalArgumentException("version " + version + " is not a later ballot of term " + term + "'s owner");
+        }
+        return new Proposal(term, version, value);
+    }
+
+    /** Is this proposal after {@code other} in {@link #ORDER} (true if {@code other} is null)? */
+    public boolean isAfter(Proposal other) {
+        return other == null || ORDER.compare(this, other) > 0;
     }
 
     public boolean isTombstone() {

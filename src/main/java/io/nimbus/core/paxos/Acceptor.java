@@ -33,20 +33,25 @@ public final class Acceptor {
                 new PaxosMessage.Promised(b, s.accepted(), s.committed()));
     }
 
-    /** Accept(p): accept unless a higher ballot was promised since. */
+    /**
+     * Accept(p): accept unless a higher ballot was promised since, or (under the ballot of the proposal accepted
+     * here) a later write of the term was accepted already — a delayed copy of an earlier proposal must not take
+     * the register back ({@link Proposal#ORDER}).
+     */
     public static Transition<PaxosMessage.AcceptReply> accept(KeyState s, Proposal p) {
-        if (s.promised() != null && p.ballot().compareTo(s.promised()) < 0) {
+        if (s.promised() != null && p.ballot().compareTo(s.promised()) < 0
+                || s.accepted() != null && Proposal.ORDER.compare(p, s.accepted()) < 0) {
             return new Transition<>(s, new PaxosMessage.Rejected(s.promised()));
         }
         return new Transition<>(new KeyState(p.ballot(), p, s.committed()), new PaxosMessage.Accepted(p.ballot()));
     }
 
     /**
-     * Commit(p): p was chosen; learn it if it is newer than what is committed here. Idempotent, never
+     * Commit(p): p was chosen; learn it if it is after what is committed here ({@link Proposal#ORDER}). Idempotent, never
      * refused. The promise is raised to p's ballot (a replica may learn a commit it never promised).
      */
     public static KeyState commit(KeyState s, Proposal p) {
-        if (s.committed() != null && p.ballot().compareTo(s.committed().ballot()) <= 0) {
+        if (!p.isAfter(s.committed())) {
             return s;
         }
         Ballot promised = s.promised() == null || p.ballot().compareTo(s.promised()) > 0 ? p.ballot() : s.promised();

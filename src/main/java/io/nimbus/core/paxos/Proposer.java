@@ -33,6 +33,10 @@ import java.util.function.Function;
  * quorum reports nothing accepted above the newest commit among them, that commit is the answer — no
  * durable step at all. Otherwise it goes on with the prepare round above.
  *
+ * <p>A write in its coordinator's term ({@link #startInTerm}) skips the prepare: it is proposed at once under the
+ * ballot the coordinator's last round on the key prepared (docs/PAXOS.md "One round trip"). If a replica that had
+ * not heard of a rival took it while others refused it, the next attempt settles its fate first ({@link #recovering}).
+ *
  * <p>Replies are matched to the phase by the request they answer (its ballot), so a late, duplicated
  * or stray reply from an earlier phase or attempt is ignored. Once this operation's own value has
  * been proposed, the attempt is never restarted unless every replica asked refused it: a value
@@ -72,6 +76,29 @@ public final class Proposer {
     public record Envelope(String to, PaxosMessage.Request request) {
     }
 
+    /**
+     * A write in a term that some replicas accepted and others refused (a rival promised a higher ballot):
+     * {@code own} is its proposal (under the term's ballot), {@code base} the write it was judged against (the term's
+     * last). See {@link #recovering}.
+     */
+    public record Recovery(Proposal own, Proposal base) {
+        public Recovery {
+            java.util.Objects.requireNonNull(own, "own");
+        }
+    }
+
+    /**
+     * What a finished attempt leaves its coordinator (docs/PAXOS.md "One round trip"): {@code ballot} was promised
+     * by a quorum and nothing else was proposed under it but by this coordinator, and {@code last} (null: never
+     * written) is the newest write chosen as of that promise or since under the ballot. The coordinator's next
+     * write to the key may skip the prepare: {@link #startInTerm}.
+     */
+    public record Term(Ballot ballot, Proposal last) {
+        public Term {
+            java.util.Objects.requireNonNull(ballot, "ballot");
+        }
+    }
+
     /** What the shell should do next. */
     public sealed interface Step {
         /** Send {@code messages} and feed their replies back; {@code repairs} are fire-and-forget commits. */
@@ -87,9 +114,14 @@ public final class Proposer {
 
         /**
          * Start again with a ballot above {@code seen} (null: no competitor, an in-flight proposal was
-         * finished). Nothing of this operation was written.
+         * finished). Nothing of this operation was written — unless {@code recovery} is set: then its write in a
+         * term was accepted by some replicas and refused by others, and every later attempt must be given it
+         * ({@link #recovering}).
          */
-        record Restart(Ballot seen) implements Step {
+        record Restart(Ballot seen, Recovery recovery) implements Step {
+            public Restart(Ballot seen) {
+                this(seen, null);
+            }
         }
 
         /**
@@ -133,8 +165,18 @@ public final class Proposer {
     private Ballot highestRejection;
     /** Once done: the commit this request settled on (null if the key was never written or it did not finish). */
     private Proposal settled;
+    /** Whether the attempt ended with {@link Step.Done}. */
+    private boolean settledDone;
     /** The highest topology epoch a replica's fence reported (0: none fenced this operation). */
     private long fencedEpoch;
+    /** Whether this attempt's ballot was promised by a quorum and only this operation's own value proposed under it. */
+    private boolean ownsTerm;
+    /** The term this proposer's write was proposed in, skipping the prepare (null: it prepared). */
+    private Term startedIn;
+    /** An earlier attempt's write in a term, partly accepted, whose fate this attempt must settle first (null: none). */
+    private Recovery recovery;
+    /** A write in a term: replicas asked only once another accepted it (not yet asked while non-empty). */
+    private Set<String> deferred = Set.of();
 
     /**
      * @param replicas the replicas that will be asked (the reachable ones)
@@ -171,7 +213,31 @@ public final class Proposer {
      * the outcome unknown. (Once a quorum accepted it the write is chosen and answered at once.)
      */
     public boolean mayHaveWritten() {
+        return phase == Phase.ACCEPT || recovery != null && !settledDone;
+    }
+
+    /** True while this operation's own value is proposed and not yet accepted by a quorum: for observers such as the simulator. */
+    public boolean proposesOwn() {
         return phase == Phase.ACCEPT;
+    }
+
+    /**
+     * Before {@link #start}: an earlier attempt of this operation wrote in a term and was partly accepted
+     * ({@link Step.Restart#recovery}). Its proposal can be chosen only through a re-proposal by whoever prepares the
+     * key next, so this attempt's prepare settles it (docs/PAXOS.md "One round trip"): if a promise shows the
+     * write (accepted or committed), it is finished as this operation's own and answered with its version; if the
+     * promises show nothing newer than its base but itself, it was not chosen and never will be once anything newer
+     * is, and the attempt goes on as a fresh one; if they show another write newer than its base, the two cannot be
+     * told apart from a write made on top of it: the outcome is unknown.
+     */
+    public void recovering(Recovery r) {
+        if (phase != Phase.IDLE || ballot != null) {
+            throw new IllegalStateException("recovery is given before the attempt starts");
+        }
+        if (!(op instanceof Op.Write)) {
+            throw new IllegalStateException("only a write recovers");
+        }
+        recovery = r;
     }
 
     /**
@@ -189,6 +255,7 @@ public final class Proposer {
         }
         ballot = b;
         proposal = null;
+        ownsTerm = false;
         promises.clear();
         promisers.clear();
         if (op instanceof Op.Read) {
@@ -201,6 +268,64 @@ public final class Proposer {
             return new Step.Send(reads, List.of());
         }
         return prepare();
+    }
+
+    /**
+     * A write in this coordinator's {@code term}, skipping the prepare (docs/PAXOS.md "One round trip"): the
+     * precondition is judged against the term's last write and the value is proposed at once under the term's
+     * ballot with {@code version} (a fresh ballot of this coordinator). An acceptor takes it only if it promised
+     * nothing above the term since. Everything after the proposal is as in {@link #start}'s accept phase: chosen
+     * once a quorum accepted it; refused by every replica asked (another coordinator took the key over), a
+     * {@link Step.Restart} with nothing written; otherwise {@link Step.Failed} with the outcome unknown.
+     *
+     * @return null if the term cannot serve this operation (not a write, or its precondition does not hold on
+     * the term's last write, which may be stale: only a full attempt can refuse it); then use {@link #start}
+     */
+    public Step startInTerm(Term term, Ballot version) {
+        return startInTerm(term, version, Set.of());
+    }
+
+    /**
+     * As {@link #startInTerm(Term, Ballot)}, asking the replicas in {@code later} only once another replica accepted the
+     * write. The coordinator's own replica goes last: when a rival took the key over, the replica most likely not to
+     * have heard of it yet is the one the term's staleness was checked against; asked last, it is never asked when the
+     * others refuse (a clean restart, nothing written, instead of a write that one replica took).
+     */
+    public Step startInTerm(Term term, Ballot version, Set<String> later) {
+        if (phase != Phase.IDLE || ballot != null) {
+            throw new IllegalStateException("a write in a term is the first attempt of its proposer");
+        }
+        if (!(op instanceof Op.Write w)
+                || new Mutation(key, w.value(), w.precondition()).refusal(new KeyState(null, null, term.last())) != null) {
+            return null;
+        }
+        ballot = term.ballot();
+        proposal = Proposal.inTerm(term.ballot(), version, w.value());
+        ownsTerm = true;
+        startedIn = term;
+        Set<String> first = new HashSet<>(replicas);
+        first.removeAll(later);
+        beginPhase(Phase.ACCEPT);
+        if (first.isEmpty() || first.size() == replicas.size()) {
+            return new Step.Send(toAll(r -> new PaxosMessage.Propose(key, proposal)), List.of());
+        }
+        Set<String> deferNow = new HashSet<>(replicas);
+        deferNow.removeAll(first);
+        deferred = deferNow;
+        return new Step.Send(to(first, r -> new PaxosMessage.Propose(key, proposal)), List.of());
+    }
+
+    /**
+     * After {@link Step.Done}: the term this coordinator holds on the key, or null if it holds none (the attempt
+     * did not prepare its own ballot on a quorum, or it finished another write under it, or it did not finish).
+     */
+    public Term term() {
+        return phase == Phase.DONE && ownsTerm && settledDone ? new Term(ballot, settled) : null;
+    }
+
+    /** The term this write was proposed in without a prepare ({@link #startInTerm}), or null: for observers such as the simulator. */
+    public Term startedIn() {
+        return startedIn;
     }
 
     private Step prepare() {
@@ -249,6 +374,11 @@ public final class Proposer {
                     throw new IllegalStateException("replica " + request.to() + " answered accept " + ballot + " with " + reply);
                 }
                 ackers.add(request.to());
+                if (!quorum.satisfiedBy(ackers) && !deferred.isEmpty()) {
+                    Set<String> now = deferred;
+                    deferred = Set.of();
+                    return new Step.Send(to(now, r -> new PaxosMessage.Propose(key, proposal)), List.of());
+                }
                 if (!quorum.satisfiedBy(ackers)) {
                     return settle(); // after refusals this may have been the last answer
                 }
@@ -257,7 +387,8 @@ public final class Proposer {
                     // The client is answered now; the commits go to every replica without being waited for.
                     phase = Phase.DONE;
                     settled = proposal;
-                    return new Step.Done(new Outcome.Written(ballot), toAll(r -> new PaxosMessage.Commit(key, proposal)));
+                    settledDone = true;
+                    return new Step.Done(new Outcome.Written(proposal.version()), toAll(r -> new PaxosMessage.Commit(key, proposal)));
                 }
                 beginPhase(Phase.REPAIR_COMMIT);
                 return new Step.Send(toAll(r -> new PaxosMessage.Commit(key, proposal)), List.of());
@@ -271,7 +402,7 @@ public final class Proposer {
                     return settle();
                 }
                 phase = Phase.IDLE;
-                return new Step.Restart(null);
+                return new Step.Restart(null, recovery);
             }
             default -> throw new IllegalStateException("reply in phase " + phase);
         }
@@ -295,7 +426,7 @@ public final class Proposer {
         } else {
             return List.of();
         }
-        if (committed != null && committed.ballot().compareTo(settled.ballot()) >= 0) {
+        if (!settled.isAfter(committed)) {
             return List.of();
         }
         return List.of(new Envelope(request.to(), new PaxosMessage.Commit(key, settled)));
@@ -319,7 +450,8 @@ public final class Proposer {
         return switch (phase) {
             case READ -> readsSent.contains(request);
             case PREPARE -> r instanceof PaxosMessage.Prepare p && p.ballot().equals(ballot);
-            case ACCEPT, REPAIR_ACCEPT -> r instanceof PaxosMessage.Propose p && p.proposal().ballot().equals(ballot);
+            case ACCEPT, REPAIR_ACCEPT -> r instanceof PaxosMessage.Propose p && p.proposal().ballot().equals(ballot)
+                    && p.proposal().version().equals(proposal.version());
             case REPAIR_COMMIT -> r instanceof PaxosMessage.Commit c && c.proposal().ballot().equals(ballot);
             default -> false;
         };
@@ -333,7 +465,11 @@ public final class Proposer {
                 possible.add(r);
             }
         }
-        int outstanding = replicas.size() - replied.size();
+        int outstanding = replicas.size() - replied.size() - deferred.size(); // sent and not answered
+        if (!deferred.isEmpty() && outstanding == 0 && ackers.isEmpty()) {
+            // every replica asked refused or was silent: the deferred ones were never asked
+            possible.removeAll(deferred);
+        }
         if (quorum.satisfiableWith(possible)) {
             return WAITING;
         }
@@ -344,8 +480,12 @@ public final class Proposer {
         Phase was = phase;
         phase = Phase.IDLE;
         if (was == Phase.ACCEPT) {
-            if (rejected == replicas.size()) {
+            if (rejected == replicas.size() - deferred.size() && recovery == null) {
                 return new Step.Restart(highestRejection); // every replica refused it: nothing was written
+            }
+            if (startedIn != null && rejected > 0) {
+                // a write in a stale term, taken by replicas that had not heard of the rival yet: settle it by a prepare
+                return new Step.Restart(highestRejection, new Recovery(proposal, startedIn.last()));
             }
             phase = Phase.DONE;
             return new Step.Failed(true, "the write was proposed but "
@@ -353,10 +493,10 @@ public final class Proposer {
                     + " before a quorum accepted it (accepted by " + sorted(ackers) + "; needed: " + quorum.describe() + ")");
         }
         if (rejected > 0) {
-            return new Step.Restart(highestRejection);
+            return new Step.Restart(highestRejection, recovery);
         }
         phase = Phase.DONE;
-        return new Step.Failed(false, "only " + sorted(ackers) + " of " + replicas + " answered "
+        return new Step.Failed(recovery != null, "only " + sorted(ackers) + " of " + replicas + " answered "
                 + was.name().toLowerCase().replace('_', ' ') + " in time; needed: " + quorum.describe());
     }
 
@@ -371,12 +511,12 @@ public final class Proposer {
     private Step decideRead() {
         Proposal newestCommit = null;
         for (KeyState s : states) {
-            if (s.committed() != null && (newestCommit == null || s.committed().ballot().compareTo(newestCommit.ballot()) > 0)) {
+            if (s.committed() != null && s.committed().isAfter(newestCommit)) {
                 newestCommit = s.committed();
             }
         }
         for (KeyState s : states) {
-            if (s.accepted() != null && (newestCommit == null || s.accepted().ballot().compareTo(newestCommit.ballot()) > 0)) {
+            if (s.accepted() != null && s.accepted().isAfter(newestCommit)) {
                 return prepare();
             }
         }
@@ -384,28 +524,34 @@ public final class Proposer {
         if (newestCommit != null) {
             for (int i = 0; i < states.size(); i++) {
                 Proposal c = states.get(i).committed();
-                if (c == null || c.ballot().compareTo(newestCommit.ballot()) < 0) {
+                if (newestCommit.isAfter(c)) {
                     repairs.add(new Envelope(stateReporters.get(i), new PaxosMessage.Commit(key, newestCommit)));
                 }
             }
         }
         settled = newestCommit;
+        settledDone = true;
         phase = Phase.DONE;
         return new Step.Done(new Outcome.Read(newestCommit), List.copyOf(repairs));
     }
 
     private Step decide() {
+        if (recovery != null) {
+            Step settledRecovery = settleRecovery();
+            if (settledRecovery != null) {
+                return settledRecovery;
+            }
+        }
         Proposal newestCommit = null;
         for (PaxosMessage.Promised p : promises) {
-            if (p.committed() != null && (newestCommit == null || p.committed().ballot().compareTo(newestCommit.ballot()) > 0)) {
+            if (p.committed() != null && p.committed().isAfter(newestCommit)) {
                 newestCommit = p.committed();
             }
         }
         Proposal inFlight = null;
         for (PaxosMessage.Promised p : promises) {
             Proposal a = p.accepted();
-            if (a != null && (newestCommit == null || a.ballot().compareTo(newestCommit.ballot()) > 0)
-                    && (inFlight == null || a.ballot().compareTo(inFlight.ballot()) > 0)) {
+            if (a != null && a.isAfter(newestCommit) && a.isAfter(inFlight)) {
                 inFlight = a;
             }
         }
@@ -413,7 +559,7 @@ public final class Proposer {
         if (newestCommit != null) {
             for (int i = 0; i < promises.size(); i++) {
                 Proposal c = promises.get(i).committed();
-                if (c == null || c.ballot().compareTo(newestCommit.ballot()) < 0) {
+                if (newestCommit.isAfter(c)) {
                     repairs.add(new Envelope(promisers.get(i), new PaxosMessage.Commit(key, newestCommit)));
                 }
             }
@@ -423,14 +569,17 @@ public final class Proposer {
             return beginAccept(Phase.REPAIR_ACCEPT, repairs);
         }
         settled = newestCommit;
+        ownsTerm = true; // a quorum promised this ballot and nothing is proposed under it but by this attempt
         if (op instanceof Op.Read) {
             phase = Phase.DONE;
+            settledDone = true;
             return new Step.Done(new Outcome.Read(newestCommit), repairs);
         }
         Op.Write w = (Op.Write) op;
         WriteOutcome refused = new Mutation(key, w.value(), w.precondition()).refusal(new KeyState(null, null, newestCommit));
         if (refused != null) {
             phase = Phase.DONE;
+            settledDone = true;
             return new Step.Done(refused instanceof WriteOutcome.PreconditionFailed f
                     ? new Outcome.PreconditionFailed(f.current()) : new Outcome.NotFound(), repairs);
         }
@@ -438,9 +587,59 @@ public final class Proposer {
         return beginAccept(Phase.ACCEPT, repairs);
     }
 
+    /**
+     * The promises of a recovering attempt ({@link #recovering}): null to go on as a fresh attempt (the earlier write
+     * was not chosen), else how it ends or goes on.
+     */
+    private Step settleRecovery() {
+        Ballot version = recovery.own().version();
+        Proposal ownNewest = null;
+        Proposal newestOther = null;
+        for (PaxosMessage.Promised p : promises) {
+            for (Proposal x : new Proposal[] {p.accepted(), p.committed()}) {
+                if (x == null) {
+                    continue;
+                }
+                if (x.version().equals(version)) {
+                    ownNewest = x.isAfter(ownNewest) ? x : ownNewest;
+                } else if (x.isAfter(newestOther)) {
+                    newestOther = x;
+                }
+            }
+        }
+        // a write made on top of this one is under a ballot above the term's: its finisher prepared above a promise of
+        // at least the term's ballot (an acceptor that took this write), and every write after that is higher still
+        boolean mayDescend = newestOther != null && newestOther.isAfter(recovery.base())
+                && newestOther.ballot().compareTo(recovery.own().ballot()) > 0;
+        if (mayDescend && (ownNewest == null || newestOther.isAfter(ownNewest))) {
+            phase = Phase.DONE;
+            return new Step.Failed(true, "the write was proposed in this coordinator's term but a competing write took "
+                    + "over before a quorum accepted it, and another write has been made since: whether this one took "
+                    + "effect is unknown");
+        }
+        if (ownNewest != null && (newestOther == null || ownNewest.isAfter(newestOther))) {
+            // the newest write any promiser knows is this one: finish it as this operation's own (it keeps its version)
+            ownsTerm = true;
+            proposal = recovery.own().reproposed(ballot);
+            return beginAccept(Phase.ACCEPT, List.of());
+        }
+        // not chosen, and it never will be once what is newer is: go on as a fresh attempt (which finishes that first)
+        return null;
+    }
+
     private Step beginAccept(Phase next, List<Envelope> repairs) {
         beginPhase(next);
         return new Step.Send(toAll(r -> new PaxosMessage.Propose(key, proposal)), List.copyOf(repairs));
+    }
+
+    private List<Envelope> to(Set<String> some, Function<String, PaxosMessage.Request> make) {
+        List<Envelope> out = new ArrayList<>(some.size());
+        for (String r : replicas) {
+            if (some.contains(r)) {
+                out.add(new Envelope(r, make.apply(r)));
+            }
+        }
+        return List.copyOf(out);
     }
 
     private void beginPhase(Phase next) {

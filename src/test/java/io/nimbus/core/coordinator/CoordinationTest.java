@@ -478,4 +478,67 @@ class CoordinationTest {
         assertTrue(u.why().contains("pending replica d"), u.why());
         assertEquals(1, effects.size(), "nothing was sent");
     }
+
+    // ---- writes in a coordinator's term (docs/PAXOS.md "One round trip") ----------------------------------
+
+    Coordination coordination(Coordination.Request req, ConsistencyLevel level, Routing.Route route, Terms terms) {
+        return new Coordination(K, req, level, route, policy, this::next, new SplittableRandom(1), 10_000, terms);
+    }
+
+    static long prepares(List<Coordination.Effect> effects) {
+        return effects.stream().filter(e -> e instanceof Coordination.Effect.Send s && !s.repair()
+                && s.envelope().request() instanceof PaxosMessage.Prepare).count();
+    }
+
+    @Test
+    void aCoordinatorsSecondWriteToAKeySkipsThePrepareAndAReadLeavesItsTermAlone() {
+        Terms terms = new Terms(16);
+        Routing.Route abc = route(1, "a", "b", "c");
+        Coordination first = coordination(write("v1", Precondition.NONE), ConsistencyLevel.QUORUM, abc, terms);
+        List<Coordination.Effect> one = drive(first, first.start(0));
+        assertEquals(3, prepares(one), "the first write prepares");
+        assertEquals(1, terms.size(), "and leaves a term");
+        Coordination read = coordination(new Coordination.Request.Read(), ConsistencyLevel.QUORUM, abc, terms);
+        assertInstanceOf(Result.Read.class, done(drive(read, read.start(0))));
+        assertEquals(1, terms.size(), "a read neither takes nor spends it");
+        Coordination second = coordination(write("v2", Precondition.NONE), ConsistencyLevel.QUORUM, abc, terms);
+        List<Coordination.Effect> two = drive(second, second.start(0));
+        assertEquals(0, prepares(two), "the second write goes straight to accept");
+        Result.Written w = assertInstanceOf(Result.Written.class, done(two));
+        for (String r : List.of("a", "b", "c")) {
+            assertEquals(w.version(), acceptors.get(r).committed().version(), r);
+        }
+        Coordination other = coordination(write("v3", Precondition.NONE), ConsistencyLevel.QUORUM, route(2, "a", "b", "c"), terms);
+        assertEquals(3, prepares(drive(other, other.start(0))), "a route of another epoch prepares: the term was for epoch 1");
+    }
+
+    @Test
+    void aWriteWhoseOutcomeIsUnknownEndsTheTerm() {
+        Terms terms = new Terms(16);
+        Routing.Route abc = route(1, "a", "b", "c");
+        Coordination first = coordination(write("v1", Precondition.NONE), ConsistencyLevel.QUORUM, abc, terms);
+        drive(first, first.start(0));
+        silent.add("b");
+        silent.add("c"); // the term's write reaches a only: outcome unknown
+        Coordination second = coordination(write("v2", Precondition.NONE), ConsistencyLevel.QUORUM, abc, terms);
+        assertInstanceOf(Result.OutcomeUnknown.class, done(drive(second, second.start(0))));
+        assertEquals(0, terms.size(), "its term is gone: the write may have been chosen");
+        silent.clear();
+        Coordination third = coordination(write("v3", Precondition.NONE), ConsistencyLevel.QUORUM, abc, terms);
+        assertEquals(3, prepares(drive(third, third.start(0))), "so the next write prepares");
+    }
+
+    @Test
+    void aTermTheLocalReplicaKnowsToBeStaleIsNotTried() {
+        Routing.Route abc = route(1, "a", "b", "c");
+        Terms terms = new Terms(16, "a", key -> acceptors.get("a").promised()); // this node is replica a
+        Coordination first = coordination(write("v1", Precondition.NONE), ConsistencyLevel.QUORUM, abc, terms);
+        drive(first, first.start(0));
+        acceptors.replaceAll((r, st) -> Acceptor.prepare(st, new io.nimbus.core.kv.Ballot(Long.MAX_VALUE / 2, "rival")).next());
+        Coordination second = coordination(write("v2", Precondition.NONE), ConsistencyLevel.QUORUM, abc, terms);
+        List<Coordination.Effect> effects = second.start(0);
+        assertTrue(effects.stream().allMatch(e -> !(e instanceof Coordination.Effect.Send s)
+                        || s.envelope().request() instanceof PaxosMessage.Prepare),
+                "a promised another ballot: the write prepares at once instead of sending a doomed accept: " + effects);
+    }
 }

@@ -5,6 +5,7 @@ import io.nimbus.core.coordinator.KeyQueue;
 import io.nimbus.core.coordinator.Result;
 import io.nimbus.core.coordinator.RetryPolicy;
 import io.nimbus.core.coordinator.Routing;
+import io.nimbus.core.coordinator.Terms;
 import io.nimbus.core.gossip.Endpoint;
 import io.nimbus.core.gossip.GossipMessage;
 import io.nimbus.core.gossip.GossipSettings;
@@ -45,6 +46,7 @@ import io.nimbus.lin.Output;
 import io.nimbus.sim.EventQueue;
 import io.nimbus.sim.ClientOp;
 import io.nimbus.sim.Trace;
+import io.nimbus.sim.paxos.PaxosSafety;
 import io.nimbus.storage.TopologyCodec;
 
 import java.nio.charset.StandardCharsets;
@@ -150,6 +152,8 @@ public final class ClusterSim {
         public int oneLostWithTheDead;
         /** Cleanup: rows deleted (of ranges a worker no longer replicates), rows kept by the writer's decision, cleanups run. */
         public int rowsCleaned, cleanupKept, cleanups, wipes;
+        /** Writes proposed in their coordinator's term, without a prepare. */
+        public int termWrites;
         public long loadStartMs, endMs;
 
         @Override
@@ -162,7 +166,7 @@ public final class ClusterSim {
                     + " rowsStreamed=" + rowsStreamed + " chunks=" + chunks + " sourceSwitches=" + sourceSwitches
                     + " inFlightRowsServed=" + inFlightRowsServed + " promiseOnlyRowsServed=" + promiseOnlyRowsServed
                     + " commitCrashes=" + commitCrashes + " oneLostWithTheDead=" + oneLostWithTheDead + " wipes=" + wipes + " rowsCleaned=" + rowsCleaned + " cleanupKept=" + cleanupKept + " cleanups=" + cleanups + " scriptedCrashes=" + scriptedCrashes + " handoverChecks=" + handoverChecks + (cappedRoutes > 0 ? " cappedRoutes=" + cappedRoutes + " (alone " + cappedRoutesAlone + ")" : "")
-                    + " fenced=" + fenced + " refreshes=" + refreshes + " staleSends=" + staleSends
+                    + " fenced=" + fenced + " refreshes=" + refreshes + " staleSends=" + staleSends + " termWrites=" + termWrites
                     + " messages=" + messages + " dropped=" + dropped + " finalReads=" + finalReads
                     + " loadStart=" + loadStartMs + "ms end=" + endMs + "ms";
         }
@@ -249,7 +253,10 @@ public final class ClusterSim {
     /** Ghost: epochs whose driver reported its barrier passed. */
     private final Set<Long> barrierReported = new HashSet<>();
     /** Ghost: per key, the highest version a client was told was written (QUORUM/ALL and ONE keys). */
-    private final Map<String, Ballot> ackedMax = new HashMap<>();
+    /** Per key, the last acknowledged Paxos write (the proposal it was acknowledged as, in {@code Proposal.ORDER}). */
+    private final Map<String, PaxosSafety.Id> ackedMax = new HashMap<>();
+    /** The ballot each acknowledged Paxos write was chosen under, by version (a write in a term: the term's). */
+    private final Map<Ballot, Ballot> writtenUnder = new HashMap<>();
     private final Map<String, Set<String>> oneValues = new HashMap<>();
     private final List<Ballot[]> oneAcked = new ArrayList<>();
     private final List<String> oneAckedKeys = new ArrayList<>();
@@ -1159,7 +1166,7 @@ public final class ClusterSim {
             if (!start.placement(tok).moving()) {
                 continue;
             }
-            Ballot chosen = safety.highestChosen(key);
+            PaxosSafety.Id chosen = safety.highestChosen(key);
             if (chosen == null) {
                 continue;
             }
@@ -1168,8 +1175,8 @@ public final class ClusterSim {
             Set<String> holders = new TreeSet<>();
             for (Replica r : natural) {
                 KeyState st = byName.get(r.name()).store.keys.get(key);
-                if (st != null && ((st.committed() != null && st.committed().ballot().compareTo(chosen) >= 0)
-                        || (st.accepted() != null && st.accepted().ballot().compareTo(chosen) >= 0))) {
+                if (st != null && ((st.committed() != null && PaxosSafety.Id.of(st.committed()).compareTo(chosen) >= 0)
+                        || (st.accepted() != null && PaxosSafety.Id.of(st.accepted()).compareTo(chosen) >= 0))) {
                     holders.add(r.name());
                 }
             }
@@ -1177,7 +1184,7 @@ public final class ClusterSim {
             if (!q.blockedBy(holders)) {
                 violation(Check.HANDOVER, "epoch " + end.epoch() + " ends " + start.operation().orElseThrow() + ": "
                         + key + "'s replicas are " + Placement.names(natural) + ", but only " + holders
-                        + " hold the chosen ballot " + chosen.token() + " or a later one (moved from "
+                        + " hold the chosen proposal " + chosen.token() + " or a later one (moved from "
                         + Placement.names(start.placement(tok).natural()) + " to " + Placement.names(start.placement(tok).next()) + ")");
             }
         }
@@ -1271,6 +1278,8 @@ public final class ClusterSim {
         final Map<Long, Run> runs = new TreeMap<>();
         /** As the real coordinator: requests on one key run one after another on a node, in {@link KeyQueue}'s order. */
         KeyQueue<Flight> keyQueues = new KeyQueue<>(true);
+        /** The coordinator's terms (in memory, as in the real coordinator: a crash loses them). */
+        Terms terms = newTerms();
         final List<Flight> flights = new ArrayList<>();
         /** StreamService's cleanedEpoch and cleaning, ReplicaService's newestRequestEpoch: volatile. */
         long cleanedEpoch, newestRequestEpoch;
@@ -1381,6 +1390,7 @@ public final class ClusterSim {
             rounds = 0;
             replacing = false;
             keyQueues = new KeyQueue<>(true);
+            terms = newTerms();
             List<Flight> lost = new ArrayList<>(flights);
             flights.clear();
             for (Flight f : lost) {
@@ -2479,7 +2489,7 @@ public final class ClusterSim {
                     break;
                 }
                 KeyState row = e.getValue();
-                if (row.accepted() != null && (row.committed() == null || row.accepted().ballot().compareTo(row.committed().ballot()) > 0)) {
+                if (row.accepted() != null && row.accepted().isAfter(row.committed())) {
                     stats.inFlightRowsServed++;
                 }
                 if (row.accepted() == null && row.committed() == null) {
@@ -2555,11 +2565,19 @@ public final class ClusterSim {
             return new Routing.Route(t.epoch(), reps, asked, q, false);
         }
 
+        /** Terms checked against this node's own store, as the real coordinator checks its store's. */
+        Terms newTerms() {
+            return new Terms(64, worker ? name : null, key -> {
+                KeyState st = worker && up ? store.keys.get(key) : null;
+                return st == null ? null : st.promised();
+            });
+        }
+
         /** Runs one request: Paxos levels serialized per key on this node, as the Coordinator does. */
         void coordinate(String key, int origin, Coordination.Request request, ConsistencyLevel level, Routing.Route route,
                         java.util.function.Supplier<Routing.Routed> reroute, Consumer<Result> done) {
             Coordination c = new Coordination(key, request, level, route, RETRY, this::nextBallot, random.split(),
-                    loop.now() + OP_DEADLINE_MS);
+                    loop.now() + OP_DEADLINE_MS, terms);
             Flight f = new Flight(this, c, reroute, done, origin, level != ConsistencyLevel.ONE && tracked.contains(key));
             flights.add(f);
             if (level == ConsistencyLevel.ONE) {
@@ -2606,7 +2624,9 @@ public final class ClusterSim {
         private boolean preparing;
         private final Map<String, PaxosMessage.Promised> promises = new TreeMap<>();
         private final Set<String> answeredPrepare = new HashSet<>();
-        private Ballot ownProposal;
+        private Proposal ownProposal;
+        /** This request's write in a term, if it made one. */
+        private Proposal termProposal;
 
         Flight(Node node, Coordination c, java.util.function.Supplier<Routing.Routed> reroute, Consumer<Result> done,
                int origin, boolean tracked) {
@@ -2632,41 +2652,54 @@ public final class ClusterSim {
                     register(p.proposal());
                 }
                 preparing = false;
+            } else if (r instanceof PaxosMessage.Propose p && !preparing && ownProposal == null
+                    && c.proposer() != null && c.proposer().startedIn() != null) {
+                // a write in this node's term, without a prepare: judged against the term's last write
+                attempt = null;
+                ownProposal = p.proposal();
+                termProposal = p.proposal();
+                stats.termWrites++;
+                safety.proposed(c.key(), p.proposal(), origin, c.proposer().startedIn().last(),
+                        ghostQuorum(c.route().epoch(), c.key()));
             }
         }
 
         void register(Proposal p) {
             Proposal newestCommit = null;
             for (PaxosMessage.Promised pm : promises.values()) {
-                if (pm.committed() != null && pm.committed().ballot().isNewerThan(newestCommit == null ? null : newestCommit.ballot())) {
+                if (pm.committed() != null && pm.committed().isAfter(newestCommit)) {
                     newestCommit = pm.committed();
                 }
             }
-            if (c.proposer().mayHaveWritten()) {
-                ownProposal = p.ballot();
-                safety.proposed(c.key(), p, origin, newestCommit == null ? null : newestCommit.ballot(),
-                        ghostQuorum(c.route().epoch(), c.key()));
+            if (c.proposer().proposesOwn() && termProposal != null && p.version().equals(termProposal.version())) {
+                // a recovering attempt finishes this request's earlier write in a term
+                ownProposal = p;
+                safety.reproposed(c.key(), p, termProposal, ghostQuorum(c.route().epoch(), c.key()));
+                return;
+            }
+            if (c.proposer().proposesOwn()) {
+                ownProposal = p;
+                safety.proposed(c.key(), p, origin, newestCommit, ghostQuorum(c.route().epoch(), c.key()));
                 return;
             }
             Proposal inFlight = null;
             for (PaxosMessage.Promised pm : promises.values()) {
                 Proposal a = pm.accepted();
-                if (a != null && (newestCommit == null || a.ballot().compareTo(newestCommit.ballot()) > 0)
-                        && (inFlight == null || a.ballot().compareTo(inFlight.ballot()) > 0)) {
+                if (a != null && a.isAfter(newestCommit) && a.isAfter(inFlight)) {
                     inFlight = a;
                 }
             }
             if (inFlight == null || !java.util.Arrays.equals(inFlight.value(), p.value())) {
                 violation(Check.EXCEPTION, "harness: re-proposal " + p.ballot().token() + " matches no in-flight proposal");
             } else {
-                safety.reproposed(c.key(), p, inFlight.ballot(), ghostQuorum(c.route().epoch(), c.key()));
+                safety.reproposed(c.key(), p, inFlight, ghostQuorum(c.route().epoch(), c.key()));
             }
         }
 
         /** The attempt ended with nothing of it written (restart or refresh): its proposal must never be chosen. */
         void abandon() {
             preparing = false;
-            if (tracked && ownProposal != null) {
+            if (tracked && ownProposal != null && !c.recovering()) {
                 safety.abandoned(c.key(), ownProposal);
                 ownProposal = null;
             }
@@ -2788,6 +2821,9 @@ public final class ClusterSim {
                 if (!ended) {
                     ended = true;
                     node.flightEnded(this);
+                    if (d.result() instanceof Result.Written w && c.proposer() != null && c.proposer().term() != null) {
+                        writtenUnder.put(w.version(), c.proposer().term().ballot());
+                    }
                     done.accept(d.result());
                 }
             }
@@ -2985,7 +3021,8 @@ public final class ClusterSim {
                     history.okWritten(name, w.version().token(), now);
                     known.put(key, w.version());
                 }
-                ackedMax.merge(key, w.version(), (a, b) -> a.compareTo(b) >= 0 ? a : b);
+                ackedMax.merge(key, new PaxosSafety.Id(writtenUnder.getOrDefault(w.version(), w.version()), w.version()),
+                        (a, b) -> a.compareTo(b) >= 0 ? a : b);
                 stats.ok++;
             } else if (res instanceof Result.PreconditionFailed pf) {
                 history.rejected(name, pf.current() == null ? Observed.absent() : Observed.version(pf.current().token()), now);
@@ -3130,10 +3167,10 @@ public final class ClusterSim {
                 } else {
                     history.okFound(client, new String(p.value(), StandardCharsets.UTF_8), p.version().token(), loop.now());
                 }
-                Ballot acked = ackedMax.get(key);
-                if (acked != null && (p == null || p.ballot().compareTo(acked) < 0)) {
+                PaxosSafety.Id acked = ackedMax.get(key);
+                if (acked != null && (p == null || PaxosSafety.Id.of(p).compareTo(acked) < 0)) {
                     violation(Check.LOST_WRITE, "the final QUORUM read of " + key + " through " + n.name + " returned "
-                            + (p == null ? "nothing" : p.ballot().token()) + ", older than the acknowledged write "
+                            + (p == null ? "nothing" : PaxosSafety.Id.of(p).token()) + ", older than the acknowledged write "
                             + acked.token());
                 }
             }

@@ -20,13 +20,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class BrokenVariantsTest {
     static final long FIRST_SEED = 0;
-    static final int SEEDS = 500;
+    /**
+     * 1,500: the acceptor variants are caught by the direct checks on about half of the seeds or more, but end to end
+     * on 0.4–0.7% of them (with writes in terms: first at seeds 14 and 522), so 500 was luck.
+     */
+    static final int SEEDS = 1500;
     static final Set<Check> END_TO_END = EnumSet.of(Check.AGREEMENT, Check.PROPOSER, Check.LINEARIZABILITY_BY_WRITE,
             Check.LINEARIZABILITY);
 
     @ParameterizedTest
     @EnumSource(value = Variant.class, names = {"FORGETS_PROMISE_ON_RESTART", "REPLIES_BEFORE_DURABLE",
-            "PROPOSER_IGNORES_ACCEPTED", "ACKS_BEFORE_ACCEPT_QUORUM", "READ_IGNORES_ACCEPTED"})
+            "PROPOSER_IGNORES_ACCEPTED", "ACKS_BEFORE_ACCEPT_QUORUM", "READ_IGNORES_ACCEPTED",
+            "TERM_WRITE_IGNORES_PROMISE", "TERM_KEPT_AFTER_UNKNOWN"})
     void aBrokenVariantIsCaught(Variant variant) {
         SeedResult firstCaught = null;
         SeedResult firstEndToEnd = null;

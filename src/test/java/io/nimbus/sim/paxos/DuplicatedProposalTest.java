@@ -14,9 +14,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class DuplicatedProposalTest {
     /**
      * Found by scanning seeds 0..2999 with duplicated proposals: 538, 604 and 1281 broke the proposer's promise; since
-     * reads begin with a read of the registers (Step 8; the runs draw differently), 977 and 2406 do (the client sees it).
+     * reads begin with a read of the registers (Step 8; the runs draw differently), 977 and 2406 do (the client sees it);
+     * since writes in a term skip the prepare (Step 8), 634 and 2406.
      */
-    static final long SEED = 977;
+    static final long SEED = 2406;
 
     @Test
     void restartingAfterEveryReplicaRefusedReliesOnAtMostOnceDelivery() {

@@ -2,6 +2,7 @@ package io.nimbus.sim.paxos;
 
 import io.nimbus.core.kv.Ballot;
 import io.nimbus.core.coordinator.KeyQueue;
+import io.nimbus.core.coordinator.Terms;
 import io.nimbus.core.kv.BallotClock;
 import io.nimbus.core.kv.KeyState;
 
@@ -41,6 +42,9 @@ final class PaxosNode {
     final List<PaxosSim.Coordination> coordinating = new ArrayList<>();
     /** As the real coordinator: requests on one key run one after another on a node; the head is running. */
     KeyQueue<PaxosSim.Coordination> perKey = new KeyQueue<>(true);
+    /** The coordinator's terms (in memory, as in the real coordinator: a crash loses them). */
+    Terms terms = newTerms();
+    static final int TERMS_MAX = 64;
 
     PaxosNode(int index, SplittableRandom random) {
         this.index = index;
@@ -48,6 +52,11 @@ final class PaxosNode {
         this.random = random;
         this.skewMs = random.nextLong(201) - 100;
         this.clock = new BallotClock(id, 0);
+    }
+
+    /** Terms checked against this node's own (working) registers, as the real coordinator checks its store's. */
+    private Terms newTerms() {
+        return new Terms(TERMS_MAX, id, key -> up ? state(key).promised() : null);
     }
 
     KeyState state(String key) {
@@ -73,6 +82,7 @@ final class PaxosNode {
         working.clear();
         coordinating.clear();
         perKey = new KeyQueue<>(true);
+        terms = newTerms();
         clock = null;
     }
 

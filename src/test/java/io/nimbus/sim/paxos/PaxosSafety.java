@@ -39,29 +39,52 @@ import java.util.function.Supplier;
  * {@link Check}) and the run goes on, so one run reports everything it found.
  */
 public final class PaxosSafety {
+    /**
+     * A proposal's identity: its ballot and its version, in {@link Proposal#ORDER}. Under one ballot there is one
+     * proposal per version: a write in its coordinator's term shares the term's ballot with the term's earlier
+     * writes (docs/PAXOS.md "One round trip").
+     */
+    public record Id(Ballot ballot, Ballot version) implements Comparable<Id> {
+        public static Id of(Proposal p) {
+            return p == null ? null : new Id(p.ballot(), p.version());
+        }
+
+        @Override
+        public int compareTo(Id o) {
+            int c = ballot.compareTo(o.ballot);
+            return c != 0 ? c : version.compareTo(o.version);
+        }
+
+        public String token() {
+            return ballot.equals(version) ? ballot.token() : ballot.token() + "/v" + version.token();
+        }
+    }
+
     /** One proposal as sent: who it carries, what it was based on, and the origins of its whole chain. */
-    record Info(Ballot ballot, int origin, Ballot base, byte[] value, Set<Integer> ancestry,
+    record Info(Id id, int origin, Id base, byte[] value, Set<Integer> ancestry,
                 io.nimbus.core.paxos.Quorum chosenBy) {
     }
 
     /** The highest registers an acceptor revealed in replies it sent, per key. */
     private static final class Revealed {
         Ballot promised;
-        Ballot accepted;
-        Ballot committed;
+        Id accepted;
+        Id committed;
     }
 
     private final Supplier<String> where;
     private final Map<Check, String> first = new EnumMap<>(Check.class);
     private final Map<Check, Integer> counts = new EnumMap<>(Check.class);
-    private final Map<String, Map<Ballot, Info>> proposals = new HashMap<>();
-    private final Map<String, Map<Ballot, Set<String>>> accepts = new HashMap<>();
+    private final Map<String, Map<Id, Info>> proposals = new HashMap<>();
+    /** Per key, the write (origin) each version names. */
+    private final Map<String, Map<Ballot, Integer>> origins = new HashMap<>();
+    private final Map<String, Map<Id, Set<String>>> accepts = new HashMap<>();
     private final Map<String, List<Info>> chosen = new HashMap<>();
-    private final Map<String, Set<Ballot>> chosenBallots = new HashMap<>();
+    private final Map<String, Set<Id>> chosenIds = new HashMap<>();
     private final Map<String, Revealed> revealed = new HashMap<>();
     private final Map<String, Integer> majority = new HashMap<>();
     private final Set<Integer> failedOps = new HashSet<>();
-    private final Map<String, Set<Ballot>> abandoned = new HashMap<>();
+    private final Map<String, Set<Id>> abandoned = new HashMap<>();
 
     public PaxosSafety(Supplier<String> where) {
         this.where = where;
@@ -86,10 +109,10 @@ public final class PaxosSafety {
         return counts;
     }
 
-    /** The highest ballot chosen on {@code key} so far (null: none). */
-    public Ballot highestChosen(String key) {
-        Ballot out = null;
-        for (Ballot b : chosenBallots.getOrDefault(key, Set.of())) {
+    /** The last proposal chosen on {@code key} so far, in {@link Proposal#ORDER} (null: none). */
+    public Id highestChosen(String key) {
+        Id out = null;
+        for (Id b : chosenIds.getOrDefault(key, Set.of())) {
             out = max(out, b);
         }
         return out;
@@ -99,10 +122,9 @@ public final class PaxosSafety {
         return chosen.values().stream().mapToInt(List::size).sum();
     }
 
-    /** The client operation whose value proposal {@code b} on {@code key} carries, or -1 if unknown. */
-    int originOf(String key, Ballot b) {
-        Info i = info(key, b);
-        return i == null ? -1 : i.origin();
+    /** The client operation whose write {@code version} on {@code key} names, or -1 if unknown. */
+    int originOf(String key, Ballot version) {
+        return origins.getOrDefault(key, Map.of()).getOrDefault(version, -1);
     }
 
     /** Writes whose value was chosen under more than one ballot (a re-proposal gave it a second version). */
@@ -111,7 +133,7 @@ public final class PaxosSafety {
         for (Map.Entry<String, List<Info>> e : new TreeMap<>(chosen).entrySet()) {
             Map<Integer, List<String>> byOrigin = new TreeMap<>();
             for (Info i : e.getValue()) {
-                byOrigin.computeIfAbsent(i.origin(), o -> new ArrayList<>()).add(i.ballot().token());
+                byOrigin.computeIfAbsent(i.origin(), o -> new ArrayList<>()).add(i.id().token());
             }
             byOrigin.forEach((origin, ballots) -> {
                 if (ballots.size() > 1) {
@@ -124,51 +146,60 @@ public final class PaxosSafety {
 
     // ---- proposals -----------------------------------------------------------------------------------
 
-    /** A proposer sends its operation's own value, judged against the commit {@code base} (null: none). */
-    public void proposed(String key, Proposal p, int origin, Ballot base) {
+    /**
+     * A proposer sends its operation's own value, judged against the commit {@code base} (null: none; a write in a
+     * term: the term's last write, which may stand in for that commit without its value).
+     */
+    public void proposed(String key, Proposal p, int origin, Proposal base) {
         proposed(key, p, origin, base, null);
     }
 
-    /** As {@link #proposed(String, Proposal, int, Ballot)}, chosen once {@code chosenBy} is satisfied (null: a majority). */
-    public void proposed(String key, Proposal p, int origin, Ballot base, io.nimbus.core.paxos.Quorum chosenBy) {
+    /** As {@link #proposed(String, Proposal, int, Proposal)}, chosen once {@code chosenBy} is satisfied (null: a majority). */
+    public void proposed(String key, Proposal p, int origin, Proposal base, io.nimbus.core.paxos.Quorum chosenBy) {
         Set<Integer> ancestry = new HashSet<>();
         ancestry.add(origin);
-        if (base != null) {
-            Info b = info(key, base);
+        Id baseId = Id.of(base);
+        if (baseId != null) {
+            Info b = info(key, baseId);
             if (b == null) {
-                violation(Check.EXCEPTION, "harness: proposal " + p.ballot().token() + " is based on unknown " + base.token());
+                violation(Check.EXCEPTION, "harness: proposal " + Id.of(p).token() + " is based on unknown " + baseId.token());
             } else {
                 ancestry.addAll(b.ancestry());
             }
         }
-        register(key, new Info(p.ballot(), origin, base, p.value(), ancestry, chosenBy));
+        Integer named = origins.computeIfAbsent(key, k -> new HashMap<>()).putIfAbsent(p.version(), origin);
+        if (named != null) {
+            violation(Check.AGREEMENT, "version " + p.version().token() + " on " + key + " names two writes (ops #"
+                    + named + " and #" + origin + ")");
+        }
+        register(key, new Info(Id.of(p), origin, baseId, p.value(), ancestry, chosenBy));
     }
 
     /** A proposer re-proposes the in-flight proposal {@code inFlight} under its own ballot. */
-    public void reproposed(String key, Proposal p, Ballot inFlight) {
+    public void reproposed(String key, Proposal p, Proposal inFlight) {
         reproposed(key, p, inFlight, null);
     }
 
-    /** As {@link #reproposed(String, Proposal, Ballot)}, chosen once {@code chosenBy} is satisfied (null: a majority). */
-    public void reproposed(String key, Proposal p, Ballot inFlight, io.nimbus.core.paxos.Quorum chosenBy) {
-        Info src = info(key, inFlight);
+    /** As {@link #reproposed(String, Proposal, Proposal)}, chosen once {@code chosenBy} is satisfied (null: a majority). */
+    public void reproposed(String key, Proposal p, Proposal inFlight, io.nimbus.core.paxos.Quorum chosenBy) {
+        Info src = info(key, Id.of(inFlight));
         if (src == null) {
-            violation(Check.EXCEPTION, "harness: re-proposal " + p.ballot().token() + " of unknown " + inFlight.token());
+            violation(Check.EXCEPTION, "harness: re-proposal " + Id.of(p).token() + " of unknown " + Id.of(inFlight).token());
             return;
         }
-        register(key, new Info(p.ballot(), src.origin(), src.base(), p.value(), src.ancestry(), chosenBy));
+        register(key, new Info(Id.of(p), src.origin(), src.base(), p.value(), src.ancestry(), chosenBy));
     }
 
     private void register(String key, Info info) {
-        Info before = proposals.computeIfAbsent(key, k -> new HashMap<>()).putIfAbsent(info.ballot(), info);
+        Info before = proposals.computeIfAbsent(key, k -> new HashMap<>()).putIfAbsent(info.id(), info);
         if (before != null) {
-            violation(Check.AGREEMENT, "ballot " + info.ballot().token() + " on " + key + " proposed twice (ops #"
+            violation(Check.AGREEMENT, "ballot " + info.id().token() + " on " + key + " proposed twice (ops #"
                     + before.origin() + " and #" + info.origin() + ")");
         }
     }
 
-    private Info info(String key, Ballot b) {
-        return proposals.getOrDefault(key, Map.of()).get(b);
+    private Info info(String key, Id id) {
+        return proposals.getOrDefault(key, Map.of()).get(id);
     }
 
     // ---- acceptor events ------------------------------------------------------------------------------
@@ -178,14 +209,14 @@ public final class PaxosSafety {
         if (before.promised() != null && (after.promised() == null || after.promised().compareTo(before.promised()) < 0)) {
             violation(Check.REGISTERS, replica + " " + key + ": promise went down from " + before.promised().token());
         }
-        Ballot c0 = before.committed() == null ? null : before.committed().ballot();
-        Ballot c1 = after.committed() == null ? null : after.committed().ballot();
+        Id c0 = Id.of(before.committed());
+        Id c1 = Id.of(after.committed());
         if (c0 != null && (c1 == null || c1.compareTo(c0) < 0)) {
             violation(Check.REGISTERS, replica + " " + key + ": committed went down from " + c0.token());
         }
         if (after.committed() != null && !after.committed().equals(before.committed())) {
             sameValue(key, after.committed(), replica + " committed");
-            if (!chosenBallots.getOrDefault(key, Set.of()).contains(c1)) {
+            if (!chosenIds.getOrDefault(key, Set.of()).contains(c1)) {
                 violation(Check.AGREEMENT, replica + " " + key + ": committed " + c1.token() + " which was never chosen");
             }
         }
@@ -195,11 +226,11 @@ public final class PaxosSafety {
     }
 
     private void sameValue(String key, Proposal p, String what) {
-        Info i = info(key, p.ballot());
+        Info i = info(key, Id.of(p));
         if (i == null) {
-            violation(Check.AGREEMENT, what + " " + p.ballot().token() + " on " + key + " that nobody proposed");
+            violation(Check.AGREEMENT, what + " " + Id.of(p).token() + " on " + key + " that nobody proposed");
         } else if (!Arrays.equals(i.value(), p.value())) {
-            violation(Check.AGREEMENT, what + " " + p.ballot().token() + " on " + key + " with another value than proposed");
+            violation(Check.AGREEMENT, what + " " + Id.of(p).token() + " on " + key + " with another value than proposed");
         }
     }
 
@@ -209,34 +240,35 @@ public final class PaxosSafety {
         Revealed r = revealed.computeIfAbsent(replica + "/" + key, x -> new Revealed());
         if (reply instanceof PaxosMessage.Promised p) {
             r.promised = max(r.promised, p.ballot());
-            r.accepted = max(r.accepted, p.accepted() == null ? null : p.accepted().ballot());
-            r.committed = max(r.committed, p.committed() == null ? null : p.committed().ballot());
+            r.accepted = max(r.accepted, Id.of(p.accepted()));
+            r.committed = max(r.committed, Id.of(p.committed()));
         } else if (reply instanceof PaxosMessage.Rejected rj) {
             r.promised = max(r.promised, rj.promised());
         } else if (reply instanceof PaxosMessage.Accepted a && request instanceof PaxosMessage.Propose pr) {
             r.promised = max(r.promised, a.ballot());
-            r.accepted = max(r.accepted, a.ballot());
+            r.accepted = max(r.accepted, Id.of(pr.proposal()));
             accepted(key, pr.proposal(), replica);
         } else if (reply instanceof PaxosMessage.Committed && request instanceof PaxosMessage.Commit c) {
-            r.committed = max(r.committed, c.proposal().ballot());
+            r.committed = max(r.committed, Id.of(c.proposal()));
         } else if (reply instanceof PaxosMessage.State st) {
             // a read of the registers: the proposer counts what they show, so they must survive a restart too
             r.promised = max(r.promised, st.state().promised());
-            r.accepted = max(r.accepted, st.state().accepted() == null ? null : st.state().accepted().ballot());
-            r.committed = max(r.committed, st.state().committed() == null ? null : st.state().committed().ballot());
+            r.accepted = max(r.accepted, Id.of(st.state().accepted()));
+            r.committed = max(r.committed, Id.of(st.state().committed()));
         }
     }
 
     private void accepted(String key, Proposal p, String replica) {
-        Set<String> who = accepts.computeIfAbsent(key, k -> new HashMap<>()).computeIfAbsent(p.ballot(), b -> new TreeSet<>());
-        if (abandoned.getOrDefault(key, Set.of()).contains(p.ballot())) {
-            violation(Check.PROPOSER, replica + " accepted " + p.ballot().token() + " on " + key
+        Id id = Id.of(p);
+        Set<String> who = accepts.computeIfAbsent(key, k -> new HashMap<>()).computeIfAbsent(id, b -> new TreeSet<>());
+        if (abandoned.getOrDefault(key, Set.of()).contains(id)) {
+            violation(Check.PROPOSER, replica + " accepted " + id.token() + " on " + key
                     + " after its proposer restarted that attempt as 'nothing written'");
         }
-        Info i = info(key, p.ballot());
+        Info i = info(key, id);
         boolean before = isQuorum(key, i, who);
         if (who.add(replica) && !before && isQuorum(key, i, who)) {
-            chosen(key, p.ballot());
+            chosen(key, id);
         }
     }
 
@@ -244,18 +276,18 @@ public final class PaxosSafety {
         return i != null && i.chosenBy() != null ? i.chosenBy().satisfiedBy(who) : who.size() >= majority.get(key);
     }
 
-    private void chosen(String key, Ballot b) {
+    private void chosen(String key, Id b) {
         Info ib = info(key, b);
         if (ib == null) {
             violation(Check.AGREEMENT, key + ": chosen " + b.token() + " that nobody proposed");
             return;
         }
         for (Info ic : chosen.getOrDefault(key, List.of())) {
-            Info lo = ic.ballot().compareTo(b) < 0 ? ic : ib;
+            Info lo = ic.id().compareTo(b) < 0 ? ic : ib;
             Info hi = lo == ic ? ib : ic;
             if (lo.origin() != hi.origin() && !hi.ancestry().contains(lo.origin())) {
-                violation(Check.AGREEMENT, key + ": op #" + lo.origin() + "'s value was chosen at " + lo.ballot().token()
-                        + ", yet op #" + hi.origin() + "'s value was chosen at the higher " + hi.ballot().token()
+                violation(Check.AGREEMENT, key + ": op #" + lo.origin() + "'s value was chosen at " + lo.id().token()
+                        + ", yet op #" + hi.origin() + "'s value was chosen at the higher " + hi.id().token()
                         + " on top of " + (hi.base() == null ? "nothing" : hi.base().token())
                         + " without it (a chosen write was lost)");
             }
@@ -265,7 +297,7 @@ public final class PaxosSafety {
                     + b.token());
         }
         chosen.computeIfAbsent(key, k -> new ArrayList<>()).add(ib);
-        chosenBallots.computeIfAbsent(key, k -> new HashSet<>()).add(b);
+        chosenIds.computeIfAbsent(key, k -> new HashSet<>()).add(b);
     }
 
     /**
@@ -294,10 +326,10 @@ public final class PaxosSafety {
                 violation(Check.DURABILITY, replica + " " + key + " restarted with promise "
                         + (s.promised() == null ? "none" : s.promised().token()) + " after promising " + r.promised.token());
             }
-            if (below(s.accepted() == null ? null : s.accepted().ballot(), r.accepted)) {
+            if (below(Id.of(s.accepted()), r.accepted)) {
                 violation(Check.DURABILITY, replica + " " + key + " restarted without its acknowledged accept " + r.accepted.token());
             }
-            if (below(s.committed() == null ? null : s.committed().ballot(), r.committed)) {
+            if (below(Id.of(s.committed()), r.committed)) {
                 violation(Check.DURABILITY, replica + " " + key + " restarted without its acknowledged commit " + r.committed.token());
             }
         }
@@ -305,12 +337,13 @@ public final class PaxosSafety {
 
     // ---- proposer and client events -------------------------------------------------------------------
 
-    /** The proposer restarted the attempt that proposed {@code ballot}: it says nothing was written. */
-    public void abandoned(String key, Ballot ballot) {
-        abandoned.computeIfAbsent(key, k -> new HashSet<>()).add(ballot);
-        Set<String> who = accepts.getOrDefault(key, Map.of()).get(ballot);
+    /** The proposer restarted the attempt that proposed {@code proposal}: it says nothing was written. */
+    public void abandoned(String key, Proposal proposal) {
+        Id id = Id.of(proposal);
+        abandoned.computeIfAbsent(key, k -> new HashSet<>()).add(id);
+        Set<String> who = accepts.getOrDefault(key, Map.of()).get(id);
         if (who != null && !who.isEmpty()) {
-            violation(Check.PROPOSER, key + ": attempt " + ballot.token() + " restarted as 'nothing written' but "
+            violation(Check.PROPOSER, key + ": attempt " + id.token() + " restarted as 'nothing written' but "
                     + who + " accepted it");
         }
     }
@@ -321,16 +354,16 @@ public final class PaxosSafety {
         for (Info i : chosen.getOrDefault(key, List.of())) {
             if (i.origin() == op) {
                 violation(Check.PROPOSER, key + ": op #" + op + " reported failed (not applied) but its value was chosen at "
-                        + i.ballot().token());
+                        + i.id().token());
             }
         }
     }
 
-    private static Ballot max(Ballot a, Ballot b) {
+    private static <T extends Comparable<T>> T max(T a, T b) {
         return a == null ? b : b == null ? a : a.compareTo(b) >= 0 ? a : b;
     }
 
-    private static boolean below(Ballot have, Ballot needed) {
+    private static <T extends Comparable<T>> boolean below(T have, T needed) {
         return needed != null && (have == null || have.compareTo(needed) < 0);
     }
 }

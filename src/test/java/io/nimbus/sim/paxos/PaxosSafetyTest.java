@@ -35,10 +35,10 @@ class PaxosSafetyTest {
         accepted("a", x);
         accepted("b", x);
         Proposal y = p(2, "y");
-        safety.proposed(K, y, 11, x.ballot());
+        safety.proposed(K, y, 11, x);
         accepted("b", y);
         Proposal y3 = p(3, "y");
-        safety.reproposed(K, y3, y.ballot());
+        safety.reproposed(K, y3, y);
         accepted("a", y3);
         accepted("c", y3);
         accepted("c", y); // the original is chosen too, after its re-proposal: same write
@@ -94,7 +94,7 @@ class PaxosSafetyTest {
     void aRestartedAttemptOrAFailedOperationThatTakesEffectBreaksTheProposersPromise() {
         Proposal x = p(1, "x");
         safety.proposed(K, x, 10, null);
-        safety.abandoned(K, x.ballot());
+        safety.abandoned(K, x);
         accepted("a", x);
         assertTrue(safety.violations().get(Check.PROPOSER).contains("restarted"));
 

@@ -58,6 +58,7 @@ class PaxosSeedSweepTest {
         if (!replay) {
             // the sweep exercised what it claims to: a run that did nothing would pass every check
             assertTrue(t.chosen > 0 && t.answered > 0 && t.indeterminate > 0 && t.restarts > 0, "no protocol work: " + t);
+            assertTrue(t.termWrites > 0 && (t.recoveries > 0 || t.seeds < 1000), "no writes in terms (or none settled): " + t);
             assertTrue(t.crashes > 0 && t.crashPoints > 0 && t.partitions > 0 && t.lost > 0 && t.duplicated > 0,
                     "no faults injected: " + t);
         }
@@ -73,6 +74,8 @@ class PaxosSeedSweepTest {
         long failed;
         long chosen;
         long restarts;
+        long termWrites;
+        long recoveries;
         long crashes;
         long crashPoints;
         long partitions;
@@ -91,6 +94,8 @@ class PaxosSeedSweepTest {
             failed += s.failed;
             chosen += r.chosen();
             restarts += s.restarts;
+            termWrites += s.termWrites;
+            recoveries += s.recoveries;
             crashes += s.crashes;
             crashPoints += s.crashPoints;
             partitions += s.partitions;
@@ -103,7 +108,8 @@ class PaxosSeedSweepTest {
         @Override
         public String toString() {
             return ops + " ops (" + answered + " answered, " + indeterminate + " indeterminate, " + failed + " failed), "
-                    + chosen + " proposals chosen, " + restarts + " restarts, " + crashes + " crashes (" + crashPoints
+                    + chosen + " proposals chosen, " + restarts + " restarts, " + termWrites + " writes in terms ("
+                    + recoveries + " attempts settling one partly accepted), " + crashes + " crashes (" + crashPoints
                     + " at crash points), " + partitions + " partitions, " + lost + " messages lost, " + duplicated
                     + " duplicated, " + contentionLosses + " post-heal ops lost to contention, " + aliasRejections
                     + " 412s naming another version of the current write";

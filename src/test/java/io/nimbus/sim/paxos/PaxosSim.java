@@ -103,6 +103,9 @@ final class PaxosSim {
         int failed;
         int indeterminate;
         int restarts;
+        /** Writes proposed in their coordinator's term, without a prepare; attempts that settled one partly accepted. */
+        int termWrites;
+        int recoveries;
         /** Operations after healing that ended without an answer because a competing request pre-empted them. */
         int contentionLosses;
         /** 412s whose "current" was another version of the very write the client named (version instability). */
@@ -121,7 +124,7 @@ final class PaxosSim {
         @Override
         public String toString() {
             return "ops=" + ops + " (ok=" + ok + " rejected=" + rejected + " failed=" + failed + " indeterminate="
-                    + indeterminate + ") restarts=" + restarts + " contentionLossesAfterHeal=" + contentionLosses + " aliasRejections=" + aliasRejections + " messages=" + messages + " (lost=" + lost + " cut=" + cut
+                    + indeterminate + ") restarts=" + restarts + " termWrites=" + termWrites + " recoveries=" + recoveries + " contentionLossesAfterHeal=" + contentionLosses + " aliasRejections=" + aliasRejections + " messages=" + messages + " (lost=" + lost + " cut=" + cut
                     + " dup=" + duplicated + ") crashes=" + crashes + " (at crash points " + crashPoints + ") partitions=" + partitions + " healedAt="
                     + healedAt + "ms endedAt=" + endedAt + "ms";
         }
@@ -416,6 +419,11 @@ final class PaxosSim {
 
     // ---- acceptor ------------------------------------------------------------------------------------
 
+    /** Is {@code p} a write in its coordinator's term (its version a later ballot of its ballot's owner)? */
+    private static boolean inTerm(Proposal p) {
+        return p.version().compareTo(p.ballot()) > 0 && p.version().nodeId().equals(p.ballot().nodeId());
+    }
+
     /** The replica shell: a pure transition, durable (after a group-commit delay) before the reply leaves. */
     private void acceptor(PaxosNode n, PaxosMessage.Request req, Consumer<PaxosMessage> reply) {
         String key = req.key();
@@ -426,6 +434,11 @@ final class PaxosSim {
             Acceptor.Transition<PaxosMessage.PrepareReply> t = Acceptor.prepare(cur, p.ballot());
             next = t.next();
             out = t.reply();
+        } else if (variant == Variant.TERM_WRITE_IGNORES_PROMISE && req instanceof PaxosMessage.Propose p && inTerm(p.proposal())
+                && cur.promised() != null && p.proposal().ballot().compareTo(cur.promised()) < 0) {
+            // a write in a term taken although a higher ballot was promised since (the promise is kept)
+            next = new KeyState(cur.promised(), p.proposal(), cur.committed());
+            out = new PaxosMessage.Accepted(p.proposal().ballot());
         } else if (req instanceof PaxosMessage.Propose p) {
             Acceptor.Transition<PaxosMessage.AcceptReply> t = Acceptor.accept(cur, p.proposal());
             next = t.next();
@@ -603,7 +616,10 @@ final class PaxosSim {
         private boolean preparing;
         private final Map<String, PaxosMessage.Promised> promises = new TreeMap<>();
         private final Set<String> answeredPrepare = new HashSet<>();
-        private Ballot ownProposal;
+        private Proposal ownProposal;
+        /** The term this operation's write was proposed in without a prepare, and that proposal (null: none). */
+        private Proposer.Term termUsed;
+        private Proposal termProposal;
         /** Ended with an answer (Done), so late replies may still earn repairs. */
         private boolean answered;
         /** Another operation on the same key was running (anywhere) while this one was. */
@@ -635,12 +651,12 @@ final class PaxosSim {
                             node.observe(above);
                         }
                         return node.nextBallot(loop.now());
-                    }, node.random, deadline);
+                    }, node.random, deadline, node.terms);
         }
 
         /** Whether this operation's own value may have been proposed (what a crash or deadline leaves open). */
         boolean mayHaveWritten() {
-            return kind != ClientOp.READ && core.proposer() != null && core.proposer().mayHaveWritten();
+            return kind != ClientOp.READ && (core.recovering() || core.proposer() != null && core.proposer().mayHaveWritten());
         }
 
         /** Arrives at its node: waits behind earlier requests on the same key, as in the real coordinator. */
@@ -699,8 +715,8 @@ final class PaxosSim {
             }
             handle(core.onReply(env, reply, loop.now()));
             if (variant == Variant.ACKS_BEFORE_ACCEPT_QUORUM && !ended && ownProposal != null && reply instanceof PaxosMessage.Accepted a
-                    && env.request() instanceof PaxosMessage.Propose pp && pp.proposal().ballot().equals(ownProposal)
-                    && a.ballot().equals(ownProposal)) {
+                    && env.request() instanceof PaxosMessage.Propose pp && pp.proposal().equals(ownProposal)
+                    && a.ballot().equals(ownProposal.ballot())) {
                 // one replica accepted: answered as if chosen (the core runs on, its own ending ignored)
                 finish(new Proposer.Outcome.Written(pp.proposal().version()));
             }
@@ -740,6 +756,17 @@ final class PaxosSim {
                             register(p.proposal());
                         }
                         preparing = false;
+                    } else if (r instanceof PaxosMessage.Propose p && !preparing && ownProposal == null
+                            && core.proposer().startedIn() != null) {
+                        // a write in this node's term, without a prepare: judged against the term's last write
+                        attempts++;
+                        attempt = null;
+                        ownProposal = p.proposal();
+                        termProposal = p.proposal();
+                        termUsed = core.proposer().startedIn();
+                        stats.termWrites++;
+                        narrate("op #" + opId + " at " + node.id + " proposes " + p.proposal() + " in its term " + termUsed);
+                        safety.proposed(key, p.proposal(), opId, termUsed.last());
                     }
                     request(this, e, false);
                     loop.after(cfg.requestTimeoutMs(), () -> onNoReply(e));
@@ -747,7 +774,9 @@ final class PaxosSim {
                     // the attempt restarts above a rival (nothing of it written) after the policy's backoff
                     preparing = false;
                     stats.restarts++;
-                    if (ownProposal != null) {
+                    if (core.recovering()) {
+                        stats.recoveries++;
+                    } else if (ownProposal != null) {
                         safety.abandoned(key, ownProposal);
                     }
                     loop.at(Math.max(loop.now(), w.atMs()), () -> {
@@ -789,30 +818,35 @@ final class PaxosSim {
             }
             Proposal newestCommit = null;
             for (PaxosMessage.Promised pm : promises.values()) {
-                if (pm.committed() != null && pm.committed().ballot().isNewerThan(newestCommit == null ? null : newestCommit.ballot())) {
+                if (pm.committed() != null && pm.committed().isAfter(newestCommit)) {
                     newestCommit = pm.committed();
                 }
             }
-            boolean own = core.proposer().mayHaveWritten();
+            boolean own = core.proposer().proposesOwn();
             narrate("op #" + opId + " at " + node.id + " proposes " + p + (own ? " (own value)" : " (re-proposal)")
                     + " promises " + promises);
+            if (own && termProposal != null && p.version().equals(termProposal.version())) {
+                // a recovering attempt finishes this operation's earlier write in a term
+                ownProposal = p;
+                safety.reproposed(key, p, termProposal);
+                return;
+            }
             if (own) {
-                ownProposal = p.ballot();
-                safety.proposed(key, p, opId, newestCommit == null ? null : newestCommit.ballot());
+                ownProposal = p;
+                safety.proposed(key, p, opId, newestCommit);
                 return;
             }
             Proposal inFlight = null;
             for (PaxosMessage.Promised pm : promises.values()) {
                 Proposal a = pm.accepted();
-                if (a != null && (newestCommit == null || a.ballot().compareTo(newestCommit.ballot()) > 0)
-                        && (inFlight == null || a.ballot().compareTo(inFlight.ballot()) > 0)) {
+                if (a != null && a.isAfter(newestCommit) && a.isAfter(inFlight)) {
                     inFlight = a;
                 }
             }
             if (inFlight == null || !Arrays.equals(inFlight.value(), p.value())) {
                 safety.violation(Check.EXCEPTION, "harness: re-proposal " + p.ballot().token() + " matches no in-flight proposal");
             } else {
-                safety.reproposed(key, p, inFlight.ballot());
+                safety.reproposed(key, p, inFlight);
             }
         }
 
@@ -879,6 +913,9 @@ final class PaxosSim {
         void end(boolean unknown, String why) {
             ended = true;
             leave();
+            if (variant == Variant.TERM_KEPT_AFTER_UNKNOWN && unknown && termUsed != null && node.up) {
+                node.terms.put(key, 1, termUsed); // as if the write in the term had not happened
+            }
             if (unknown) {
                 history.indeterminate(client.name);
                 byWrite.indeterminate(client.name);

@@ -34,5 +34,16 @@ enum Variant {
      * register read ({@code State}) it receives, so a read answers the newest commit although a newer value may
      * be chosen (accepted by a quorum, its commits not landed yet) — as every write is when it is answered.
      */
-    READ_IGNORES_ACCEPTED
+    READ_IGNORES_ACCEPTED,
+    /**
+     * One round trip without its guard: an acceptor takes a write proposed in its coordinator's term although it
+     * promised a higher ballot since (another coordinator prepared the key), keeping that promise. A stale term's write
+     * is then chosen on top of the term's last write, past what the other coordinator chose meanwhile.
+     */
+    TERM_WRITE_IGNORES_PROMISE,
+    /**
+     * A term outlives a write whose outcome is unknown: the coordinator holds the term again as if that write had not
+     * happened, so its next write is judged against the write before it — which that write may have replaced.
+     */
+    TERM_KEPT_AFTER_UNKNOWN
 }
