@@ -203,7 +203,7 @@ public final class Coordination {
         mode = Mode.PAXOS;
         Proposer.Term term = isWrite() && recovery == null ? terms.take(key, route.epoch()) : null;
         if (term != null) {
-            Ballot version = fresh(maxOf(above, term.ballot()));
+            Ballot version = fresh(maxOf(above, maxOf(term.ballot(), term.last() == null ? null : term.last().version())));
             if (version == null) {
                 return exhausted();
             }

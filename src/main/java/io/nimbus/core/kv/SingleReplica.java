@@ -31,13 +31,13 @@ public final class SingleReplica {
     }
 
     /**
-     * The registers as a lone replica must read them: with one acceptor, an accepted proposal newer
-     * than the commit is already chosen (a quorum of one accepted it), even if its coordinator has
+     * The registers as a lone replica must read them: with one acceptor, an accepted proposal after
+     * the commit ({@link Proposal#ORDER}: a write in a term shares its ballot with the one before) is already chosen (a quorum of one accepted it), even if its coordinator has
      * not sent the commit yet, so it counts as committed.
      */
     public static KeyState settled(KeyState s) {
         Proposal a = s.accepted();
-        if (a != null && (s.committed() == null || a.ballot().isNewerThan(s.committed().ballot()))) {
+        if (a != null && a.isAfter(s.committed())) {
             return new KeyState(s.promised(), a, a);
         }
         return s;

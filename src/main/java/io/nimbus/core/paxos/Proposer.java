@@ -295,6 +295,9 @@ public final class Proposer {
         if (phase != Phase.IDLE || ballot != null) {
             throw new IllegalStateException("a write in a term is the first attempt of its proposer");
         }
+        if (term.last() != null && version.compareTo(term.last().version()) <= 0) {
+            throw new IllegalArgumentException("version " + version + " is not above the term's last write's " + term.last().version());
+        }
         if (!(op instanceof Op.Write w)
                 || new Mutation(key, w.value(), w.precondition()).refusal(new KeyState(null, null, term.last())) != null) {
             return null;
@@ -374,7 +377,7 @@ public final class Proposer {
                     throw new IllegalStateException("replica " + request.to() + " answered accept " + ballot + " with " + reply);
                 }
                 ackers.add(request.to());
-                if (!quorum.satisfiedBy(ackers) && !deferred.isEmpty()) {
+                if (!quorum.satisfiedBy(ackers) && !deferred.isEmpty() && quorumStillPossible()) {
                     Set<String> now = deferred;
                     deferred = Set.of();
                     return new Step.Send(to(now, r -> new PaxosMessage.Propose(key, proposal)), List.of());
@@ -583,8 +586,39 @@ public final class Proposer {
             return new Step.Done(refused instanceof WriteOutcome.PreconditionFailed f
                     ? new Outcome.PreconditionFailed(f.current()) : new Outcome.NotFound(), repairs);
         }
+        Ballot newestVersion = newestVersion();
+        if (newestVersion != null && ballot.compareTo(newestVersion) <= 0) {
+            // a version is a write's name: a new one must be above every version the key has, or two writes could
+            // share one (a term write's version is above its ballot, and this ballot's clock may be behind it)
+            phase = Phase.IDLE;
+            return new Step.Restart(newestVersion, recovery);
+        }
         proposal = new Proposal(ballot, w.value());
         return beginAccept(Phase.ACCEPT, repairs);
+    }
+
+    /** Can the running phase still reach its quorum (the replicas that said yes and those yet to answer)? */
+    private boolean quorumStillPossible() {
+        Set<String> possible = new HashSet<>(ackers);
+        for (String r : replicas) {
+            if (!replied.contains(r)) {
+                possible.add(r);
+            }
+        }
+        return quorum.satisfiableWith(possible);
+    }
+
+    /** The highest version any promise of this attempt reports, accepted or committed (null: none). */
+    private Ballot newestVersion() {
+        Ballot out = null;
+        for (PaxosMessage.Promised p : promises) {
+            for (Proposal x : new Proposal[] {p.accepted(), p.committed()}) {
+                if (x != null && (out == null || x.version().compareTo(out) > 0)) {
+                    out = x.version();
+                }
+            }
+        }
+        return out;
     }
 
     /**

@@ -275,4 +275,21 @@ class SingleReplicaTest {
                 "a compare-and-set is judged against the chosen proposal, not the stale commit");
         assertSame(s.committed(), SingleReplica.settled(new KeyState(b(20), s.committed(), s.committed())).committed());
     }
+
+    /**
+     * A write in a term shares its ballot with the write before it: a lone replica left holding it accepted (its
+     * coordinator gone before the commit) must count it as chosen, as it would a write under a higher ballot, or a
+     * read returns the write before and the next write overwrites an acknowledged one.
+     */
+    @Test
+    void anAcceptedWriteInATermIsSettledOverTheCommitUnderTheSameBallot() {
+        Ballot term = b(10);
+        Proposal first = Proposal.inTerm(term, b(11), bytes("v1"));
+        Proposal second = Proposal.inTerm(term, b(12), bytes("v2"));
+        KeyState s = new KeyState(term, second, first);
+        assertEquals(second, SingleReplica.settled(s).committed());
+        WriteOutcome refused = SingleReplica.apply(s, put("x", ifMatch(b(11))), b(20));
+        assertInstanceOf(WriteOutcome.PreconditionFailed.class, refused, "v1 is not current: v2 is");
+        assertInstanceOf(WriteOutcome.Applied.class, SingleReplica.apply(s, put("x", ifMatch(b(12))), b(20)));
+    }
 }

@@ -256,4 +256,22 @@ class TermWriteTest {
         Proposer.Step.Done done = assertInstanceOf(Proposer.Step.Done.class, p.onReply(thenC.messages().get(0), reply(thenC.messages().get(0))));
         assertEquals(version, assertInstanceOf(Proposer.Outcome.Written.class, done.outcome()).version());
     }
+
+    /**
+     * A write's version names it, so a new write must not reuse one: a write in a term has a version above its ballot,
+     * and another coordinator whose clock is behind that version would otherwise propose under a ballot equal to it.
+     */
+    @Test
+    void aFullWriteWhoseBallotIsNotAboveTheNewestVersionRestartsAboveIt() {
+        Proposer.Term term = writeWithPrepare("v1");
+        Ballot ahead = new Ballot(9_000, "coord");
+        Proposer inTerm = new Proposer(K, write("v2"), ABC, Quorum.majority(ABC));
+        assertInstanceOf(Proposer.Step.Done.class, drive(inTerm, inTerm.startInTerm(term, ahead)));
+        Proposer behind = new Proposer(K, write("v3"), ABC, Quorum.majority(ABC));
+        Proposer.Step s = drive(behind, behind.start(new Ballot(8_000, "late")));
+        assertEquals(new Proposer.Step.Restart(ahead), s, "nothing proposed: start again above the newest version");
+        Proposer again = new Proposer(K, write("v3"), ABC, Quorum.majority(ABC));
+        Proposer.Step.Done done = assertInstanceOf(Proposer.Step.Done.class, drive(again, again.start(new Ballot(9_001, "late"))));
+        assertEquals(new Ballot(9_001, "late"), assertInstanceOf(Proposer.Outcome.Written.class, done.outcome()).version());
+    }
 }
