@@ -170,9 +170,7 @@ public final class MapDbStore implements AutoCloseable {
         }
         for (WriteAheadLog.Entry entry : replay) {
             KeyState state = KeyStateCodec.decode(entry.state());
-            if (state.promised() != null) {
-                clock.observe(state.promised());
-            }
+            observe(clock, state);
             apply(entry.key(), entry.state());
             lastSeq = entry.seq();
         }
@@ -497,6 +495,23 @@ public final class MapDbStore implements AutoCloseable {
     public record Page(java.util.List<Row> rows, boolean more) {
     }
 
+    /**
+     * Raises {@code clock} past every ballot {@code s} holds: its promise, and the versions of what it accepted and
+     * committed (a write in a term has a version above its ballot and above any promise: a lone write's version must
+     * still be above it, docs/PAXOS.md "Versions stay unique per key").
+     */
+    private static void observe(BallotClock clock, KeyState s) {
+        if (s.promised() != null) {
+            clock.observe(s.promised());
+        }
+        if (s.accepted() != null) {
+            clock.observe(s.accepted().version());
+        }
+        if (s.committed() != null) {
+            clock.observe(s.committed().version());
+        }
+    }
+
     /** The committed (durable) state of {@code key} ({@link KeyState#EMPTY} if never written). */
     public KeyState read(String key) {
         checkUsable();
@@ -689,9 +704,7 @@ public final class MapDbStore implements AutoCloseable {
                 }
                 Acceptor.Transition<?> t = p.update().apply(current, () -> clock.next(now));
                 if (t.changed(current)) {
-                    if (t.next().promised() != null) {
-                        clock.observe(t.next().promised());
-                    }
+                    observe(clock, t.next());
                     WriteAheadLog.Entry e = new WriteAheadLog.Entry(seq + 1, key, KeyStateCodec.encode(t.next()));
                     long bytes = WriteAheadLog.recordBytes(e);
                     if (!chunk.isEmpty() && DiskSpace.commitBytes(pendingBytes + chunkBytes[0] + bytes,

@@ -416,6 +416,24 @@ class MapDbStoreTest {
         assertEquals(syncs, s.stats().groupCommits());
     }
 
+    /**
+     * A write in a term carries a version above its ballot (and above any promise): a lone write on this store, and
+     * one after a crash, still gets a version above it, so a version never names two writes of a key.
+     */
+    @Test
+    void aLoneWritesVersionIsAboveAnAcceptedWriteInATermsVersion() throws Exception {
+        MapDbStore s = open(dir);
+        Ballot term = new Ballot(1_000, "coord");
+        io.nimbus.core.kv.Proposal ahead = io.nimbus.core.kv.Proposal.inTerm(term, new Ballot(9_000_000_000L, "coord"), "t".getBytes());
+        s.update("k", (current, fresh) -> io.nimbus.core.paxos.Acceptor.accept(current, ahead)).get(10, TimeUnit.SECONDS);
+        Path image = Files.createDirectory(dir.resolveSibling(dir.getFileName() + "-term"));
+        copyTree(dir, image);
+        Ballot mine = ((WriteOutcome.Applied) await(s.submit(put("k", "v")))).version();
+        assertTrue(mine.compareTo(ahead.version()) > 0, mine + " > " + ahead.version());
+        Ballot afterCrash = ((WriteOutcome.Applied) await(open(image).submit(put("k", "v")))).version();
+        assertTrue(afterCrash.compareTo(ahead.version()) > 0, "replayed: " + afterCrash + " > " + ahead.version());
+    }
+
     /** Copies a store directory as a crash leaves it (the copy may be taken while the store is open). */
     static void copyTree(Path from, Path to) throws IOException {
         try (Stream<Path> paths = Files.walk(from)) {

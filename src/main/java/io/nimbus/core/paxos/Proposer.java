@@ -636,6 +636,8 @@ public final class Proposer {
                 }
                 if (x.version().equals(version)) {
                     ownNewest = x.isAfter(ownNewest) ? x : ownNewest;
+                } else if (recovery.base() != null && x.version().equals(recovery.base().version())) {
+                    continue; // the base itself, perhaps finished under a higher ballot by an earlier attempt: not newer
                 } else if (x.isAfter(newestOther)) {
                     newestOther = x;
                 }

@@ -274,4 +274,32 @@ class TermWriteTest {
         Proposer.Step.Done done = assertInstanceOf(Proposer.Step.Done.class, drive(again, again.start(new Ballot(9_001, "late"))));
         assertEquals(new Ballot(9_001, "late"), assertInstanceOf(Proposer.Outcome.Written.class, done.outcome()).version());
     }
+
+    /**
+     * The base itself finished under a higher ballot (an earlier recovering attempt repaired it: accepted, never
+     * committed, on the replicas it asked) is not "another write since": the write is still provably not chosen.
+     */
+    @Test
+    void theBaseFinishedUnderAHigherBallotIsNotANewerWrite() {
+        Proposer.Term term = writeWithPrepare("v1");
+        Proposal base = term.last();
+        Ballot rival = new Ballot(5_000, "rival");
+        for (String r : List.of("a", "b")) {
+            acceptors.put(r, Acceptor.prepare(acceptors.get(r), rival).next());
+        }
+        Proposer.Recovery recovery = partlyAccepted(term, next());
+        Proposal repaired = acceptors.get("a").committed().reproposed(new Ballot(5_500, "rival"));
+        for (String r : List.of("a", "b")) {
+            acceptors.put(r, Acceptor.accept(Acceptor.prepare(acceptors.get(r), repaired.ballot()).next(), repaired).next());
+        }
+        assertEquals(base.version(), repaired.version());
+        Proposer.Step.Restart finishedBase = assertInstanceOf(Proposer.Step.Restart.class,
+                retry(recovery, new Ballot(6_000, "coord"), List.of("a", "b")),
+                "a and b report only the base, re-proposed and not committed: not chosen, so the attempt finishes the base");
+        assertEquals(recovery, finishedBase.recovery(), "and the next attempt still settles this write");
+        Ballot fresh = new Ballot(7_000, "coord");
+        Proposer.Step.Done done = assertInstanceOf(Proposer.Step.Done.class, retry(recovery, fresh, List.of("a", "b")));
+        assertEquals(fresh, assertInstanceOf(Proposer.Outcome.Written.class, done.outcome()).version(),
+                "written once, as a fresh write on top of the base");
+    }
 }
