@@ -377,7 +377,7 @@ public final class Proposer {
                     throw new IllegalStateException("replica " + request.to() + " answered accept " + ballot + " with " + reply);
                 }
                 ackers.add(request.to());
-                if (!quorum.satisfiedBy(ackers) && !deferred.isEmpty() && quorumStillPossible()) {
+                if (!quorum.satisfiedBy(ackers) && !deferred.isEmpty() && quorum.satisfiableWith(possible())) {
                     Set<String> now = deferred;
                     deferred = Set.of();
                     return new Step.Send(to(now, r -> new PaxosMessage.Propose(key, proposal)), List.of());
@@ -462,12 +462,7 @@ public final class Proposer {
 
     /** After a refusal or a silence: can the phase still reach a quorum? If not, how does it end? */
     private Step settle() {
-        Set<String> possible = new HashSet<>(ackers);
-        for (String r : replicas) {
-            if (!replied.contains(r)) {
-                possible.add(r);
-            }
-        }
+        Set<String> possible = possible();
         int outstanding = replicas.size() - replied.size() - deferred.size(); // sent and not answered
         if (!deferred.isEmpty() && outstanding == 0 && ackers.isEmpty()) {
             // every replica asked refused or was silent: the deferred ones were never asked
@@ -597,15 +592,15 @@ public final class Proposer {
         return beginAccept(Phase.ACCEPT, repairs);
     }
 
-    /** Can the running phase still reach its quorum (the replicas that said yes and those yet to answer)? */
-    private boolean quorumStillPossible() {
+    /** The replicas that may still say yes in the running phase: those that did and those yet to answer. */
+    private Set<String> possible() {
         Set<String> possible = new HashSet<>(ackers);
         for (String r : replicas) {
             if (!replied.contains(r)) {
                 possible.add(r);
             }
         }
-        return quorum.satisfiableWith(possible);
+        return possible;
     }
 
     /** The highest version any promise of this attempt reports, accepted or committed (null: none). */
