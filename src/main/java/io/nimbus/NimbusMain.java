@@ -48,6 +48,9 @@ public class NimbusMain {
                 nimbus.paxos.in-flight-max        requests coordinated at once before 503 (4096)
                 nimbus.paxos.commit-linger-ms     a commit not waited for waits this long for a
                                                   request to the same peer to ride with (0)
+                nimbus.paxos.commits-owed-bytes-max
+                                                  commits owed to one peer that wait again after its
+                                                  full bulkhead refused them (8388608)
                 nimbus.paxos.terms-max            keys whose next write from this node may skip the
                                                   prepare (its term on them); 0: none (16384)
                 nimbus.paxos.compares-first       a waiting compare-and-set runs before waiting

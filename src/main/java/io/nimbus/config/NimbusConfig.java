@@ -250,6 +250,16 @@ public interface NimbusConfig {
         long commitLingerMs();
 
         /**
+         * Bytes of commits that may be owed to one peer again after its bulkhead refused to send them (they wait
+         * for the next request to it, or a flush a little later); refused commits beyond this are dropped, as are
+         * those its open breaker refuses (a lost commit is a lost message: the key's next prepare finishes the
+         * value). Counted in {@code nimbus_paxos_commits_dropped_total}.
+         */
+        @WithName("commits-owed-bytes-max")
+        @WithDefault("8388608")
+        long commitsOwedBytesMax();
+
+        /**
          * Keys on which this coordinator holds a term at most (docs/PAXOS.md "One round trip"): a ballot a quorum
          * promised it, so that its next write to the key skips the prepare. Beyond this an arbitrary key's term is
          * dropped (that key's next write prepares). 0: every write prepares. About 200 bytes per key.

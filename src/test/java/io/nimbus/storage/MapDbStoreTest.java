@@ -32,6 +32,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class MapDbStoreTest {
     @TempDir
     Path dir;
+    /** Copies of {@link #dir} (crash images); a second temporary directory, so that JUnit deletes them too. */
+    @TempDir
+    Path images;
 
     private final List<MapDbStore> open = new ArrayList<>();
     private final AtomicLong micros = new AtomicLong(1_000_000);
@@ -107,7 +110,7 @@ class MapDbStoreTest {
         }
         await(s.submit(new Mutation("k7", null, Precondition.NONE)));
         // no checkpoint has run (interval is an hour): the files as they are now are what a crash leaves
-        Path image = Files.createDirectory(dir.resolveSibling(dir.getFileName() + "-crash"));
+        Path image = Files.createDirectory(images.resolve("crash"));
         copyTree(dir, image);
         MapDbStore recovered = open(image);
         for (int i = 0; i < 200; i++) {
@@ -149,7 +152,7 @@ class MapDbStoreTest {
         assertTrue(s.stats().checkpoints() > checkpointsBefore, "no checkpoint within 10 s");
         assertNewestState(s);
         // Everything the log held is gone with it, so what a crash now leaves is MapDB's commit alone.
-        Path image = Files.createDirectory(dir.resolveSibling(dir.getFileName() + "-after-checkpoint"));
+        Path image = Files.createDirectory(images.resolve("after-checkpoint"));
         copyTree(dir, image);
         MapDbStore recovered = open(image);
         assertNewestState(recovered);
@@ -358,7 +361,7 @@ class MapDbStoreTest {
         assertEquals(t1, again.topology(), "loaded when the store opens, before anything is served");
         again.close();
         open.clear();
-        java.nio.file.Path wiped = dir.resolveSibling(dir.getFileName() + "-wiped");
+        java.nio.file.Path wiped = images.resolve("wiped");
         MapDbStore fresh = open(wiped);
         org.junit.jupiter.api.Assertions.assertNotEquals(host, fresh.hostId());
         assertEquals(null, fresh.topology());
@@ -403,7 +406,7 @@ class MapDbStoreTest {
                 (current, fresh) -> io.nimbus.core.paxos.Acceptor.prepare(current, rival)).get(10, TimeUnit.SECONDS);
         assertInstanceOf(io.nimbus.core.paxos.PaxosMessage.Promised.class, reply);
         // the files as they are now (no checkpoint for an hour) are what a crash would leave
-        Path image = Files.createDirectory(dir.resolveSibling(dir.getFileName() + "-promise"));
+        Path image = Files.createDirectory(images.resolve("promise"));
         copyTree(dir, image);
         assertEquals(rival, open(image).read("k").promised(), "the promise survives a crash");
         // a write issued here after seeing the rival's ballot gets a version above it
@@ -426,7 +429,7 @@ class MapDbStoreTest {
         Ballot term = new Ballot(1_000, "coord");
         io.nimbus.core.kv.Proposal ahead = io.nimbus.core.kv.Proposal.inTerm(term, new Ballot(9_000_000_000L, "coord"), "t".getBytes());
         s.update("k", (current, fresh) -> io.nimbus.core.paxos.Acceptor.accept(current, ahead)).get(10, TimeUnit.SECONDS);
-        Path image = Files.createDirectory(dir.resolveSibling(dir.getFileName() + "-term"));
+        Path image = Files.createDirectory(images.resolve("term"));
         copyTree(dir, image);
         Ballot mine = ((WriteOutcome.Applied) await(s.submit(put("k", "v")))).version();
         assertTrue(mine.compareTo(ahead.version()) > 0, mine + " > " + ahead.version());
@@ -481,7 +484,7 @@ class MapDbStoreTest {
         for (int i = 0; i < 50; i++) {
             await(first.submit(put("k" + i, "v" + i)));
         }
-        Path crashed = dir.resolveSibling(dir.getFileName() + "-crashed");
+        Path crashed = images.resolve("crashed");
         copyTree(dir, crashed); // as a crash leaves it: the log holds the writes, MapDB not yet committed
         long[] free = {1L << 20}; // 1 MiB: less than a checkpoint's fixed overhead
         StoreOpenException e = assertThrows(StoreOpenException.class, () -> MapDbStore.open(new StoreSettings(crashed,

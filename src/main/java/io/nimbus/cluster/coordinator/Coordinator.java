@@ -46,6 +46,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import org.jboss.logging.Logger;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.List;
@@ -81,6 +82,11 @@ public class Coordinator {
      * worth must stay far below its {@code write-queue-max} (a replica also sheds them while that is half full).
      */
     static final int COMMITS_PER_FRAME_MAX = 256;
+    /**
+     * Least wait before owed commits a peer's full bulkhead refused are tried again on their own (they also ride
+     * with the next request to it that the bulkhead admits): its calls in flight take a round trip at least.
+     */
+    static final long REFUSED_FLUSH_RETRY_MS = 10;
 
     private final NimbusConfig config;
     private final ClusterService cluster;
@@ -102,7 +108,9 @@ public class Coordinator {
     /** Per Paxos request type: [unanswered, answered] latency timers. */
     private final Map<Class<?>, Timer[]> phaseTimers;
     /** Commits owed to peers, sent with the next request to each or after {@code commit-linger-ms}. */
-    private final PendingCommits owed = new PendingCommits();
+    private final PendingCommits owed;
+    /** Owed commits dropped unsent: the peer's breaker was open, or too many bytes were owed to it. */
+    private final Counter commitsDropped;
     /** The terms this coordinator holds (docs/PAXOS.md "One round trip"), shared by its coordinations. */
     private final Terms terms;
     private final Counter termWrites;
@@ -154,6 +162,11 @@ public class Coordinator {
                 .description(sent).register(registry);
         this.commitsAlone = Counter.builder("nimbus.paxos.commits.sent").tag("carried", "own-frame")
                 .description(sent).register(registry);
+        this.owed = new PendingCommits(config.paxos().commitsOwedBytesMax());
+        this.commitsDropped = Counter.builder("nimbus.paxos.commits.dropped")
+                .description("commits owed to a peer and dropped unsent: its guard refused them and its breaker was "
+                        + "open, or more than nimbus.paxos.commits-owed-bytes-max were owed to it (the next prepare "
+                        + "of the key finishes the value)").register(registry);
         this.commitFrames = Counter.builder("nimbus.paxos.commit.frames")
                 .description("frames that carried only owed commits (no request rode with them within "
                         + "nimbus.paxos.commit-linger-ms)").register(registry);
@@ -551,12 +564,15 @@ public class Coordinator {
 
     /** Sends what is owed to {@code to} after the linger time, unless a request to it takes it along first. */
     private void scheduleFlush(Endpoint to) {
-        long linger = config.paxos().commitLingerMs();
+        scheduleFlush(to, config.paxos().commitLingerMs());
+    }
+
+    private void scheduleFlush(Endpoint to, long delayMs) {
         try {
-            if (linger <= 0) {
+            if (delayMs <= 0) {
                 vertx.runOnContext(x -> flushOwed(to));
             } else {
-                vertx.setTimer(linger, id -> flushOwed(to));
+                vertx.setTimer(delayMs, id -> flushOwed(to));
             }
         } catch (RuntimeException e) {
             // Vert.x is closing: the commits wait for a request to that peer, or are lost with this node (a
@@ -580,25 +596,51 @@ public class Coordinator {
         commitsWithRequest.increment(commits.size());
         return cluster.peers().request(PeerGuards.Kind.PAXOS, to, new ClusterTransport.Message(PaxosCodec.BUNDLE,
                 PaxosCodec.encodeBundle(commits, type, request)), timeoutMs).whenComplete((reply, err) -> {
-            if (err != null && unwrap(err) instanceof PeerRefusedException) {
-                // nothing was sent: the commits are owed again, for the next request or the flush
-                if (owed.putBack(to, commits)) {
-                    scheduleFlush(to);
-                }
+            if (err != null && unwrap(err) instanceof PeerRefusedException refused) {
+                refused(to, commits, refused);
             }
         });
     }
 
+    /**
+     * Commits {@code to}'s guard refused (nothing was sent). Its bulkhead was full: they are owed again, ahead
+     * of those owed since, for the next request to it or a flush after {@value #REFUSED_FLUSH_RETRY_MS} ms at
+     * least (at most {@code nimbus.paxos.commits-owed-bytes-max} owed; beyond it they are dropped). Its breaker
+     * was open: dropped, as the peer is taken for down and holding them for the whole open period would only
+     * grow the queue. A dropped commit is a lost message: the next prepare of its key finishes the value.
+     */
+    private void refused(Endpoint to, List<byte[]> commits, PeerRefusedException why) {
+        PendingCommits.Returned r = owed.refused(to, commits, why.reason());
+        if (r.dropped() > 0) {
+            commitsDropped.increment(r.dropped());
+            LOG.debugf("%d commits to %s dropped (breaker open, or more than nimbus.paxos.commits-owed-bytes-max "
+                    + "owed to it): %s", r.dropped(), to, why.getMessage());
+        }
+        if (r.flushNeeded()) {
+            scheduleFlush(to, Math.max(config.paxos().commitLingerMs(), REFUSED_FLUSH_RETRY_MS));
+        }
+    }
+
     /** Sends what is still owed to {@code to} (no request took it along meanwhile) in frames of their own. */
     private void flushOwed(Endpoint to) {
-        List<byte[]> commits;
-        while (!(commits = owed.take(to, bundleBytesMax, true, COMMITS_PER_FRAME_MAX)).isEmpty()) {
+        // every frame is taken before any is sent: a refusal may come back at once and owe its commits again
+        List<List<byte[]>> frames = new ArrayList<>();
+        List<byte[]> taken;
+        while (!(taken = owed.take(to, bundleBytesMax, true, COMMITS_PER_FRAME_MAX)).isEmpty()) {
+            frames.add(taken);
+        }
+        for (List<byte[]> commits : frames) {
             commitsAlone.increment(commits.size());
             commitFrames.increment();
             int n = commits.size();
+            List<byte[]> frame = commits;
             cluster.peers().request(PeerGuards.Kind.PAXOS, to, new ClusterTransport.Message(PaxosCodec.BUNDLE,
                             PaxosCodec.encodeBundle(commits, 0, null)), config.paxos().phaseTimeoutMs())
                     .whenComplete((reply, err) -> {
+                        if (err != null && unwrap(err) instanceof PeerRefusedException refused) {
+                            refused(to, frame, refused);
+                            return;
+                        }
                         if (err != null) {
                             LOG.debugf("%d commits to %s not confirmed: %s", n, to, err.getMessage());
                             return;

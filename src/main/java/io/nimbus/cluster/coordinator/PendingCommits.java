@@ -1,5 +1,6 @@
 package io.nimbus.cluster.coordinator;
 
+import io.nimbus.cluster.peer.PeerRefusedException;
 import io.nimbus.core.gossip.Endpoint;
 
 import java.util.ArrayDeque;
@@ -17,6 +18,19 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class PendingCommits {
     private final Map<Endpoint, Owed> owed = new ConcurrentHashMap<>();
+    private final long bytesMax;
+
+    /**
+     * @param bytesMax bytes of commits that may be owed to one peer again after its guard refused them (nothing
+     *                 was sent); refused commits beyond that are dropped ({@link #putBack})
+     */
+    PendingCommits(long bytesMax) {
+        this.bytesMax = bytesMax;
+    }
+
+    /** What became of commits put back after a refused send. */
+    record Returned(boolean flushNeeded, int dropped) {
+    }
 
     /** Owes {@code commit} to {@code to}; true if nothing was owed to it before (a flush should be scheduled). */
     boolean add(Endpoint to, byte[] commit) {
@@ -33,11 +47,26 @@ final class PendingCommits {
     }
 
     /**
-     * Owes {@code commits} (taken earlier, in order) to {@code to} again, ahead of any owed since; true if nothing
-     * was owed to it before (a flush should be scheduled).
+     * Owes {@code commits} (taken earlier, in order, and refused by the peer's guard: nothing was sent) to
+     * {@code to} again, ahead of any owed since, unless that would make more than the bytes this was built with
+     * owed to it: then they are dropped (a lost commit is a lost message, which Paxos tolerates: the next prepare
+     * of the key finishes the value), so that a peer whose guard keeps refusing does not grow this without bound.
+     * A flush should be scheduled if nothing was owed to it before and they were kept.
      */
-    boolean putBack(Endpoint to, List<byte[]> commits) {
-        return owed.computeIfAbsent(to, e -> new Owed()).putBack(commits);
+    Returned putBack(Endpoint to, List<byte[]> commits) {
+        return owed.computeIfAbsent(to, e -> new Owed()).putBack(commits, bytesMax);
+    }
+
+    /**
+     * Commits {@code to}'s guard refused to send, by why. Its bulkhead was full (calls to it are in flight, so it
+     * is alive): owed again, as {@link #putBack}. Its breaker was open: dropped, as the peer is taken for down and
+     * holding them for the whole open period would only grow this (the key's next prepare finishes the value).
+     */
+    Returned refused(Endpoint to, List<byte[]> commits, PeerRefusedException.Reason why) {
+        if (why == PeerRefusedException.Reason.BREAKER_OPEN) {
+            return new Returned(false, commits.size());
+        }
+        return putBack(to, commits);
     }
 
     /** How many commits are owed to {@code to}. */
@@ -48,18 +77,28 @@ final class PendingCommits {
 
     private static final class Owed {
         private final ArrayDeque<byte[]> commits = new ArrayDeque<>();
+        private long bytes;
 
         synchronized boolean add(byte[] commit) {
             commits.addLast(commit);
+            bytes += commit.length;
             return commits.size() == 1;
         }
 
-        synchronized boolean putBack(List<byte[]> taken) {
+        synchronized Returned putBack(List<byte[]> taken, long bytesMax) {
+            long more = 0;
+            for (byte[] c : taken) {
+                more += c.length;
+            }
+            if (bytes + more > bytesMax) {
+                return new Returned(false, taken.size());
+            }
             boolean wasEmpty = commits.isEmpty();
             for (int i = taken.size() - 1; i >= 0; i--) {
                 commits.addFirst(taken.get(i));
             }
-            return wasEmpty && !taken.isEmpty();
+            bytes += more;
+            return new Returned(wasEmpty && !taken.isEmpty(), 0);
         }
 
         synchronized int size() {
@@ -71,15 +110,16 @@ final class PendingCommits {
                 return List.of();
             }
             List<byte[]> out = new ArrayList<>(Math.min(commits.size(), countMax));
-            long bytes = 0;
+            long taken = 0;
             while (!commits.isEmpty() && out.size() < countMax) {
                 byte[] next = commits.peekFirst();
-                if (bytes + next.length > bytesMax && !(atLeastOne && out.isEmpty())) {
+                if (taken + next.length > bytesMax && !(atLeastOne && out.isEmpty())) {
                     break;
                 }
-                bytes += next.length;
+                taken += next.length;
                 out.add(commits.pollFirst());
             }
+            bytes -= taken;
             return out;
         }
     }

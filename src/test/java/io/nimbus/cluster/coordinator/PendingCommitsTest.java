@@ -1,5 +1,6 @@
 package io.nimbus.cluster.coordinator;
 
+import io.nimbus.cluster.peer.PeerRefusedException;
 import io.nimbus.core.gossip.Endpoint;
 import org.junit.jupiter.api.Test;
 
@@ -25,7 +26,7 @@ class PendingCommitsTest {
 
     @Test
     void commitsOwedToAPeerAreTakenOldestFirstAndOnlyByThatPeer() {
-        PendingCommits p = new PendingCommits();
+        PendingCommits p = new PendingCommits(1 << 20);
         assertTrue(p.add(A, commit(1, 10)), "the first commit owed to a peer asks for a flush");
         assertFalse(p.add(A, commit(2, 10)), "later ones ride with it");
         assertTrue(p.add(B, commit(3, 10)), "each peer is owed separately");
@@ -38,7 +39,7 @@ class PendingCommitsTest {
 
     @Test
     void aTakeStopsAtItsBytesAndCountAndLeavesTheRestInOrder() {
-        PendingCommits p = new PendingCommits();
+        PendingCommits p = new PendingCommits(1 << 20);
         for (int i = 1; i <= 5; i++) {
             p.add(A, commit(i, 100));
         }
@@ -51,14 +52,56 @@ class PendingCommitsTest {
 
     @Test
     void commitsPutBackAfterARefusedSendGoAheadOfThoseOwedSinceInTheirOrder() {
-        PendingCommits p = new PendingCommits();
+        PendingCommits p = new PendingCommits(1 << 20);
         p.add(A, commit(1, 10));
         p.add(A, commit(2, 10));
         List<byte[]> taken = p.take(A, 1000, false, 100);
-        assertFalse(p.putBack(B, List.of()), "putting back nothing asks for nothing");
+        assertFalse(p.putBack(B, List.of()).flushNeeded(), "putting back nothing asks for nothing");
         p.add(A, commit(3, 10));
-        assertFalse(p.putBack(A, taken), "something was owed already: its flush is scheduled");
+        assertFalse(p.putBack(A, taken).flushNeeded(), "something was owed already: its flush is scheduled");
         assertEquals(List.of(1, 2, 3), ids(p.take(A, 1000, true, 100)));
-        assertTrue(p.putBack(A, List.of(commit(4, 10))), "owed to an emptied peer: a flush must be scheduled");
+        assertTrue(p.putBack(A, List.of(commit(4, 10))).flushNeeded(),
+                "owed to an emptied peer: a flush must be scheduled");
+    }
+
+    @Test
+    void aFrameOfOwedCommitsAFullBulkheadRefusedIsOwedAgainAndFlushedLater() {
+        // the flush of a frame of its own found the peer's bulkhead full: nothing was sent, the peer is alive
+        PendingCommits p = new PendingCommits(1 << 20);
+        p.add(A, commit(1, 10));
+        p.add(A, commit(2, 10));
+        List<byte[]> frame = p.take(A, 1000, true, 100);
+        PendingCommits.Returned r = p.refused(A, frame, PeerRefusedException.Reason.BULKHEAD_FULL);
+        assertEquals(0, r.dropped(), "a full bulkhead is no reason to lose a commit");
+        assertTrue(r.flushNeeded(), "nothing else is owed to A: the refused frame must be flushed again");
+        assertEquals(List.of(1, 2), ids(p.take(A, 1000, true, 100)));
+    }
+
+    @Test
+    void commitsAnOpenBreakerRefusedAreDropped() {
+        PendingCommits p = new PendingCommits(1 << 20);
+        p.add(A, commit(1, 10));
+        PendingCommits.Returned r = p.refused(A, p.take(A, 1000, true, 100), PeerRefusedException.Reason.BREAKER_OPEN);
+        assertEquals(1, r.dropped());
+        assertFalse(r.flushNeeded());
+        assertEquals(0, p.owedTo(A));
+    }
+
+    @Test
+    void refusedCommitsBeyondTheBytesOwedToAPeerAreDroppedAndTheOwedStay() {
+        PendingCommits p = new PendingCommits(250);
+        p.add(A, commit(1, 100));
+        p.add(A, commit(2, 100));
+        List<byte[]> first = p.take(A, 100, true, 1);
+        p.add(A, commit(3, 100));
+        // owed: 2 and 3 (200 bytes); putting back 1 would make 300, above 250
+        PendingCommits.Returned r = p.refused(A, first, PeerRefusedException.Reason.BULKHEAD_FULL);
+        assertEquals(1, r.dropped());
+        assertFalse(r.flushNeeded());
+        assertEquals(List.of(2, 3), ids(p.take(A, 1000, true, 100)), "what was owed stays, in order");
+        // the bytes owed went down with the take: a refused frame fits again
+        assertEquals(0, p.refused(A, List.of(commit(4, 100), commit(5, 100)),
+                PeerRefusedException.Reason.BULKHEAD_FULL).dropped());
+        assertEquals(2, p.owedTo(A));
     }
 }
