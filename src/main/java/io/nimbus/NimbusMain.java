@@ -51,6 +51,8 @@ public class NimbusMain {
                 nimbus.paxos.commits-owed-bytes-max
                                                   commits owed to one peer that wait again after its
                                                   full bulkhead refused them (8388608)
+                nimbus.paxos.forward-writes       a QUORUM/ALL write goes to its key's first live
+                                                  replica, which coordinates it (true)
                 nimbus.paxos.terms-max            keys whose next write from this node may skip the
                                                   prepare (its term on them); 0: none (16384)
                 nimbus.paxos.compares-first       a waiting compare-and-set runs before waiting

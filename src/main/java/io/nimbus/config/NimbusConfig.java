@@ -264,6 +264,17 @@ public interface NimbusConfig {
          * promised it, so that its next write to the key skips the prepare. Beyond this an arbitrary key's term is
          * dropped (that key's next write prepares). 0: every write prepares. About 200 bytes per key.
          */
+        /**
+         * Key-affine coordination (docs/PAXOS.md "One coordinator per key"): a write at QUORUM or ALL is forwarded
+         * to the key's first natural replica that this node does not think down, which coordinates it, so that
+         * one node writes each key and its next write skips the prepare (terms-max). A forward that never left
+         * this node is coordinated here instead; one sent and not answered is outcome unknown. false: every node
+         * coordinates the writes it receives.
+         */
+        @WithName("forward-writes")
+        @WithDefault("true")
+        boolean forwardWrites();
+
         @WithName("terms-max")
         @WithDefault("16384")
         int termsMax();

@@ -48,6 +48,9 @@ public final class BenchTool {
                                        the lower of the two stores' closed-loop ops/s, at the connection count
                                        --open-loop-connections; 0: none (0.5)
               --open-loop-connections N  (16)
+              --nimbus-to WAY          spread (connections over the 3 workers, each request coordinated where it
+                                       lands) or one (all to the first worker: one coordinator for every key;
+                                       a diagnosis, not the comparison's shape) (spread)
               --no-etcd                Nimbus only, even if etcd is on the PATH
               --etcd PATH              the etcd binary (the one on the PATH)
               --jar PATH               the jar the workers run (this one)
@@ -87,7 +90,7 @@ public final class BenchTool {
     }
 
     record Options(int seconds, int warmupS, List<Integer> connections, List<Load> loads, int keys, int valueBytes,
-                   long maxOps, int storeWarmupS, String etcdTo, double openLoop, int openLoopConnections, boolean noEtcd, Path etcd,
+                   long maxOps, int storeWarmupS, String etcdTo, String nimbusTo, double openLoop, int openLoopConnections, boolean noEtcd, Path etcd,
                    Path jar, List<String> workerOptions, Path out, boolean keep, Path chartFrom) {
     }
 
@@ -165,6 +168,10 @@ public final class BenchTool {
         if (!List.of("spread", "leader", "best").contains(etcdTo)) {
             throw new IllegalArgumentException("--etcd-to takes spread, leader or best");
         }
+        String nimbusTo = a.getOrDefault("nimbus-to", "spread");
+        if (!List.of("spread", "one").contains(nimbusTo)) {
+            throw new IllegalArgumentException("--nimbus-to takes spread or one");
+        }
         double openLoop;
         try {
             openLoop = Double.parseDouble(a.getOrDefault("open-loop", "0.5"));
@@ -179,13 +186,13 @@ public final class BenchTool {
                 nonNegative("warmup-s", a.getOrDefault("warmup-s", "2")), List.copyOf(connections), List.copyOf(loads),
                 positive("keys", a.getOrDefault("keys", "10000")), nonNegative("value-bytes", a.getOrDefault("value-bytes", "100")),
                 positive("max-ops", a.getOrDefault("max-ops", "5000000")),
-                nonNegative("store-warmup-s", a.getOrDefault("store-warmup-s", "60")), etcdTo, openLoop,
+                nonNegative("store-warmup-s", a.getOrDefault("store-warmup-s", "60")), etcdTo, nimbusTo, openLoop,
                 positive("open-loop-connections", a.getOrDefault("open-loop-connections", "16")), noEtcd, etcd,
                 a.containsKey("jar") ? Path.of(a.get("jar")) : null, List.copyOf(workerOptions),
                 Path.of(a.getOrDefault("out", "target/bench")), keep,
                 a.containsKey("chart-from") ? Path.of(a.get("chart-from")) : null);
         a.keySet().removeAll(List.of("seconds", "warmup-s", "connections", "loads", "keys", "value-bytes", "max-ops",
-                "store-warmup-s", "etcd-to", "open-loop", "open-loop-connections", "etcd", "jar", "out", "chart-from"));
+                "store-warmup-s", "etcd-to", "nimbus-to", "open-loop", "open-loop-connections", "etcd", "jar", "out", "chart-from"));
         if (!a.isEmpty()) {
             throw new IllegalArgumentException("unknown options " + a.keySet());
         }
@@ -356,7 +363,7 @@ public final class BenchTool {
 
         private BenchReport.Row closedRow(Load load, int c, BenchCluster nimbus, BenchCluster etcd)
                 throws InterruptedException, IOException {
-            BenchReport.Cell n = cell(nimbus, nimbus.urls, LoadTool.Target.NIMBUS, load, c, 0, "spread");
+            BenchReport.Cell n = cell(nimbus, nimbusUrls(nimbus), LoadTool.Target.NIMBUS, load, c, 0, o.nimbusTo());
             Measured e = null;
             if (etcd != null) {
                 if (!o.etcdTo().equals("leader")) {
@@ -372,6 +379,11 @@ public final class BenchTool {
             return new BenchReport.Row(load.label(), c, "closed", n, e == null ? null : e.cell(), e == null ? null : e.via());
         }
 
+        /** Where the Nimbus cells send their requests: every worker (spread), or the first one alone (one). */
+        private List<URI> nimbusUrls(BenchCluster nimbus) {
+            return o.nimbusTo().equals("one") ? List.of(nimbus.urls.get(0)) : nimbus.urls;
+        }
+
         private java.util.Optional<BenchReport.Row> openRow(Load load, BenchCluster nimbus, BenchCluster etcd)
                 throws InterruptedException, IOException {
             int c = o.openLoopConnections();
@@ -385,7 +397,7 @@ public final class BenchTool {
             double lower = closed.etcd() == null ? closed.nimbus().opsPerSecond()
                     : Math.min(closed.nimbus().opsPerSecond(), closed.etcd().opsPerSecond());
             long rate = Math.max(1, Math.round(lower * o.openLoop()));
-            BenchReport.Cell n = cell(nimbus, nimbus.urls, LoadTool.Target.NIMBUS, load, c, rate, "spread");
+            BenchReport.Cell n = cell(nimbus, nimbusUrls(nimbus), LoadTool.Target.NIMBUS, load, c, rate, o.nimbusTo());
             BenchReport.Cell e = null;
             if (etcd != null) {
                 List<URI> urls = "leader".equals(closed.etcdVia()) ? List.of(etcd.etcdLeader()) : etcd.urls;
@@ -399,7 +411,7 @@ public final class BenchTool {
                                       long rate, String via) throws InterruptedException {
             LoadTool.Options lo = options(urls, target, load, c, rate, "bench-");
             out.printf("%n== %s %s, %d connections, %s%s%n", store.name, load.label(), c,
-                    rate > 0 ? "open loop at " + rate + " req/s" : "closed loop", target == LoadTool.Target.ETCD ? ", " + via : "");
+                    rate > 0 ? "open loop at " + rate + " req/s" : "closed loop", ", " + via);
             LoadTool.Runner runner = new LoadTool.Runner(lo, out, LoadTool.clients(lo));
             long wallStart = System.nanoTime();
             Duration selfStart = selfCpu();
@@ -457,7 +469,7 @@ public final class BenchTool {
                     Nimbus vs %s — %s
                     machine: %s; java %s
                     started %s, %d s + %d s warm-up per cell; %d keys, %d-byte values; Nimbus: 3 workers, RF 3, QUORUM \
-                    (-Xmx512m); etcd: 3 members, default flags (fsync on)
+                    (-Xmx512m), requests %s; etcd: 3 members, default flags (fsync on)
                     load average (1, 5, 15 min) before: %s, after: %s (the run's own threads waiting on fsync count in it)
                     other processes (not this run's) used %s cores on average per cell, at most %s (from /proc/stat)
                     ops x = Nimbus ops/s / etcd ops/s (above 1: Nimbus more); p99 x = Nimbus p99 / etcd p99 (below 1: \
@@ -467,6 +479,7 @@ public final class BenchTool {
                     applies); open@N: N req/s, latency from each request's intended send time.
                     """, withEtcd ? "etcd" : "(no etcd)", withEtcd ? version(o.etcd()) : "etcd not run", machine(),
                     System.getProperty("java.version"), started, o.seconds(), o.warmupS(), o.keys(), o.valueBytes(),
+                    o.nimbusTo().equals("one") ? "all to the first worker (--nimbus-to one)" : "spread over the workers",
                     loadBefore, loadAfter,
                     String.format(Locale.ROOT, "%.2f", otherCores.stream().mapToDouble(Double::doubleValue).average().orElse(0)),
                     String.format(Locale.ROOT, "%.2f", otherCores.stream().mapToDouble(Double::doubleValue).max().orElse(0)));

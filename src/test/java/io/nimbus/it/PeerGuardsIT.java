@@ -47,6 +47,8 @@ class PeerGuardsIT {
                 .property("nimbus.peer.bulkhead.calls-max=2").property("nimbus.peer.bulkhead.queue-max=1")
                 .property("nimbus.peer.breaker.request-volume=4").property("nimbus.peer.breaker.failure-ratio=0.5")
                 .property("nimbus.peer.breaker.delay-ms=" + BREAKER_DELAY_MS)
+                // this test is about one coordinator's guards: it coordinates every write sent to it
+                .property("nimbus.paxos.forward-writes=false")
                 .start()) {
             c.awaitWritable("ft-ready-", Duration.ofSeconds(60));
             LocalCluster.Node coordinator = c.workers().get(0);

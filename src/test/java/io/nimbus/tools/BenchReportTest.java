@@ -70,7 +70,10 @@ class BenchReportTest {
         assertEquals(List.of("-Da={node}"), o.workerOptions());
         assertThrows(IllegalArgumentException.class, () -> BenchTool.parse(new String[]{"--loads", "scan"}));
         assertThrows(IllegalArgumentException.class, () -> BenchTool.parse(new String[]{"--connections", "0"}));
+        assertEquals("spread", o.nimbusTo());
+        assertEquals("one", BenchTool.parse(new String[]{"--nimbus-to", "one"}).nimbusTo());
         assertThrows(IllegalArgumentException.class, () -> BenchTool.parse(new String[]{"--etcd-to", "nearest"}));
+        assertThrows(IllegalArgumentException.class, () -> BenchTool.parse(new String[]{"--nimbus-to", "leader"}));
         assertThrows(IllegalArgumentException.class, () -> BenchTool.parse(new String[]{"--nope", "1"}));
     }
 

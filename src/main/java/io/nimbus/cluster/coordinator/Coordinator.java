@@ -3,6 +3,8 @@ package io.nimbus.cluster.coordinator;
 import io.nimbus.cluster.peer.PeerGuards;
 import io.nimbus.cluster.peer.PeerRefusedException;
 import io.nimbus.cluster.transport.ClusterTransport;
+import io.nimbus.cluster.transport.MalformedMessageException;
+import io.nimbus.cluster.transport.RequestNotSentException;
 import io.nimbus.cluster.membership.ClusterService;
 import io.nimbus.cluster.topology.TopologyService;
 import io.nimbus.cluster.topology.ClusterView;
@@ -14,6 +16,7 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.nimbus.config.NimbusConfig;
+import io.nimbus.core.coordinator.Affinity;
 import io.nimbus.core.coordinator.Coordination;
 import io.nimbus.core.coordinator.KeyQueue;
 import io.nimbus.core.coordinator.Result;
@@ -119,6 +122,12 @@ public class Coordinator {
     private final Counter commitsWithRequest;
     private final Counter commitsAlone;
     private final Counter commitFrames;
+    /** Writes this node forwarded to their key's coordinator, by what came of the call. */
+    private final Counter forwardsAnswered;
+    private final Counter forwardsNotSent;
+    private final Counter forwardsUnanswered;
+    /** Writes other nodes forwarded here to coordinate. */
+    private final Counter forwardedHere;
 
     public Coordinator(NimbusConfig config, ClusterService cluster, TopologyService topology, ReplicaService local,
                        Storage storage, Vertx vertx, MeterRegistry registry) {
@@ -167,6 +176,17 @@ public class Coordinator {
                 .description("commits owed to a peer and dropped unsent: its guard refused them and its breaker was "
                         + "open, or more than nimbus.paxos.commits-owed-bytes-max were owed to it (the next prepare "
                         + "of the key finishes the value)").register(registry);
+        String forwards = "QUORUM/ALL writes this node forwarded to the node that coordinates their key "
+                + "(nimbus.paxos.forward-writes), by outcome: answered (whatever the answer), not-sent (refused by the "
+                + "peer's guard or no connection: coordinated here instead), unanswered (sent, no answer: outcome unknown)";
+        this.forwardsAnswered = Counter.builder("nimbus.paxos.forwards").tag("outcome", "answered")
+                .description(forwards).register(registry);
+        this.forwardsNotSent = Counter.builder("nimbus.paxos.forwards").tag("outcome", "not-sent")
+                .description(forwards).register(registry);
+        this.forwardsUnanswered = Counter.builder("nimbus.paxos.forwards").tag("outcome", "unanswered")
+                .description(forwards).register(registry);
+        this.forwardedHere = Counter.builder("nimbus.paxos.forwarded")
+                .description("writes other nodes forwarded to this node, as their key's coordinator").register(registry);
         this.commitFrames = Counter.builder("nimbus.paxos.commit.frames")
                 .description("frames that carried only owed commits (no request rode with them within "
                         + "nimbus.paxos.commit-linger-ms)").register(registry);
@@ -186,7 +206,10 @@ public class Coordinator {
 
     /** A key's route under the topology this node holds now. */
     private Routing.Routed route(String key, ConsistencyLevel level) {
-        ClusterView v = topology.view();
+        return route(key, level, topology.view());
+    }
+
+    private Routing.Routed route(String key, ConsistencyLevel level, ClusterView v) {
         return Routing.key(v.topology(), selfReplica(v), v.down(), Murmur3.hash64(key.getBytes(StandardCharsets.UTF_8)),
                 level, v.notReadyWhy());
     }
@@ -216,14 +239,109 @@ public class Coordinator {
                 .thenApply(res -> ((Result.Read) res).committed());
     }
 
-    /** Writes or deletes at {@code level}; completes with the outcome or fails with a {@link RequestFailedException}. */
+    /**
+     * Writes or deletes at {@code level}; completes with the outcome or fails with a {@link RequestFailedException}.
+     * A write at QUORUM or ALL goes to the node that coordinates its key ({@link Affinity}) unless that is this
+     * node or {@code nimbus.paxos.forward-writes} is off.
+     */
     public CompletionStage<WriteOutcome> write(Mutation m, ConsistencyLevel level) {
-        Routing.Route r = routeOrFail(route(m.key(), level));
+        ClusterView v = topology.view();
+        Routing.Route r = routeOrFail(route(m.key(), level, v));
+        Replica coordinator = config.paxos().forwardWrites() ? Affinity.coordinator(r, selfReplica(v), v.down(), level)
+                : null;
+        Endpoint to = coordinator == null || isOwnReplica(coordinator, v) ? null : endpointOf(coordinator, v);
+        if (to != null) {
+            return forward(to, coordinator, m, level, () -> writeHere(m, level, r));
+        }
+        return writeHere(m, level, r);
+    }
+
+    /** A write coordinated by this node. */
+    private CompletableFuture<WriteOutcome> writeHere(Mutation m, ConsistencyLevel level, Routing.Route r) {
         if (r.localOnly()) {
-            return local(m).thenCompose(o -> o != null ? CompletableFuture.completedFuture(o) : write(m, level));
+            return local(m).thenCompose(o -> o != null ? CompletableFuture.completedFuture(o)
+                    : writeHere(m, level, routeOrFail(route(m.key(), level))));
         }
         return run(m.key(), new Coordination.Request.Write(m), level, r, () -> route(m.key(), level))
                 .thenApply(Coordinator::toWriteOutcome);
+    }
+
+    /**
+     * Sends a write to {@code target}, its key's coordinator, and completes with what came of it there. A call
+     * that never left this node (the peer's guard refused it, or no connection could be made) is coordinated
+     * here instead ({@code here}). A call that was sent and got no answer has an unknown outcome: the write may
+     * have been applied there, and running it again here could apply it twice.
+     */
+    private CompletableFuture<WriteOutcome> forward(Endpoint to, Replica target, Mutation m, ConsistencyLevel level,
+                                                    Supplier<CompletableFuture<WriteOutcome>> here) {
+        long timeoutMs = config.limits().writeTimeoutMs() + config.paxos().phaseTimeoutMs();
+        byte[] body = ForwardCodec.encode(new ForwardCodec.Forward(m, level));
+        return cluster.peers().request(PeerGuards.Kind.PAXOS, to, new ClusterTransport.Message(ForwardCodec.FORWARD, body),
+                timeoutMs).handle((reply, err) -> {
+            if (err == null) {
+                forwardsAnswered.increment();
+                Result res;
+                try {
+                    if (reply.type() != ForwardCodec.FORWARDED) {
+                        throw new MalformedMessageException("message type " + reply.type());
+                    }
+                    res = ForwardCodec.decodeResult(reply.body());
+                } catch (MalformedMessageException bad) {
+                    outcomeUnknown.increment();
+                    throw new RequestFailedException(new Result.OutcomeUnknown("this write was forwarded to "
+                            + target.name() + ", which coordinates its key, and its answer does not decode ("
+                            + bad.getMessage() + "): it may have been applied"));
+                }
+                if (res instanceof Result.Written || res instanceof Result.PreconditionFailed
+                        || res instanceof Result.NotFound) {
+                    return CompletableFuture.completedFuture(toWriteOutcome(res));
+                }
+                throw new RequestFailedException(res); // counted where it was coordinated
+            }
+            Throwable cause = unwrap(err);
+            if (cause instanceof PeerRefusedException || cause instanceof RequestNotSentException) {
+                forwardsNotSent.increment();
+                LOG.debugf("a write of %s not forwarded to %s, coordinated here: %s", m.key(), target.name(),
+                        cause.getMessage());
+                return here.get();
+            }
+            forwardsUnanswered.increment();
+            outcomeUnknown.increment();
+            throw new RequestFailedException(new Result.OutcomeUnknown("this write was forwarded to " + target.name()
+                    + ", which coordinates its key, and no answer came (" + cause.getMessage() + "): it may have "
+                    + "been applied"));
+        }).thenCompose(f -> f);
+    }
+
+    /** Whether a cluster-port message is a forwarded write, for {@link #forwarded}. */
+    public static boolean isForwarded(int type) {
+        return type == ForwardCodec.FORWARD;
+    }
+
+    /**
+     * A write another node forwarded here because this node coordinates its key: coordinated here whatever this
+     * node's own view says (it is never forwarded again), and answered with what came of it, failures included.
+     */
+    public CompletionStage<ClusterTransport.Message> forwarded(ClusterTransport.Message request) {
+        ForwardCodec.Forward f = ForwardCodec.decodeForward(request.body());
+        forwardedHere.increment();
+        CompletableFuture<WriteOutcome> w;
+        try {
+            w = writeHere(f.mutation(), f.level(), routeOrFail(route(f.mutation().key(), f.level())));
+        } catch (RequestFailedException e) {
+            w = CompletableFuture.failedFuture(e);
+        }
+        return w.handle((o, err) -> {
+            Result res;
+            if (err == null) {
+                res = toResult(o);
+            } else if (unwrap(err) instanceof RequestFailedException failed) {
+                res = failed.result();
+            } else {
+                throw err instanceof CompletionException c ? c : new CompletionException(err);
+            }
+            return new ClusterTransport.Message(ForwardCodec.FORWARDED, ForwardCodec.encode(res));
+        });
     }
 
     /** A linearizable read of the topology register through its electorate. */
@@ -511,7 +629,6 @@ public class Coordinator {
         });
     }
 
-    /** Is {@code target} this worker's own replica (reached in-process, not over the cluster port)? */
     /**
      * What this worker's own replica of {@code key} promised (null on a proxy, or if it promised nothing): a hint that
      * a term is stale ({@link Terms}). A failed store gives no hint; the write's own request to it reports the failure.
@@ -527,6 +644,7 @@ public class Coordinator {
         }
     }
 
+    /** Is {@code target} this worker's own replica (reached in-process, not over the cluster port)? */
     private boolean isOwnReplica(Replica target, ClusterView v) {
         return storage.isWorker() && target.name().equals(v.self()) && target.host().equals(v.selfHost());
     }
@@ -690,6 +808,16 @@ public class Coordinator {
                     : Coordination.NoReply.FAILING;
         }
         return Coordination.NoReply.SILENT;
+    }
+
+    static Result toResult(WriteOutcome o) {
+        if (o instanceof WriteOutcome.Applied a) {
+            return new Result.Written(a.version());
+        }
+        if (o instanceof WriteOutcome.PreconditionFailed f) {
+            return new Result.PreconditionFailed(f.current());
+        }
+        return new Result.NotFound();
     }
 
     static WriteOutcome toWriteOutcome(Result r) {

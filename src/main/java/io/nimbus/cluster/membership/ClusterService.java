@@ -70,6 +70,8 @@ public class ClusterService {
     private final ReplicaService replicas;
     private final TopologyService topology;
     private final StreamService streams;
+    /** The coordinator, for writes other nodes forward here (a provider: the coordinator needs this service). */
+    private final jakarta.inject.Provider<io.nimbus.cluster.coordinator.Coordinator> coordinator;
     /** Paxos requests carrying a ballot further ahead of this node's clock never reach the acceptor. */
     private final BallotHorizon ballotHorizon;
     private Gossiper gossiper;
@@ -89,7 +91,9 @@ public class ClusterService {
 
     public ClusterService(NimbusConfig config, NodeIdentity identity, Storage storage, Vertx vertx,
                           MeterRegistry registry, ReplicaService replicas, TopologyService topology, StreamService streams,
+                          jakarta.inject.Provider<io.nimbus.cluster.coordinator.Coordinator> coordinator,
                           @ConfigProperty(name = "quarkus.http.port") int httpPort) {
+        this.coordinator = coordinator;
         this.replicas = replicas;
         this.topology = topology;
         this.streams = streams;
@@ -367,6 +371,14 @@ public class ClusterService {
         }
         if (StreamService.isStream(request.type())) {
             return streams.handle(request);
+        }
+        if (io.nimbus.cluster.coordinator.Coordinator.isForwarded(request.type())) {
+            try {
+                return Future.fromCompletionStage(coordinator.get().forwarded(request));
+            } catch (MalformedMessageException e) {
+                warnRefused(e);
+                throw e;
+            }
         }
         long now = System.currentTimeMillis();
         GossipMessage m;

@@ -460,6 +460,8 @@ public final class ClusterTransport implements AutoCloseable {
         private final byte[] nonce = auth.nonce();
         private final ArrayDeque<Runnable> waiting = new ArrayDeque<>();
         private final Map<Long, Promise<Message>> pending = new HashMap<>();
+        /** Ids of pending requests not written to the socket yet (waiting for the handshake). */
+        private final java.util.Set<Long> unwritten = new java.util.HashSet<>();
         private long nextId = 1;
         private NetSocket socket;
         private boolean ready;
@@ -521,8 +523,8 @@ public final class ClusterTransport implements AutoCloseable {
 
         void send(Message m, long timeoutMs, Promise<Message> result) {
             if (pending.size() >= settings.pendingPerPeerMax()) { // (a request waiting for the handshake is pending too)
-                result.fail(new IllegalStateException(settings.pendingPerPeerMax() + " requests already in flight to "
-                        + endpoint));
+                result.fail(new RequestNotSentException(settings.pendingPerPeerMax() + " requests already in flight to "
+                        + endpoint, null));
                 return;
             }
             lastActivityNs = System.nanoTime();
@@ -531,11 +533,15 @@ public final class ClusterTransport implements AutoCloseable {
             long timer = vertx.setTimer(timeoutMs, t -> {
                 Promise<Message> p = pending.remove(id);
                 if (p != null) {
-                    p.fail(new TimeoutException("no answer from " + endpoint + " within " + timeoutMs + " ms"));
+                    TimeoutException late = new TimeoutException("no answer from " + endpoint + " within " + timeoutMs
+                            + " ms");
+                    p.fail(unwritten.remove(id) ? new RequestNotSentException("not sent to " + endpoint
+                            + ": no connection to it within " + timeoutMs + " ms", late) : late);
                 }
             });
             result.future().onComplete(x -> vertx.cancelTimer(timer));
             Runnable write = () -> {
+                unwritten.remove(id);
                 if (pending.containsKey(id)) {
                     write(socket, Frames.REQUEST, id, m.type(), m.body(), sendMac);
                 }
@@ -543,6 +549,7 @@ public final class ClusterTransport implements AutoCloseable {
             if (ready) {
                 write.run();
             } else {
+                unwritten.add(id);
                 waiting.add(write);
             }
         }
@@ -621,10 +628,13 @@ public final class ClusterTransport implements AutoCloseable {
                 connections.remove(endpoint);
             }
             waiting.clear();
-            for (Promise<Message> p : pending.values()) {
-                p.tryFail(cause);
+            for (Map.Entry<Long, Promise<Message>> e : pending.entrySet()) {
+                e.getValue().tryFail(unwritten.contains(e.getKey())
+                        ? new RequestNotSentException("not sent to " + endpoint + ": " + cause.getMessage(), cause)
+                        : cause);
             }
             pending.clear();
+            unwritten.clear();
         }
 
         void close() {

@@ -135,7 +135,28 @@ class ClusterTransportTest {
         ExecutionException e = assertThrows(ExecutionException.class, () -> client(null)
                 .request(new Endpoint("127.0.0.1", port), new ClusterTransport.Message(1, new byte[0]), 200)
                 .toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS));
-        assertInstanceOf(TimeoutException.class, e.getCause());
+        assertInstanceOf(TimeoutException.class, e.getCause(), "it was written: the peer may have acted on it");
+    }
+
+    @Test
+    void aRequestToAPortNobodyListensOnIsKnownNotSent() throws Exception {
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        ExecutionException e = assertThrows(ExecutionException.class, () -> client(null)
+                .request(new Endpoint("127.0.0.1", port), new ClusterTransport.Message(1, new byte[0]), 2000)
+                .toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS));
+        assertInstanceOf(RequestNotSentException.class, e.getCause(), e.getCause().toString());
+    }
+
+    @Test
+    void aRequestRefusedDuringTheHandshakeIsKnownNotSent() throws Exception {
+        Endpoint server = server("s3cret");
+        ExecutionException e = assertThrows(ExecutionException.class, () -> await(client("wrong").request(server,
+                new ClusterTransport.Message(1, new byte[]{1}), 2000)));
+        assertInstanceOf(RequestNotSentException.class, e.getCause(), e.getCause().toString());
+        assertEquals(0, handled.get());
     }
 
     @Test

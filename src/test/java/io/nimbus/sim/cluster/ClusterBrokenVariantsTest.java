@@ -36,6 +36,7 @@ class ClusterBrokenVariantsTest {
             case EARLY_CLEANUP -> 50;
             case SKIP_TOMBSTONES -> 20;
             case WIPED_NODE_KEEPS_IDENTITY -> 5;
+            case FORWARD_UNANSWERED_AS_NOT_WRITTEN -> 10;
             case CORRECT -> 0;
         };
     }

@@ -32,6 +32,7 @@ class ClusterSeedSweepTest {
         long epochs = 0, fenced = 0, refreshes = 0, staleSends = 0, messages = 0, dropped = 0, slowest = 0;
         long opStarts = 0, joinsWithData = 0, leaves = 0, removes = 0, aborts = 0, rows = 0, inFlightRows = 0, switches = 0;
         long scripted = 0, handover = 0, oneLostWithTheDead = 0, cleaned = 0, cleanupKept = 0, wipes = 0, termWrites = 0;
+        long forwards = 0, forwardsNotSent = 0, forwardsUnanswered = 0;
         Map<Integer, Integer> workers = new TreeMap<>();
         for (long seed = first; seed < first + count; seed++) {
             ClusterSim.Outcome o = ClusterSim.run(seed, Variant.CORRECT);
@@ -65,6 +66,9 @@ class ClusterSeedSweepTest {
             cleanupKept += s.cleanupKept;
             wipes += s.wipes;
             termWrites += s.termWrites;
+            forwards += s.forwards;
+            forwardsNotSent += s.forwardsNotSent;
+            forwardsUnanswered += s.forwardsUnanswered;
             slowest = Math.max(slowest, o.wallMs());
             workers.merge(s.workers, 1, Integer::sum);
             if (!o.ok()) {
@@ -76,9 +80,10 @@ class ClusterSeedSweepTest {
         System.out.printf("Cluster sweep: %d seeds in %d ms (%d ms of CPU; slowest %d ms); workers per seed %s; ops %d (ok %d, "
                         + "indeterminate %d, at ONE %d); crashes %d, isolations %d, messages %d (dropped %d); joins %d, "
                         + "electorate steps %d, epochs %.1f per run; fenced replies %d, refreshes %d, requests at an older "
-                        + "epoch than the replica's %d; writes in terms %d; failing %d%n", count, ms, cpuMs, slowest, workers, ops,
+                        + "epoch than the replica's %d; writes in terms %d; writes forwarded to their key's coordinator %d (not sent "
+                        + "%d, unanswered %d); failing %d%n", count, ms, cpuMs, slowest, workers, ops,
                 okOps, indeterminate, oneOps, crashes, partitions, messages, dropped, joins, electorate, (double) epochs / count,
-                fenced, refreshes, staleSends, termWrites, failed.size());
+                fenced, refreshes, staleSends, termWrites, forwards, forwardsNotSent, forwardsUnanswered, failed.size());
         System.out.printf("Topology operations: %d started; joins finished %d (%d with client data present), decommissions %d, "
                         + "removals %d, aborts %d; rows streamed %d (%d served with an accepted proposal above the commit), "
                         + "sources given up for the next %d; scripted crash points %d; handover checks %d; acknowledged ONE "
@@ -100,6 +105,8 @@ class ClusterSeedSweepTest {
                     && scripted > 0 && handover > 0 && cleaned > 0 && wipes > 0, "no topology operations under load");
             assertTrue(crashes > 0 && partitions > 0 && dropped > 0 && indeterminate > 0 && oneOps > 0, "no faults");
             assertTrue(termWrites > 0, "no writes in terms");
+            assertTrue(forwards > 0 && forwardsNotSent > 0 && forwardsUnanswered > 0,
+                    "no forwarded writes, or none that went unsent or unanswered");
         }
     }
 }

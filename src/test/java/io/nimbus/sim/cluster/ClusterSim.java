@@ -1,5 +1,6 @@
 package io.nimbus.sim.cluster;
 
+import io.nimbus.core.coordinator.Affinity;
 import io.nimbus.core.coordinator.Coordination;
 import io.nimbus.core.coordinator.KeyQueue;
 import io.nimbus.core.coordinator.Result;
@@ -154,6 +155,8 @@ public final class ClusterSim {
         public int rowsCleaned, cleanupKept, cleanups, wipes;
         /** Writes proposed in their coordinator's term, without a prepare. */
         public int termWrites;
+        /** Client writes forwarded to their key's coordinator (Affinity): sent, never sent (target down), unanswered. */
+        public int forwards, forwardsNotSent, forwardsUnanswered;
         public long loadStartMs, endMs;
 
         @Override
@@ -167,6 +170,7 @@ public final class ClusterSim {
                     + " inFlightRowsServed=" + inFlightRowsServed + " promiseOnlyRowsServed=" + promiseOnlyRowsServed
                     + " commitCrashes=" + commitCrashes + " oneLostWithTheDead=" + oneLostWithTheDead + " wipes=" + wipes + " rowsCleaned=" + rowsCleaned + " cleanupKept=" + cleanupKept + " cleanups=" + cleanups + " scriptedCrashes=" + scriptedCrashes + " handoverChecks=" + handoverChecks + (cappedRoutes > 0 ? " cappedRoutes=" + cappedRoutes + " (alone " + cappedRoutesAlone + ")" : "")
                     + " fenced=" + fenced + " refreshes=" + refreshes + " staleSends=" + staleSends + " termWrites=" + termWrites
+                    + " forwards=" + forwards + " (not sent " + forwardsNotSent + ", unanswered " + forwardsUnanswered + ")"
                     + " messages=" + messages + " dropped=" + dropped + " finalReads=" + finalReads
                     + " loadStart=" + loadStartMs + "ms end=" + endMs + "ms";
         }
@@ -192,6 +196,8 @@ public final class ClusterSim {
     static final int TOKENS = 4;
     static final long PHASE_TIMEOUT_MS = 300;
     static final long OP_DEADLINE_MS = 3000;
+    /** A forwarded write's wait for its answer: the coordinating node's deadline and a phase more (as the real one). */
+    static final long FORWARD_TIMEOUT_MS = OP_DEADLINE_MS + PHASE_TIMEOUT_MS;
     static final long GOSSIP_INTERVAL_MS = 100;
     static final long BARRIER_ROUND_MS = 200, BARRIER_GRACE_MS = 2000, BARRIER_TIMEOUT_MS = 60_000;
     static final int CAS_ATTEMPTS_MAX = 10;
@@ -213,6 +219,11 @@ public final class ClusterSim {
 
     private final long seed;
     private final Variant variant;
+    /**
+     * Whether client writes go to their key's coordinator (nimbus.paxos.forward-writes): on three seeds in four,
+     * taken from the seed rather than drawn, so that every other draw of a seed's scenario stays what it was.
+     */
+    private final boolean forwardWrites;
     private final boolean verbose = Boolean.getBoolean("sim.verbose");
     private final EventQueue loop = new EventQueue();
     private final Trace trace = new Trace();
@@ -301,6 +312,7 @@ public final class ClusterSim {
         this.seed = seed;
         this.variant = variant;
         this.rounds = rounds;
+        this.forwardWrites = Math.floorMod(seed, 4) != 3;
         SplittableRandom root = new SplittableRandom(seed);
         SplittableRandom scenario = root.split();
         this.net = root.split();
@@ -1281,6 +1293,8 @@ public final class ClusterSim {
         /** The coordinator's terms (in memory, as in the real coordinator: a crash loses them). */
         Terms terms = newTerms();
         final List<Flight> flights = new ArrayList<>();
+        /** Client writes this node forwarded and has no answer for yet (a crash leaves their outcome unknown). */
+        final List<Forwarded> forwarding = new ArrayList<>();
         /** StreamService's cleanedEpoch and cleaning, ReplicaService's newestRequestEpoch: volatile. */
         long cleanedEpoch, newestRequestEpoch;
         boolean cleaning;
@@ -1395,6 +1409,11 @@ public final class ClusterSim {
             flights.clear();
             for (Flight f : lost) {
                 f.lost();
+            }
+            List<Forwarded> unanswered = new ArrayList<>(forwarding);
+            forwarding.clear();
+            for (Forwarded f : unanswered) {
+                f.end(null);
             }
         }
 
@@ -2858,6 +2877,35 @@ public final class ClusterSim {
         }
     }
 
+    /** A forwarded client write at the node that forwarded it, until it ends (answered, unanswered, or its node crashed). */
+    static final class Forwarded {
+        final Node from;
+        final Consumer<Result> done;
+        boolean ended;
+
+        Forwarded(Node from, Consumer<Result> done) {
+            this.from = from;
+            this.done = done;
+        }
+
+        void end(Result r) {
+            if (!ended) {
+                ended = true;
+                from.forwarding.remove(this);
+                done.accept(r);
+            }
+        }
+    }
+
+    Node byName(String name) {
+        for (Node n : nodes) {
+            if (n.name.equals(name)) {
+                return n;
+            }
+        }
+        return null;
+    }
+
     static long token(String key) {
         return Murmur3.hash64(key.getBytes(StandardCharsets.UTF_8));
     }
@@ -2987,7 +3035,50 @@ public final class ClusterSim {
                 done.accept(refused.result());
                 return;
             }
-            node.coordinate(key, opId, request, level, (Routing.Route) r, () -> node.routeKey(key, level), done);
+            Routing.Route route = (Routing.Route) r;
+            Replica coordinator = forwardWrites && request instanceof Coordination.Request.Write && !key.equals(REGISTER)
+                    ? Affinity.coordinator(route, node.self(), node.down, level) : null;
+            Node to = coordinator == null ? null : byName(coordinator.name());
+            if (to != null && to != node) {
+                forward(node, to, key, opId, request, level, route, done);
+                return;
+            }
+            node.coordinate(key, opId, request, level, route, () -> node.routeKey(key, level), done);
+        }
+
+        /**
+         * A write forwarded to its key's coordinator, as Coordinator.forward: to a node that is down (its connection
+         * refused) nothing is sent and the write is coordinated here; sent and not answered, its outcome is unknown.
+         * The forward is not duplicated (one TCP request, never resent); it may be lost or delayed, its answer too.
+         */
+        void forward(Node from, Node to, String key, int opId, Coordination.Request request, ConsistencyLevel level,
+                     Routing.Route route, Consumer<Result> done) {
+            if (!to.up) {
+                stats.forwardsNotSent++;
+                from.coordinate(key, opId, request, level, route, () -> from.routeKey(key, level), done);
+                return;
+            }
+            stats.forwards++;
+            Forwarded f = new Forwarded(from, done);
+            from.forwarding.add(f);
+            ClusterSim.this.<Result>rpc(from, to, "fwd", false, FORWARD_TIMEOUT_MS, (target, answer) -> {
+                Routing.Routed there = target.routeKey(key, level);
+                if (there instanceof Routing.Refused refused) {
+                    answer.accept(refused.result());
+                } else {
+                    target.coordinate(key, opId, request, level, (Routing.Route) there, () -> target.routeKey(key, level),
+                            answer);
+                }
+            }, res -> {
+                if (res == null) {
+                    stats.forwardsUnanswered++;
+                    f.end(variant == Variant.FORWARD_UNANSWERED_AS_NOT_WRITTEN
+                            ? new Result.Unavailable("forwarded to " + to.name + ", no answer (taken for nothing written)")
+                            : new Result.OutcomeUnknown("forwarded to " + to.name + ", no answer"));
+                } else {
+                    f.end(res);
+                }
+            });
         }
 
         void finish(Node node, String key, ClientOp kind, int opId, Result res, long think) {

@@ -48,5 +48,10 @@ public enum Variant {
     /** The stream drops rows whose committed value is a tombstone (a deleted key is not handed over). */
     SKIP_TOMBSTONES,
     /** A worker's wiped store restarts under its old host id and answers as the old replica (with none of its state). */
-    WIPED_NODE_KEEPS_IDENTITY
+    WIPED_NODE_KEEPS_IDENTITY,
+    /**
+     * A client write forwarded to its key's coordinator (Affinity) that got no answer is reported as nothing written
+     * (as if it had not been sent), where the coordinator may have written it: it must be reported outcome unknown.
+     */
+    FORWARD_UNANSWERED_AS_NOT_WRITTEN
 }
