@@ -260,11 +260,6 @@ public interface NimbusConfig {
         long commitsOwedBytesMax();
 
         /**
-         * Keys on which this coordinator holds a term at most (docs/PAXOS.md "One round trip"): a ballot a quorum
-         * promised it, so that its next write to the key skips the prepare. Beyond this an arbitrary key's term is
-         * dropped (that key's next write prepares). 0: every write prepares. About 200 bytes per key.
-         */
-        /**
          * Key-affine coordination (docs/PAXOS.md "One coordinator per key"): a write at QUORUM or ALL is forwarded
          * to the key's first natural replica that this node does not think down, which coordinates it, so that
          * one node writes each key and its next write skips the prepare (terms-max). A forward that never left
@@ -275,6 +270,11 @@ public interface NimbusConfig {
         @WithDefault("true")
         boolean forwardWrites();
 
+        /**
+         * Keys on which this coordinator holds a term at most (docs/PAXOS.md "One round trip"): a ballot a quorum
+         * promised it, so that its next write to the key skips the prepare. Beyond this an arbitrary key's term is
+         * dropped (that key's next write prepares). 0: every write prepares. About 200 bytes per key.
+         */
         @WithName("terms-max")
         @WithDefault("16384")
         int termsMax();

@@ -249,9 +249,11 @@ public class Coordinator {
         Routing.Route r = routeOrFail(route(m.key(), level, v));
         Replica coordinator = config.paxos().forwardWrites() ? Affinity.coordinator(r, selfReplica(v), v.down(), level)
                 : null;
-        Endpoint to = coordinator == null || isOwnReplica(coordinator, v) ? null : endpointOf(coordinator, v);
+        Endpoint to = coordinator == null || isOwnReplica(coordinator, v) || !ForwardCodec.forwardable(m) ? null
+                : endpointOf(coordinator, v);
         if (to != null) {
-            return forward(to, coordinator, m, level, () -> writeHere(m, level, r));
+            // not sent after all: routed again, the wait for a connection may have taken a while
+            return forward(to, coordinator, m, level, () -> writeHere(m, level, routeOrFail(route(m.key(), level))));
         }
         return writeHere(m, level, r);
     }
@@ -274,12 +276,11 @@ public class Coordinator {
      */
     private CompletableFuture<WriteOutcome> forward(Endpoint to, Replica target, Mutation m, ConsistencyLevel level,
                                                     Supplier<CompletableFuture<WriteOutcome>> here) {
-        long timeoutMs = config.limits().writeTimeoutMs() + config.paxos().phaseTimeoutMs();
+        long timeoutMs = forwardTimeoutMs(config);
         byte[] body = ForwardCodec.encode(new ForwardCodec.Forward(m, level));
         return cluster.peers().request(PeerGuards.Kind.PAXOS, to, new ClusterTransport.Message(ForwardCodec.FORWARD, body),
                 timeoutMs).handle((reply, err) -> {
             if (err == null) {
-                forwardsAnswered.increment();
                 Result res;
                 try {
                     if (reply.type() != ForwardCodec.FORWARDED) {
@@ -292,6 +293,7 @@ public class Coordinator {
                             + target.name() + ", which coordinates its key, and its answer does not decode ("
                             + bad.getMessage() + "): it may have been applied"));
                 }
+                forwardsAnswered.increment();
                 if (res instanceof Result.Written || res instanceof Result.PreconditionFailed
                         || res instanceof Result.NotFound) {
                     return CompletableFuture.completedFuture(toWriteOutcome(res));
@@ -311,6 +313,15 @@ public class Coordinator {
                     + ", which coordinates its key, and no answer came (" + cause.getMessage() + "): it may have "
                     + "been applied"));
         }).thenCompose(f -> f);
+    }
+
+    /**
+     * How long a forwarded write waits for its answer: the coordinating node's write time-out, which starts when
+     * the write reaches it, and two phases more (its last phase may end after its deadline; the trip back). The
+     * peer guard's ceiling, {@code nimbus.peer.timeout-ms}, is checked against it at start-up.
+     */
+    public static long forwardTimeoutMs(NimbusConfig config) {
+        return config.limits().writeTimeoutMs() + 2 * config.paxos().phaseTimeoutMs();
     }
 
     /** Whether a cluster-port message is a forwarded write, for {@link #forwarded}. */
@@ -748,17 +759,17 @@ public class Coordinator {
             frames.add(taken);
         }
         for (List<byte[]> commits : frames) {
-            commitsAlone.increment(commits.size());
-            commitFrames.increment();
             int n = commits.size();
             List<byte[]> frame = commits;
             cluster.peers().request(PeerGuards.Kind.PAXOS, to, new ClusterTransport.Message(PaxosCodec.BUNDLE,
                             PaxosCodec.encodeBundle(commits, 0, null)), config.paxos().phaseTimeoutMs())
                     .whenComplete((reply, err) -> {
                         if (err != null && unwrap(err) instanceof PeerRefusedException refused) {
-                            refused(to, frame, refused);
+                            refused(to, frame, refused); // not sent: counted when it is
                             return;
                         }
+                        commitsAlone.increment(n);
+                        commitFrames.increment();
                         if (err != null) {
                             LOG.debugf("%d commits to %s not confirmed: %s", n, to, err.getMessage());
                             return;

@@ -36,8 +36,14 @@ final class ForwardCodec {
     record Forward(Mutation mutation, ConsistencyLevel level) {
     }
 
-    static boolean isForward(int type) {
-        return type == FORWARD || type == FORWARDED;
+    /**
+     * Whether {@code m} can be forwarded: its precondition is one this codec knows, with at most
+     * {@value #VERSIONS_MAX} versions (a longer {@code If-Match} list is coordinated where it arrived).
+     */
+    static boolean forwardable(Mutation m) {
+        Precondition pre = m.precondition();
+        return pre instanceof Precondition.None || pre instanceof Precondition.Absent || pre instanceof Precondition.Present
+                || pre instanceof Precondition.VersionIn v && v.versions().size() <= VERSIONS_MAX;
     }
 
     static byte[] encode(Forward f) {
@@ -56,8 +62,14 @@ final class ForwardCodec {
                 for (Ballot b : v.versions()) {
                     ballot(out, b);
                 }
+            } else if (pre instanceof Precondition.Present) {
+                out.writeByte(2);
+            } else if (pre instanceof Precondition.Absent) {
+                out.writeByte(1);
+            } else if (pre instanceof Precondition.None) {
+                out.writeByte(0);
             } else {
-                out.writeByte(pre instanceof Precondition.Absent ? 1 : pre instanceof Precondition.Present ? 2 : 0);
+                throw new IllegalArgumentException("a precondition this codec does not know: " + pre);
             }
             out.writeBoolean(m.isDelete());
             if (!m.isDelete()) {

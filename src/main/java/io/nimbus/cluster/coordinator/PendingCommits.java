@@ -48,7 +48,8 @@ final class PendingCommits {
 
     /**
      * Owes {@code commits} (taken earlier, in order, and refused by the peer's guard: nothing was sent) to
-     * {@code to} again, ahead of any owed since, unless that would make more than the bytes this was built with
+     * {@code to} again, ahead of any owed since (several refused frames put back one after another end up in
+     * reverse order of each other: harmless, as a replica learns a commit by {@code Proposal.ORDER}, not arrival), unless that would make more than the bytes this was built with
      * owed to it: then they are dropped (a lost commit is a lost message, which Paxos tolerates: the next prepare
      * of the key finishes the value), so that a peer whose guard keeps refusing does not grow this without bound.
      * A flush should be scheduled if nothing was owed to it before and they were kept.

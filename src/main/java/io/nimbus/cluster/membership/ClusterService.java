@@ -166,10 +166,15 @@ public class ClusterService {
         NimbusConfig.Peer p = config.peer();
         long longest = Math.max(Math.max(config.paxos().phaseTimeoutMs() * 4, config.stream().chunkTimeoutMs()),
                 gossipTimeoutMs);
+        if (config.paxos().forwardWrites()) {
+            longest = Math.max(longest, io.nimbus.cluster.coordinator.Coordinator.forwardTimeoutMs(config));
+        }
         if (p.timeoutMs() < longest) {
             throw new IllegalArgumentException("nimbus.peer.timeout-ms is " + p.timeoutMs() + " ms, below the longest "
-                    + "time-out of a peer call (" + longest + " ms: the larger of nimbus.stream.chunk-timeout-ms and 4 × "
-                    + "nimbus.paxos.phase-timeout-ms); it is a ceiling over them: raise it to at least " + longest);
+                    + "time-out of a peer call (" + longest + " ms: the largest of nimbus.stream.chunk-timeout-ms, 4 × "
+                    + "nimbus.paxos.phase-timeout-ms and, with nimbus.paxos.forward-writes, a forwarded write's "
+                    + "nimbus.limits.write-timeout-ms + 2 × nimbus.paxos.phase-timeout-ms); it is a ceiling over them: "
+                    + "raise it to at least " + longest);
         }
         int perPeer = p.bulkhead().callsMax() + p.bulkhead().queueMax() + p.gossip().callsMax();
         if (perPeer > config.cluster().pendingPerPeerMax()) {

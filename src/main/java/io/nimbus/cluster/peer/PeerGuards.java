@@ -303,8 +303,8 @@ public final class PeerGuards implements AutoCloseable {
                         : settings.callsMax() + " calls in flight and " + settings.queueMax() + " waiting to it "
                         + "(nimbus.peer.bulkhead.calls-max, nimbus.peer.bulkhead.queue-max)"));
             }
-            if (c instanceof TimeoutException) {
-                timeouts.increment();
+            if (c instanceof TimeoutException || c.getCause() instanceof TimeoutException) {
+                timeouts.increment(); // (a request not sent within its time-out, no connection made, is one too)
             }
             return c;
         }

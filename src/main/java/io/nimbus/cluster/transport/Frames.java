@@ -23,7 +23,7 @@ final class Frames {
      * in a coordinator's term (a proposal's version above its ballot, ordered by ballot then version), which a
      * version-3 acceptor would refuse or, worse, commit out of order.
      */
-    static final int PROTOCOL_VERSION = 4;
+    static final int PROTOCOL_VERSION = 5;
     static final int FLAG_SECRET = 1;
     /** Largest frame (after the length prefix) read before a connection has authenticated. */
     static final int HANDSHAKE_BYTES_MAX = 256;

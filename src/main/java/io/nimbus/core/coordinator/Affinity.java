@@ -25,7 +25,8 @@ public final class Affinity {
      * The replica that should coordinate a write to the key of {@code route} at {@code level}, or null if this
      * node should: at ONE (any replica's answer will do), for a key whose only replica is this worker, when this
      * worker is the key's first natural replica it does not think down, or when every natural replica seems down.
-     * Pending replicas (being added by a topology operation) never coordinate: they may not hold the key yet.
+     * Pending replicas (being added by a topology operation) never coordinate: they may not hold the key yet; nor
+     * do leaving ones (the operation takes the key from them), unless no other natural replica is up.
      *
      * @param self this worker's replica identity (null on a proxy)
      * @param down the names this node's gossip thinks unreachable
@@ -34,15 +35,17 @@ public final class Affinity {
         if (level == ConsistencyLevel.ONE || route.localOnly()) {
             return null;
         }
-        for (Replica r : route.replicas()) {
-            if (route.isPending(r.name())) {
-                continue;
-            }
-            if (r.equals(self)) {
-                return null;
-            }
-            if (!down.contains(r.name())) {
-                return r;
+        for (boolean leavingToo : new boolean[]{false, true}) {
+            for (Replica r : route.replicas()) {
+                if (route.isPending(r.name()) || !leavingToo && route.isLeaving(r.name())) {
+                    continue;
+                }
+                if (r.equals(self)) {
+                    return null;
+                }
+                if (!down.contains(r.name())) {
+                    return r;
+                }
             }
         }
         return null;

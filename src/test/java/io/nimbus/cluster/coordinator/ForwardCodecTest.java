@@ -61,6 +61,21 @@ class ForwardCodecTest {
     }
 
     @Test
+    void anIfMatchListLongerThanAFrameOfVersionsIsNotForwarded() {
+        List<Ballot> many = new java.util.ArrayList<>();
+        for (int i = 0; i <= ForwardCodec.VERSIONS_MAX; i++) {
+            many.add(new Ballot(i, "n1"));
+        }
+        Mutation tooMany = new Mutation("k", new byte[]{1}, new Precondition.VersionIn(many));
+        assertTrue(!ForwardCodec.forwardable(tooMany), "coordinated where it arrived instead");
+        assertThrows(IllegalArgumentException.class, () -> ForwardCodec.encode(new ForwardCodec.Forward(tooMany,
+                ConsistencyLevel.QUORUM)));
+        assertTrue(ForwardCodec.forwardable(new Mutation("k", null, new Precondition.VersionIn(many.subList(0,
+                ForwardCodec.VERSIONS_MAX)))));
+        assertTrue(ForwardCodec.forwardable(new Mutation("k", null, Precondition.NONE)));
+    }
+
+    @Test
     void aLongExplanationIsCutNotRefused() {
         Result r = ForwardCodec.decodeResult(ForwardCodec.encode(new Result.Unavailable("x".repeat(100_000))));
         assertTrue(((Result.Unavailable) r).why().length() <= ForwardCodec.WHY_CHARS_MAX + 1);

@@ -178,7 +178,8 @@ class PeerGuardsTest {
         PeerGuards g = guards(3, 400, 64, 4);
         for (int i = 0; i < 3; i++) {
             Throwable t = failure(g.request(PeerGuards.Kind.STREAM, dead, PING, 1000));
-            assertInstanceOf(ConnectException.class, t, "call " + i + ": " + t);
+            assertInstanceOf(io.nimbus.cluster.transport.RequestNotSentException.class, t, "call " + i + ": " + t);
+            assertInstanceOf(ConnectException.class, t.getCause(), "call " + i + ": " + t);
         }
         assertEquals(CircuitBreakerState.OPEN, g.breakerStates().get(dead));
         assertInstanceOf(PeerRefusedException.class, failure(g.request(PeerGuards.Kind.TOPOLOGY, dead, PING, 1000)),

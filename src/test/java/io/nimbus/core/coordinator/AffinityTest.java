@@ -64,4 +64,17 @@ class AffinityTest {
         assertEquals(A, Affinity.coordinator(moving, B, Set.of(), ConsistencyLevel.QUORUM));
         assertEquals(A, Affinity.coordinator(moving, D, Set.of(), ConsistencyLevel.QUORUM), "d forwards too");
     }
+
+    @Test
+    void aLeavingReplicaCoordinatesOnlyWhenNoStayingOneIsUp() {
+        // a is being decommissioned: the key moves from a, b, c to b, c, d
+        List<Replica> rs = List.of(A, B, C, D);
+        Routing.Route leaving = new Routing.Route(5, rs, rs, new Quorum.Joint(Quorum.majority(List.of("a", "b", "c")),
+                Quorum.majority(List.of("b", "c", "d"))), false, List.of("d"), List.of("a"));
+        assertEquals(B, Affinity.coordinator(leaving, C, Set.of(), ConsistencyLevel.QUORUM), "b stays: it coordinates");
+        assertEquals(B, Affinity.coordinator(leaving, A, Set.of(), ConsistencyLevel.QUORUM),
+                "a forwards to b rather than keep coordinating a key it is giving away");
+        assertEquals(A, Affinity.coordinator(leaving, D, Set.of("b", "c"), ConsistencyLevel.QUORUM),
+                "with b and c thought down, the leaving a is the one left");
+    }
 }

@@ -37,6 +37,7 @@ class ClusterBrokenVariantsTest {
             case SKIP_TOMBSTONES -> 20;
             case WIPED_NODE_KEEPS_IDENTITY -> 5;
             case FORWARD_UNANSWERED_AS_NOT_WRITTEN -> 10;
+            case FORWARD_UNANSWERED_RETRIED_HERE -> 5;
             case CORRECT -> 0;
         };
     }

@@ -3070,7 +3070,12 @@ public final class ClusterSim {
                             answer);
                 }
             }, res -> {
-                if (res == null) {
+                if (res == null && variant == Variant.FORWARD_UNANSWERED_RETRIED_HERE && from.up) {
+                    // the broken variant: taken for not sent, the write is coordinated here as well
+                    stats.forwardsUnanswered++;
+                    from.forwarding.remove(f);
+                    from.coordinate(key, opId, request, level, route, () -> from.routeKey(key, level), f::end);
+                } else if (res == null) {
                     stats.forwardsUnanswered++;
                     f.end(variant == Variant.FORWARD_UNANSWERED_AS_NOT_WRITTEN
                             ? new Result.Unavailable("forwarded to " + to.name + ", no answer (taken for nothing written)")

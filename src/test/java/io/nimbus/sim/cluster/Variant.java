@@ -53,5 +53,10 @@ public enum Variant {
      * A client write forwarded to its key's coordinator (Affinity) that got no answer is reported as nothing written
      * (as if it had not been sent), where the coordinator may have written it: it must be reported outcome unknown.
      */
-    FORWARD_UNANSWERED_AS_NOT_WRITTEN
+    FORWARD_UNANSWERED_AS_NOT_WRITTEN,
+    /**
+     * A client write forwarded to its key's coordinator that got no answer is coordinated by the node that forwarded
+     * it, as if it had not been sent: the coordinator may have written it already, so it can be applied twice.
+     */
+    FORWARD_UNANSWERED_RETRIED_HERE
 }
