@@ -85,9 +85,15 @@ class ProxyRoutingIT {
         HttpResponse<String> oneCas = send(proxy, "PUT", "/v1/kv/lww?consistency=ONE", "stale", etag);
         assertEquals(412, oneCas.statusCode(), "a conditional ONE write is judged against a replica: " + oneCas.body());
         assertFalse(Files.exists(proxyDir), "the proxy opened no data directory");
-        // the proxy's Paxos messages to the workers are in a latency histogram (buckets, so a p99 can be computed)
+        // the proxy's Paxos messages to the workers are in a latency histogram (buckets, so a p99 can be computed):
+        // its QUORUM reads and its ONE write's commits; its QUORUM writes it forwarded to each key's first replica,
+        // which coordinated them (nimbus.paxos.forward-writes, on by default)
         String metrics = send(proxy, "GET", "/q/metrics", null, null).body();
-        for (String phase : List.of("prepare", "propose", "commit")) {
+        String forwarded = metrics.lines().filter(l -> l.startsWith("nimbus_paxos_forwards_total{outcome=\"answered\"}"))
+                .findFirst().orElseThrow(() -> new AssertionError("the proxy's /q/metrics counts no forwards"));
+        assertTrue(Double.parseDouble(forwarded.substring(forwarded.lastIndexOf(' ') + 1)) >= 2,
+                "the proxy forwarded its QUORUM writes and CAS: " + forwarded);
+        for (String phase : List.of("read", "commit")) {
             String series = "nimbus_paxos_phase_duration_seconds_bucket{answered=\"true\",phase=\"" + phase + "\",le=\"+Inf\"} ";
             String line = metrics.lines().filter(l -> l.startsWith(series)).findFirst()
                     .orElseThrow(() -> new AssertionError("the proxy's /q/metrics has no " + series));
