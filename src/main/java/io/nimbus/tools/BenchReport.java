@@ -66,10 +66,15 @@ final class BenchReport {
             + "cpu_load_generator_cores,cpu_store_cores,cpu_other_cores,ops_ratio_nimbus_over_etcd,p99_ratio_nimbus_over_etcd";
 
     static String csv(List<Row> rows) {
+        return csv(rows, "spread");
+    }
+
+    /** {@code nimbusVia}: where the Nimbus cells sent their requests ({@code bench --nimbus-to}: spread or one). */
+    static String csv(List<Row> rows, String nimbusVia) {
         List<String> lines = new ArrayList<>();
         lines.add(CSV_HEADER);
         for (Row r : rows) {
-            lines.add(csvLine(r, "nimbus", "spread", r.nimbus()));
+            lines.add(csvLine(r, "nimbus", nimbusVia, r.nimbus()));
             if (r.etcd() != null) {
                 lines.add(csvLine(r, "etcd", r.etcdVia(), r.etcd()));
             }

@@ -319,7 +319,7 @@ public final class BenchTool {
             out.print(text);
             Files.createDirectories(o.out());
             Files.writeString(o.out().resolve("bench.txt"), text, StandardCharsets.UTF_8);
-            Files.writeString(o.out().resolve("bench.csv"), BenchReport.csv(rows), StandardCharsets.UTF_8);
+            Files.writeString(o.out().resolve("bench.csv"), BenchReport.csv(rows, o.nimbusTo()), StandardCharsets.UTF_8);
             BenchChart.write(rows, chartTitle(o.seconds()), o.out().resolve("bench.png"));
             out.println("bench: wrote " + o.out().resolve("bench.txt") + ", bench.csv, bench.png");
             return 0;

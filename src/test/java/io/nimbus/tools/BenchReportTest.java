@@ -49,6 +49,9 @@ class BenchReportTest {
         for (String line : lines) {
             assertEquals(BenchReport.CSV_HEADER.split(",").length, line.split(",", -1).length, line);
         }
+        String pinned = BenchReport.csv(List.of(new BenchReport.Row("put", 16, "closed", NIMBUS, ETCD, "leader")), "one");
+        assertTrue(pinned.contains("\nput,16,closed,nimbus,one,") && pinned.contains("\nput,16,closed,etcd,leader,"),
+                "the Nimbus line says where its requests went (bench --nimbus-to one): " + pinned);
     }
 
     @Test
