@@ -109,8 +109,16 @@ class PeerGuardsIT {
             assertEquals("OPEN", field(fetch(n1, "/q/health/group/peers"), victimPeer));
             assertEquals("UP", field(fetch(n1, "/q/health/live"), "status"), "an open breaker is no reason to restart");
             assertEquals("UP", field(fetch(n1, "/q/health/ready"), "status"), "... nor to stop serving");
+            // Each fast ALL answer below leaves its prepare to the healthy worker in flight (the answer does not wait
+            // for it). With this test's bulkhead of 2 + 1, a stall of that worker of a few tens of ms (a slow fsync
+            // on a busy machine) keeps 3 of them in flight, and the next ALL write is refused by the healthy
+            // worker's bulkhead before the paused worker's breaker is asked (a CI run saw it): each waits until
+            // they are answered, so that what it measures is the paused worker's breaker.
+            LocalCluster.Node healthy = c.workers().get(1);
+            String healthyPeer = healthy.address + ":" + healthy.clusterPort;
             long openedAt = System.nanoTime();
             for (int i = 0; i < 5; i++) {
+                awaitNoCallsInFlight(c, n1, healthyPeer);
                 long start = System.nanoTime();
                 HttpResponse<String> r = KvClient.put(http, n1, "ft-all-open-" + i, "v", "ALL", REQUEST_TIMEOUT);
                 long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
@@ -122,15 +130,8 @@ class PeerGuardsIT {
             }
             assertTrue(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - openedAt) < BREAKER_DELAY_MS,
                     "the fast answers above were all within one open period");
-            // Each fast ALL answer above left its prepare to the healthy worker in flight (the answer did not wait
-            // for it). With this test's bulkhead of 2 + 1, a stall of that worker of a few tens of ms (a slow fsync
-            // on a busy machine) keeps 3 of them in flight, and the first QUORUM write would find its bulkhead
-            // full: wait until they are answered, so that what follows measures the paused worker's breaker.
-            LocalCluster.Node healthy = c.workers().get(1);
-            String healthyPeer = healthy.address + ":" + healthy.clusterPort;
-            Await.until("the calls to " + healthyPeer + " left by the fast ALL answers are answered",
-                    Duration.ofSeconds(10), () -> metricValue(fetch(n1, "/q/metrics"), "nimbus_peer_calls_in_flight",
-                            healthyPeer, "") == 0, c::describeState);
+            // (the same for the first QUORUM write, which would otherwise find the healthy worker's bulkhead full)
+            awaitNoCallsInFlight(c, n1, healthyPeer);
             long quorumMaxMs = 0;
             for (int i = 0; i < 20; i++) {
                 long start = System.nanoTime();
@@ -178,6 +179,13 @@ class PeerGuardsIT {
             assertTrue(metricValue(metrics, "nimbus_peer_calls_refused_total", victimPeer, "reason=\"bulkhead-full\"") >= 3);
             assertTrue(metricValue(metrics, "nimbus_peer_calls_refused_total", victimPeer, "reason=\"breaker-open\"") >= 5);
         }
+    }
+
+    /** Waits until {@code n} has no Paxos call in flight to {@code peer} (all answered or failed). */
+    private static void awaitNoCallsInFlight(LocalCluster c, NodeProcess n, String peer) throws Exception {
+        Await.until("the calls to " + peer + " left by the fast ALL answers are answered", Duration.ofSeconds(10),
+                () -> metricValue(fetch(n, "/q/metrics"), "nimbus_peer_calls_in_flight", peer, "") == 0,
+                c::describeState);
     }
 
     private static String fetch(NodeProcess n, String path) throws Exception {
