@@ -366,6 +366,16 @@ public interface NimbusConfig {
         int pendingPerPeerMax();
 
         /**
+         * Frames for one peer connection are gathered until the tasks already queued to the transport have run,
+         * then written to the socket in one write, at most this many bytes at a time: a group commit's replies,
+         * and the requests of writes that arrive together, cost one system call and one wake-up of the peer
+         * instead of one each. 0: every frame is written and flushed on its own.
+         */
+        @WithName("write-batch-bytes-max")
+        @WithDefault("65536")
+        int writeBatchBytesMax();
+
+        /**
          * An accepted connection that has not completed the handshake (TLS included) by then is closed; so is this
          * node's own connection to a peer that has not completed it (the next request opens a new one).
          */

@@ -124,7 +124,7 @@ public class ClusterService {
         ClusterPortExposure.check(bindHost, c.secret().filter(s -> !s.isEmpty()).isPresent(), tls.isPresent());
         transport = new ClusterTransport(vertx, new TransportSettings(c.secret(), tls, c.frameBytesMax(),
                 c.pendingPerPeerMax(), c.handshakeTimeoutMs(), c.idleTimeoutMs(), c.handshakesMax(),
-                c.connectionsPerAddressMax(), c.bindHost()), this::handle);
+                c.connectionsPerAddressMax(), c.bindHost(), c.writeBatchBytesMax()), this::handle);
         peers = new PeerGuards(transport::request, peerSettings(requestTimeoutMs), registry);
         int wanted = c.port().orElse(httpPort + 1000);
         int port = transport.listen(bindHost, wanted).toCompletionStage().toCompletableFuture()
@@ -207,6 +207,11 @@ public class ClusterService {
                 .description("bytes sent on the cluster port").register(registry);
         FunctionCounter.builder("nimbus.gossip.bytes.received", transport, t -> t.stats().bytesReceived())
                 .description("bytes received on the cluster port").register(registry);
+        FunctionCounter.builder("nimbus.cluster.frames.sent", transport, t -> t.stats().framesSent())
+                .description("frames sent on the cluster port").register(registry);
+        FunctionCounter.builder("nimbus.cluster.socket.writes", transport, t -> t.stats().socketWrites())
+                .description("writes to cluster port sockets: frames sent together share one "
+                        + "(nimbus.cluster.write-batch-bytes-max)").register(registry);
         FunctionCounter.builder("nimbus.cluster.connections.rejected", transport, t -> t.stats().connectionsRejected())
                 .description("peer connections refused by the handshake (proof, certificate, protocol version)")
                 .register(registry);

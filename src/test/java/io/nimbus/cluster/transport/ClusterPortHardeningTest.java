@@ -194,7 +194,7 @@ class ClusterPortHardeningTest {
         assertThrows(java.io.EOFException.class, third::read);
         assertEquals(1, server.stats().connectionsRefused());
         ClusterTransport elsewhere = client(new TransportSettings(Optional.empty(), Optional.empty(), 1 << 20, 16, 5000,
-                60_000, 64, 64, Optional.of("127.0.0.2")));
+                60_000, 64, 64, Optional.of("127.0.0.2"), TransportSettings.WRITE_BATCH_BYTES_DEFAULT));
         assertEquals(7, ask(elsewhere), "a peer at another address is not affected");
     }
 

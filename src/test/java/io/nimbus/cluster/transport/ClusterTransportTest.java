@@ -128,6 +128,82 @@ class ClusterTransportTest {
     }
 
     @Test
+    void framesQueuedTogetherGoOutInOneWriteAndOneAtATimeWithBatchingOff() throws Exception {
+        // write-batch-bytes-max: the default, 0 (off), and 1 (every frame is over it: written at once)
+        for (int batchMax : new int[]{TransportSettings.WRITE_BATCH_BYTES_DEFAULT, 0, 1}) {
+            List<Promise<ClusterTransport.Message>> held = java.util.Collections.synchronizedList(new ArrayList<>());
+            TransportSettings settings = TransportSettings.of("s3cret", 1 << 20, 1024).withWriteBatchBytesMax(batchMax);
+            ClusterTransport server = new ClusterTransport(vertx, settings, req -> {
+                Promise<ClusterTransport.Message> p = Promise.promise();
+                held.add(p);
+                return p.future();
+            });
+            transports.add(server);
+            Endpoint at = new Endpoint("127.0.0.1", await(server.listen("127.0.0.1", 0)));
+            ClusterTransport client = new ClusterTransport(vertx, settings,
+                    req -> Future.failedFuture(new IllegalStateException("client only")));
+            transports.add(client);
+            CompletableFuture<ClusterTransport.Message> first = client.request(at,
+                    new ClusterTransport.Message(1, new byte[]{1}), 5000).toCompletionStage().toCompletableFuture();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (held.isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertEquals(1, held.size(), "a first request reached the server");
+            // the connection is up (handshake done): 200 requests queued to the client's context in one task ...
+            long framesBefore = client.stats().framesSent();
+            long writesBefore = client.stats().socketWrites();
+            List<CompletableFuture<ClusterTransport.Message>> replies = java.util.Collections.synchronizedList(new ArrayList<>());
+            CompletableFuture<Void> queued = new CompletableFuture<>();
+            client.context().runOnContext(v -> {
+                for (int i = 0; i < 200; i++) {
+                    replies.add(client.request(at, new ClusterTransport.Message(2, ByteBuffer.allocate(4).putInt(i).array()),
+                            5000).toCompletionStage().toCompletableFuture());
+                }
+                queued.complete(null);
+            });
+            queued.get(5, TimeUnit.SECONDS);
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (held.size() < 201 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertEquals(201, held.size(), "the server got every request");
+            long requestFrames = client.stats().framesSent() - framesBefore;
+            long requestWrites = client.stats().socketWrites() - writesBefore;
+            // ... and their 201 answers completed in one task on the server's context
+            long serverFramesBefore = server.stats().framesSent();
+            long serverWritesBefore = server.stats().socketWrites();
+            CompletableFuture<Void> answered = new CompletableFuture<>();
+            server.context().runOnContext(v -> {
+                for (Promise<ClusterTransport.Message> p : held) {
+                    p.complete(new ClusterTransport.Message(9, new byte[]{9}));
+                }
+                answered.complete(null);
+            });
+            answered.get(5, TimeUnit.SECONDS);
+            assertEquals(9, first.get(10, TimeUnit.SECONDS).type());
+            for (int i = 0; i < 200; i++) {
+                ClusterTransport.Message m = replies.get(i).get(10, TimeUnit.SECONDS);
+                assertEquals(9, m.type(), "answer " + i);
+            }
+            long answerFrames = server.stats().framesSent() - serverFramesBefore;
+            long answerWrites = server.stats().socketWrites() - serverWritesBefore;
+            assertEquals(200, requestFrames);
+            assertEquals(201, answerFrames);
+            if (batchMax == TransportSettings.WRITE_BATCH_BYTES_DEFAULT) {
+                // the first goes at once, the rest together once the tasks queued before them have run
+                assertEquals(2, requestWrites, "200 requests of ~60 bytes queued together: two writes");
+                assertEquals(2, answerWrites, "201 answers completed together: two writes");
+            } else {
+                assertEquals(requestFrames, requestWrites, "write-batch-bytes-max " + batchMax + ": a write per frame");
+                assertEquals(answerFrames, answerWrites, "write-batch-bytes-max " + batchMax + ": a write per frame");
+            }
+            assertEquals(0, client.stats().badMacs() + server.stats().badMacs(), "frames failed their MAC");
+            held.clear();
+        }
+    }
+
+    @Test
     void aRequestWithoutAnswerTimesOut() throws Exception {
         ClusterTransport silent = new ClusterTransport(vertx, null, 1 << 20, 16, req -> Promise.<ClusterTransport.Message>promise().future());
         transports.add(silent);
