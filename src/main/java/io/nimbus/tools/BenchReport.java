@@ -69,12 +69,14 @@ final class BenchReport {
         return csv(rows, "spread");
     }
 
-    /** {@code nimbusVia}: where the Nimbus cells sent their requests ({@code bench --nimbus-to}: spread or one). */
+    /** {@code nimbusVia}: where the Nimbus cells sent their requests ({@code bench --nimbus-to}: spread, key or one). */
     static String csv(List<Row> rows, String nimbusVia) {
         List<String> lines = new ArrayList<>();
         lines.add(CSV_HEADER);
         for (Row r : rows) {
-            lines.add(csvLine(r, "nimbus", nimbusVia, r.nimbus()));
+            // one hot key has one coordinator: --nimbus-to key sends cas-hot spread
+            lines.add(csvLine(r, "nimbus", nimbusVia.equals("key") && r.load().equals("cas-hot") ? "spread" : nimbusVia,
+                    r.nimbus()));
             if (r.etcd() != null) {
                 lines.add(csvLine(r, "etcd", r.etcdVia(), r.etcd()));
             }

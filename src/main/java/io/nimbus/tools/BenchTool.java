@@ -48,9 +48,13 @@ public final class BenchTool {
                                        the lower of the two stores' closed-loop ops/s, at the connection count
                                        --open-loop-connections; 0: none (0.5)
               --open-loop-connections N  (16)
-              --nimbus-to WAY          spread (connections over the 3 workers, each request coordinated where it
-                                       lands) or one (all to the first worker: one coordinator for every key;
-                                       a diagnosis, not the comparison's shape) (spread)
+              --nimbus-to WAY          key (connections over the 3 workers, each picking only keys its worker
+                                       coordinates, as a token-aware client does (Cassandra's drivers; etcd's
+                                       counterpart is --etcd-to leader): no write forwarded; cas-hot, one key,
+                                       goes spread), spread (connections over the 3 workers, any key on any:
+                                       two QUORUM writes in three forwarded to their key's coordinator, what
+                                       curl against any node gets) or one (all to the first worker: a
+                                       diagnosis, not the comparison's shape) (key)
               --no-etcd                Nimbus only, even if etcd is on the PATH
               --etcd PATH              the etcd binary (the one on the PATH)
               --jar PATH               the jar the workers run (this one)
@@ -168,9 +172,9 @@ public final class BenchTool {
         if (!List.of("spread", "leader", "best").contains(etcdTo)) {
             throw new IllegalArgumentException("--etcd-to takes spread, leader or best");
         }
-        String nimbusTo = a.getOrDefault("nimbus-to", "spread");
-        if (!List.of("spread", "one").contains(nimbusTo)) {
-            throw new IllegalArgumentException("--nimbus-to takes spread or one");
+        String nimbusTo = a.getOrDefault("nimbus-to", "key");
+        if (!List.of("spread", "one", "key").contains(nimbusTo)) {
+            throw new IllegalArgumentException("--nimbus-to takes spread, one or key");
         }
         double openLoop;
         try {
@@ -355,7 +359,8 @@ public final class BenchTool {
             }
             return new LoadTool.Options(urls, connections, seconds, warmupS, o.maxOps(), load.hot ? 1 : o.keys(),
                     o.valueBytes(), mix, target == LoadTool.Target.NIMBUS ? "QUORUM" : null,
-                    load.hot ? "bench-hot-" : prefix, 1, null, target, rate, load.hot);
+                    load.hot ? "bench-hot-" : prefix, 1, null, target, rate, load.hot,
+                    target == LoadTool.Target.NIMBUS && o.nimbusTo().equals("key") && !load.hot);
         }
 
         private record Measured(BenchReport.Cell cell, String via) {
@@ -479,7 +484,12 @@ public final class BenchTool {
                     applies); open@N: N req/s, latency from each request's intended send time.
                     """, withEtcd ? "etcd" : "(no etcd)", withEtcd ? version(o.etcd()) : "etcd not run", machine(),
                     System.getProperty("java.version"), started, o.seconds(), o.warmupS(), o.keys(), o.valueBytes(),
-                    o.nimbusTo().equals("one") ? "all to the first worker (--nimbus-to one)" : "spread over the workers",
+                    switch (o.nimbusTo()) {
+                        case "one" -> "all to the first worker (--nimbus-to one)";
+                        case "key" -> "spread over the workers, each connection picking keys its worker coordinates "
+                                + "(--nimbus-to key; cas-hot spread)";
+                        default -> "spread over the workers";
+                    },
                     loadBefore, loadAfter,
                     String.format(Locale.ROOT, "%.2f", otherCores.stream().mapToDouble(Double::doubleValue).average().orElse(0)),
                     String.format(Locale.ROOT, "%.2f", otherCores.stream().mapToDouble(Double::doubleValue).max().orElse(0)));

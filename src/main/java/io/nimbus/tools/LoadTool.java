@@ -48,6 +48,9 @@ public final class LoadTool {
                                    range, and CAS as range then a txn comparing mod_revision) (nimbus)
               --rate N             open loop: N requests/s in all, spread evenly over the connections, latency
                                    measured from each request's intended send time (0: closed loop) (0)
+              --route WAY          spread: each connection picks any key; key: each connection picks only keys
+                                   whose coordinator (first replica, GET /v1/cluster/ring) is its URL's node, so
+                                   no QUORUM write is forwarded, as a token-aware client would (spread; Nimbus)
               --prefix P           key prefix (load-)
               --seed N             random seed for key choice (1)
               --token-file F       send 'Authorization: Bearer <first line of F>' (nimbus.api.auth.enabled
@@ -77,7 +80,7 @@ public final class LoadTool {
 
     record Options(List<URI> urls, int connections, int durationS, int warmupS, long maxOps, int keys, int valueBytes,
                    Map<Op, Integer> mix, String consistency, String prefix, long seed, String token, Target target,
-                   long rate, boolean preload) {
+                   long rate, boolean preload, boolean routeByKey) {
         @Override
         public String toString() { // never print the token
             return "Options[urls=" + urls + ", connections=" + connections + ", token=" + (token == null ? "none" : "set")
@@ -144,9 +147,13 @@ public final class LoadTool {
                 Long.parseLong(a.getOrDefault("max-ops", "10000000")), positive(a, "keys", 1000),
                 nonNegative(a, "value-bytes", 100), mix, a.get("consistency"), a.getOrDefault("prefix", "load-"),
                 Long.parseLong(a.getOrDefault("seed", "1")), token(a.get("token-file"), envToken),
-                target(a.getOrDefault("target", "nimbus")), nonNegative(a, "rate", 0), true);
+                target(a.getOrDefault("target", "nimbus")), nonNegative(a, "rate", 0), true,
+                route(a.getOrDefault("route", "spread")));
         a.keySet().removeAll(List.of("url", "connections", "duration-s", "warmup-s", "max-ops", "keys", "value-bytes",
-                "mix", "consistency", "prefix", "seed", "token-file", "target", "rate"));
+                "mix", "consistency", "prefix", "seed", "token-file", "target", "rate", "route"));
+        if (o.routeByKey() && o.target() != Target.NIMBUS) {
+            throw new IllegalArgumentException("--route key is for --target nimbus (etcd's leader is the one to ask)");
+        }
         if (!a.isEmpty()) {
             throw new IllegalArgumentException("unknown options " + a.keySet());
         }
@@ -162,6 +169,14 @@ public final class LoadTool {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--target takes nimbus or etcd, not '" + name + "'");
         }
+    }
+
+    private static boolean route(String way) {
+        return switch (way) {
+            case "spread" -> false;
+            case "key" -> true;
+            default -> throw new IllegalArgumentException("--route takes spread or key, not '" + way + "'");
+        };
     }
 
     /** A client per connection: connection {@code i} goes to URL {@code i mod n}. */
@@ -245,6 +260,8 @@ public final class LoadTool {
         private final PrintStream out;
         private final IntFunction<LoadClient> clients;
         private final AtomicLong measuredOps = new AtomicLong();
+        /** With --route key: per URL, the keys it coordinates (connection i draws from URL i mod n's); else null. */
+        private int[][] keysByUrl;
 
         Runner(Options o, PrintStream out, IntFunction<LoadClient> clients) {
             this.o = o;
@@ -259,6 +276,9 @@ public final class LoadTool {
                     o.rate() > 0 ? "open loop at " + o.rate() + " req/s" : "closed loop");
             if (o.preload() && (o.mix().getOrDefault(Op.GET, 0) > 0 || o.mix().getOrDefault(Op.CAS, 0) > 0)) {
                 preload();
+            }
+            if (o.routeByKey()) {
+                routeByKey();
             }
             long now = System.nanoTime();
             long measureFrom = now + Duration.ofSeconds(o.warmupS()).toNanos();
@@ -279,6 +299,23 @@ public final class LoadTool {
                 t.join();
             }
             return collect(workers, measureFrom);
+        }
+
+        /** Learns which URL coordinates which key ({@link KeyRoutes}); a URL that coordinates none gets every key. */
+        void routeByKey() throws InterruptedException {
+            try {
+                keysByUrl = KeyRoutes.byUrl(o.urls(), o.prefix(), o.keys(), o.token());
+            } catch (java.io.IOException | RuntimeException e) {
+                throw new IllegalStateException("--route key: could not read the ring: " + e.getMessage(), e);
+            }
+            StringBuilder line = new StringBuilder("routed by key (each URL gets the keys it coordinates):");
+            for (int i = 0; i < keysByUrl.length; i++) {
+                line.append(' ').append(o.urls().get(i)).append(' ').append(keysByUrl[i].length);
+                if (keysByUrl[i].length == 0) {
+                    line.append(" (none: its connections pick any key)");
+                }
+            }
+            out.println(line);
         }
 
         void preload() throws InterruptedException {
@@ -415,6 +452,8 @@ public final class LoadTool {
 
             private void loop(LoadClient client) {
                 SplittableRandom random = new SplittableRandom(o.seed() * 1_000_003L + id);
+                int[] mine = keysByUrl == null ? null : keysByUrl[id % keysByUrl.length];
+                int[] keys = mine == null || mine.length == 0 ? null : mine;
                 int total = o.mix().values().stream().mapToInt(Integer::intValue).sum();
                 while (true) {
                     long start = System.nanoTime();
@@ -444,7 +483,7 @@ public final class LoadTool {
                             break;
                         }
                     }
-                    int key = random.nextInt(o.keys());
+                    int key = keys == null ? random.nextInt(o.keys()) : keys[random.nextInt(keys.length)];
                     measuring = start >= measureFrom;
                     boolean ok;
                     try {

@@ -65,6 +65,8 @@ class BenchIT {
             }
         }
         assertEquals(etcd ? 2 : 1, clusters, output);
+        assertTrue(output.contains("routed by key (each URL gets the keys it coordinates)"),
+                "the Nimbus cells route by key by default (--nimbus-to key):\n" + output);
 
         String table = Files.readString(out.resolve("bench.txt"), StandardCharsets.UTF_8);
         for (String load : LOADS) {

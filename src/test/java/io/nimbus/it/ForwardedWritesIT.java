@@ -71,6 +71,16 @@ class ForwardedWritesIT {
             assertTrue(counter(via.process().fetch("/q/metrics"), "nimbus_paxos_forwards_total", "outcome=\"answered\"") >= 7);
             assertEquals("cas", KvClient.get(http, via.process(), key, "QUORUM", REQUEST_TIMEOUT).body());
 
+            // 1b. a token-aware client (load --route key): every write goes to its key's coordinator, none forwarded;
+            // the same load spread over the nodes has two writes in three forwarded
+            String urls = String.join(",", c.workers().stream().map(n -> n.process().uri("").toString()).toList());
+            double[] routed = loadForwards(c, urls, "key");
+            assertTrue(routed[1] >= 100, "the routed load wrote: " + routed[1] + " writes in terms");
+            assertEquals(0, routed[0], "writes sent to their key's coordinator are not forwarded");
+            double[] spread = loadForwards(c, urls, "spread");
+            assertTrue(spread[0] >= spread[1] / 4, "a spread load forwards (most of) its writes: " + spread[0]
+                    + " forwards for " + spread[1] + " writes in terms");
+
             // 2. the coordinator killed: its port refuses connections, nothing is sent, the write is coordinated here
             c.kill9(first);
             Thread.sleep(1000); // the forwarding node sees its connection to the dead process close
@@ -105,6 +115,32 @@ class ForwardedWritesIT {
                     () -> "new".equals(KvClient.get(http, via.process(), key2, "QUORUM", REQUEST_TIMEOUT).body()),
                     c::describeState);
         }
+    }
+
+    /**
+     * Runs {@code load --route way} (QUORUM puts, 2 s) against every worker; returns the forwards the workers
+     * sent meanwhile and the writes that went in a term (one per write after a key's first), summed over them.
+     */
+    private static double[] loadForwards(LocalCluster c, String urls, String way) throws Exception {
+        double forwards = 0;
+        double termWrites = 0;
+        for (LocalCluster.Node n : c.workers()) {
+            String m = n.process().fetch("/q/metrics");
+            forwards -= counter(m, "nimbus_paxos_forwards_total", "");
+            termWrites -= counter(m, "nimbus_paxos_term_writes_total", "");
+        }
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        int rc = io.nimbus.tools.LoadTool.run(new String[]{"--url", urls, "--connections", "6", "--duration-s", "2",
+                "--warmup-s", "0", "--keys", "60", "--mix", "put:1", "--consistency", "QUORUM", "--route", way,
+                "--prefix", "fwd-" + way + "-"}, new java.io.PrintStream(out, true), System.err);
+        assertEquals(0, rc, out.toString());
+        for (LocalCluster.Node n : c.workers()) {
+            String m = n.process().fetch("/q/metrics");
+            forwards += counter(m, "nimbus_paxos_forwards_total", "");
+            termWrites += counter(m, "nimbus_paxos_term_writes_total", "");
+        }
+        System.out.printf("load --route %s: %.0f forwards, %.0f writes in terms%n%s", way, forwards, termWrites, out);
+        return new double[]{forwards, termWrites};
     }
 
     private static HttpResponse<String> put(HttpClient http, LocalCluster.Node n, String key, String value, String ifMatch)

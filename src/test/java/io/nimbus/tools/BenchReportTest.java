@@ -49,6 +49,10 @@ class BenchReportTest {
         for (String line : lines) {
             assertEquals(BenchReport.CSV_HEADER.split(",").length, line.split(",", -1).length, line);
         }
+        String keyed = BenchReport.csv(List.of(new BenchReport.Row("put", 16, "closed", NIMBUS, ETCD, "leader"),
+                new BenchReport.Row("cas-hot", 16, "closed", NIMBUS, ETCD, "leader")), "key");
+        assertTrue(keyed.contains("\nput,16,closed,nimbus,key,") && keyed.contains("\ncas-hot,16,closed,nimbus,spread,"),
+                "cas-hot's one key goes spread under --nimbus-to key: " + keyed);
         String pinned = BenchReport.csv(List.of(new BenchReport.Row("put", 16, "closed", NIMBUS, ETCD, "leader")), "one");
         assertTrue(pinned.contains("\nput,16,closed,nimbus,one,") && pinned.contains("\nput,16,closed,etcd,leader,"),
                 "the Nimbus line says where its requests went (bench --nimbus-to one): " + pinned);
@@ -73,8 +77,9 @@ class BenchReportTest {
         assertEquals(List.of("-Da={node}"), o.workerOptions());
         assertThrows(IllegalArgumentException.class, () -> BenchTool.parse(new String[]{"--loads", "scan"}));
         assertThrows(IllegalArgumentException.class, () -> BenchTool.parse(new String[]{"--connections", "0"}));
-        assertEquals("spread", o.nimbusTo());
+        assertEquals("key", o.nimbusTo(), "a token-aware client by default");
         assertEquals("one", BenchTool.parse(new String[]{"--nimbus-to", "one"}).nimbusTo());
+        assertEquals("spread", BenchTool.parse(new String[]{"--nimbus-to", "spread"}).nimbusTo());
         assertThrows(IllegalArgumentException.class, () -> BenchTool.parse(new String[]{"--etcd-to", "nearest"}));
         assertThrows(IllegalArgumentException.class, () -> BenchTool.parse(new String[]{"--nimbus-to", "leader"}));
         assertThrows(IllegalArgumentException.class, () -> BenchTool.parse(new String[]{"--nope", "1"}));

@@ -69,7 +69,7 @@ class LoadToolOpenLoopTest {
         Map<LoadTool.Op, Integer> mix = new EnumMap<>(LoadTool.Op.class);
         mix.put(LoadTool.Op.PUT, 1);
         LoadTool.Options o = new LoadTool.Options(List.of(URI.create("http://fake")), 1, durationS, 0, 1_000_000, 10,
-                10, mix, null, "t-", 1, null, LoadTool.Target.NIMBUS, rate, false);
+                10, mix, null, "t-", 1, null, LoadTool.Target.NIMBUS, rate, false, false);
         ByteArrayOutputStream sink = new ByteArrayOutputStream();
         LoadTool.Runner runner = new LoadTool.Runner(o, new PrintStream(sink, true, StandardCharsets.UTF_8),
                 i -> new StallingClient(stallAfterMs, stallMs));

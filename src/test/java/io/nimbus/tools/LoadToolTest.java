@@ -60,6 +60,8 @@ class LoadToolTest {
         assertTrue(run("--nope", "1").contains("unknown options"));
         assertTrue(run("--target", "consul").contains("--target takes nimbus or etcd"));
         assertTrue(run("--rate", "-5").contains("--rate must be >= 0"));
+        assertTrue(run("--route", "nearest").contains("--route takes spread or key"));
+        assertTrue(run("--route", "key", "--target", "etcd").contains("--route key is for --target nimbus"));
         assertTrue(run("--help").contains("Usage:"));
     }
 }
