@@ -63,6 +63,19 @@ class CommandLineIT {
         assertFalse(Files.exists(dir), "a refused proxy build opened no data directory");
     }
 
+    @Test
+    void aPeerTimeOutShorterThanAForwardedWritesWaitIsRefusedAtStartUp() throws Exception {
+        Path dir = NodeProcess.newDataDir("short-peer-timeout");
+        // a forward waits write-timeout + 2 × phase-timeout = 11,000 + 2,000 ms; the guard's ceiling is 12,000
+        NodeProcess n = NodeProcess.startOnPort(NodeProcess.jar(), "short-peer-timeout", dir, NodeProcess.freePort(),
+                "nimbus.cluster.port=" + NodeProcess.freePort(), "nimbus.limits.write-timeout-ms=11000",
+                "nimbus.peer.timeout-ms=12000");
+        int code = n.runToExit(java.time.Duration.ofSeconds(60));
+        assertNotEquals(0, code, n.tail(40));
+        assertTrue(n.output().contains("nimbus.peer.timeout-ms is 12000 ms, below the longest time-out of a peer call "
+                + "(13000 ms") && n.output().contains("raise it to at least 13000"), n.tail(40));
+    }
+
     private record Run(int code, String out, String err) {
         @Override
         public String toString() {
