@@ -32,7 +32,8 @@ final class KeyRoutes {
 
     /**
      * For each of {@code urls}, the key numbers (of {@code prefix + n}, {@code n < keys}) whose first replica is
-     * that URL's node; an empty array for a URL that is no key's first replica (a proxy).
+     * that URL's node; an empty array for a URL that is no key's first replica (a proxy). The key is hashed as
+     * written: {@code prefix} must need no percent-decoding on the node (LoadTool refuses one with '%' or '/').
      */
     static int[][] byUrl(List<URI> urls, String prefix, int keys, String token) throws IOException, InterruptedException {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -64,9 +65,11 @@ final class KeyRoutes {
         List<List<Integer>> owned = new ArrayList<>();
         names.forEach(n -> owned.add(new ArrayList<>()));
         for (int k = 0; k < keys; k++) {
-            int at = names.indexOf(firstReplica(byEnd, Murmur3.hash64((prefix + k).getBytes(StandardCharsets.UTF_8))));
-            if (at >= 0) {
-                owned.get(at).add(k);
+            String first = firstReplica(byEnd, Murmur3.hash64((prefix + k).getBytes(StandardCharsets.UTF_8)));
+            for (int at = 0; at < names.size(); at++) {
+                if (names.get(at).equals(first)) { // every URL of that node (it may be listed twice)
+                    owned.get(at).add(k);
+                }
             }
         }
         int[][] out = new int[names.size()][];

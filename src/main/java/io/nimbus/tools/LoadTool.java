@@ -154,6 +154,10 @@ public final class LoadTool {
         if (o.routeByKey() && o.target() != Target.NIMBUS) {
             throw new IllegalArgumentException("--route key is for --target nimbus (etcd's leader is the one to ask)");
         }
+        if (o.routeByKey() && (o.prefix().contains("%") || o.prefix().contains("/"))) {
+            throw new IllegalArgumentException("--route key needs a --prefix without '%' or '/' (the node would decode "
+                    + "the key in the URL, and route it by another token than the one computed here)");
+        }
         if (!a.isEmpty()) {
             throw new IllegalArgumentException("unknown options " + a.keySet());
         }

@@ -56,6 +56,13 @@ class KeyRoutesTest {
     }
 
     @Test
+    void aNodeListedUnderTwoUrlsGetsItsKeysOnBoth() throws Exception {
+        int[][] byUrl = KeyRoutes.assign(ring(), List.of("a", "b", "a"), "k-", 200);
+        assertArrayEquals(byUrl[0], byUrl[2]);
+        assertEquals(true, byUrl[0].length > 0, "a is first replica of some of 200 keys");
+    }
+
+    @Test
     void aRingWithoutRangesOrReplicasIsRefused() {
         ObjectMapper json = new ObjectMapper();
         assertThrows(IllegalStateException.class, () -> KeyRoutes.firstReplicaByRangeEnd(json.readTree("{\"ranges\":[]}")));

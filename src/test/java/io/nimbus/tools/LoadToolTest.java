@@ -62,6 +62,7 @@ class LoadToolTest {
         assertTrue(run("--rate", "-5").contains("--rate must be >= 0"));
         assertTrue(run("--route", "nearest").contains("--route takes spread or key"));
         assertTrue(run("--route", "key", "--target", "etcd").contains("--route key is for --target nimbus"));
+        assertTrue(run("--route", "key", "--prefix", "a%2Fb-").contains("--prefix without '%' or '/'"));
         assertTrue(run("--help").contains("Usage:"));
     }
 }

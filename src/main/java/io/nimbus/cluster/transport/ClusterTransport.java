@@ -266,7 +266,8 @@ public final class ClusterTransport implements AutoCloseable {
      * {@code onFrame} gets the length and the bytes after it; a {@link MalformedMessageException} from it,
      * or a bad length, closes the socket, and nothing more is read from it.
      */
-    private io.vertx.core.Handler<Buffer> framer(NetSocket socket, java.util.function.IntSupplier maxLength, FrameSink onFrame) {
+    private io.vertx.core.Handler<Buffer> framer(NetSocket socket, Outbox out, java.util.function.IntSupplier maxLength,
+                                                 FrameSink onFrame) {
         RecordParser parser = RecordParser.newFixed(4);
         boolean[] header = {true};
         boolean[] dead = {false};
@@ -295,6 +296,8 @@ public final class ClusterTransport implements AutoCloseable {
                     LOG.debugf("closing cluster connection with %s: %s", socket.remoteAddress(), e.getMessage());
                 }
                 socket.pause();
+                out.flush(); // answers to the valid requests before it still go out
+                out.discard();
                 socket.close();
             }
         });
@@ -320,8 +323,8 @@ public final class ClusterTransport implements AutoCloseable {
     /**
      * The frames for one socket after its handshake. The first one in a while is written at once; it queues a
      * flush behind the tasks already queued to this transport's context, and the frames added until that runs
-     * go out together in one write (at most {@code writeBatchBytesMax} bytes: a fuller batch is written at
-     * once). Under load that is a group commit's replies, or the requests of the writes that arrived together,
+     * go out together in one write (a batch that would pass {@code writeBatchBytesMax} bytes is written first,
+     * and a frame of that size or more goes alone, uncopied). Under load that is a group commit's replies, or the requests of the writes that arrived together,
      * in one system call and one wake-up of the peer; a lone frame waits for nothing. Frames keep their order
      * (a MAC's frame counter counts them as encoded). A request counts as sent when it is added: one lost with
      * the connection before the flush is one the peer may have had, never one known unsent. Only touched on this
@@ -330,13 +333,19 @@ public final class ClusterTransport implements AutoCloseable {
     private final class Outbox {
         private final NetSocket socket;
         private Buffer batch;
+        private int batchFrames;
         private boolean flushQueued;
+        /** The socket closed: frames are dropped, not written to it or counted as sent. */
+        private boolean dead;
 
         Outbox(NetSocket socket) {
             this.socket = socket;
         }
 
         void add(int kind, long id, int type, byte[] payload, FrameMac mac) {
+            if (dead) {
+                return;
+            }
             Buffer frame = Frames.encode(kind, id, type, payload, mac);
             int max = settings.writeBatchBytesMax();
             if (max == 0) {
@@ -352,21 +361,27 @@ public final class ClusterTransport implements AutoCloseable {
                 });
                 return;
             }
-            stats.framesSent.incrementAndGet();
+            if (batch != null && batch.length() + frame.length() > max) {
+                flush();
+            }
+            if (frame.length() >= max) {
+                writeNow(frame); // not copied into a batch (the ones before it went first)
+                return;
+            }
             if (batch == null) {
                 batch = frame;
             } else {
                 batch.appendBuffer(frame);
             }
-            if (batch.length() >= max) {
-                flush();
-            }
+            batchFrames++;
         }
 
         void flush() {
-            if (batch != null) {
+            if (batch != null && !dead) {
                 Buffer b = batch;
+                stats.framesSent.addAndGet(batchFrames);
                 batch = null;
+                batchFrames = 0;
                 stats.bytesSent.addAndGet(b.length());
                 stats.socketWrites.incrementAndGet();
                 socket.write(b);
@@ -374,10 +389,20 @@ public final class ClusterTransport implements AutoCloseable {
         }
 
         void writeNow(Buffer frame) {
+            if (dead) {
+                return;
+            }
             stats.framesSent.incrementAndGet();
             stats.bytesSent.addAndGet(frame.length());
             stats.socketWrites.incrementAndGet();
             socket.write(frame);
+        }
+
+        /** The socket closed (or is closing without its batch): what is still batched is dropped. */
+        void discard() {
+            dead = true;
+            batch = null;
+            batchFrames = 0;
         }
     }
 
@@ -411,7 +436,7 @@ public final class ClusterTransport implements AutoCloseable {
             socket.closeHandler(v -> onClosed());
             // an I/O or TLS error is followed by the close, which does the accounting
             socket.exceptionHandler(e -> LOG.debugf("cluster connection from %s: %s", socket.remoteAddress(), e.toString()));
-            socket.handler(framer(socket, () -> authenticated ? authenticatedMax() : Frames.HANDSHAKE_BYTES_MAX,
+            socket.handler(framer(socket, out, () -> authenticated ? authenticatedMax() : Frames.HANDSHAKE_BYTES_MAX,
                     this::onFrame));
             handshakeTimer = vertx.setTimer(settings.handshakeTimeoutMs(), t -> {
                 if (!authenticated && !closed) {
@@ -461,6 +486,7 @@ public final class ClusterTransport implements AutoCloseable {
                 return;
             }
             closed = true;
+            out.discard();
             vertx.cancelTimer(handshakeTimer);
             limits.closed(address, !authenticated);
         }
@@ -581,7 +607,7 @@ public final class ClusterTransport implements AutoCloseable {
                     socket.close();
                     return;
                 }
-                socket.handler(framer(socket, () -> ready ? authenticatedMax() : Frames.HANDSHAKE_BYTES_MAX,
+                socket.handler(framer(socket, out, () -> ready ? authenticatedMax() : Frames.HANDSHAKE_BYTES_MAX,
                         this::onFrame));
                 // an I/O or TLS error (e.g. the peer refusing this node's certificate) is followed by the close
                 socket.exceptionHandler(e -> {
@@ -710,6 +736,9 @@ public final class ClusterTransport implements AutoCloseable {
 
         private void fail(Throwable cause) {
             closed = true;
+            if (out != null) {
+                out.discard();
+            }
             if (connections.get(endpoint) == this) {
                 connections.remove(endpoint);
             }

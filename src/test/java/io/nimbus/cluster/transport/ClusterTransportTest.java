@@ -290,6 +290,23 @@ class ClusterTransportTest {
     }
 
     @Test
+    void answersBatchedBeforeAMalformedFrameStillGoOutBeforeTheConnectionCloses() throws Exception {
+        // answered at once, in the read: the first answer is written, the second batched when the bad frame comes
+        ClusterTransport t = new ClusterTransport(vertx, null, 1 << 20, 1024,
+                req -> Future.succeededFuture(new ClusterTransport.Message(7, req.body())));
+        transports.add(t);
+        int port = await(t.listen("127.0.0.1", 0));
+        try (RawPeer raw = new RawPeer(port).handshake(null)) {
+            raw.write(Buffer.buffer().appendBuffer(raw.request(1, 1, new byte[]{1}))
+                    .appendBuffer(raw.request(2, 1, new byte[]{2})).appendBuffer(Frames.encode(42, 3, 1, new byte[0])));
+            assertEquals(1, raw.read().id());
+            assertEquals(2, raw.read().id(), "the batched answer went out before the close");
+            raw.awaitClosed(5000);
+        }
+        assertEquals(1, t.stats().malformedFrames());
+    }
+
+    @Test
     void aPeerThatGoesAwayFailsItsPendingRequestsAndReconnectsLater() throws Exception {
         Endpoint server = server(null);
         ClusterTransport client = client(null);
