@@ -24,7 +24,8 @@ public class NimbusMain {
             Nimbus — a replicated, strongly consistent key-value store.
 
             Run a node:
-              java [-Dname=value ...] -jar target/quarkus-app/quarkus-run.jar
+              java @config/jvm.options [-Dname=value ...] -jar target/quarkus-app/quarkus-run.jar
+              (config/jvm.options: the heap and collector for a node, README "JVM options")
               Settings (system properties, env vars, or application.properties):
                 quarkus.http.port                 public HTTP port (8080)
                 nimbus.node.id                    node name (<hostname>-<http port>)

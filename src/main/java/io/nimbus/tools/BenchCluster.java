@@ -39,7 +39,10 @@ final class BenchCluster implements AutoCloseable {
         this.logs = logs;
     }
 
-    /** Three workers of {@code jar}, RF 3, b1 founding the cluster; returns once each is ready and a PUT succeeds. */
+    /**
+     * Three workers of {@code jar}, RF 3, b1 founding the cluster, each with the JVM options of config/jvm.options
+     * and then {@code javaOptions}; returns once each is ready and a PUT succeeds.
+     */
     static BenchCluster nimbus(Path jar, Path dir, List<String> javaOptions) throws IOException, InterruptedException {
         Files.createDirectories(dir);
         int[] http = freePorts(3);
@@ -49,11 +52,12 @@ final class BenchCluster implements AutoCloseable {
         List<Path> logs = new ArrayList<>();
         List<URI> urls = new ArrayList<>();
         BenchCluster c = new BenchCluster("nimbus", urls, started, logs);
+        String jvmOptions = JvmOptions.argFile(dir); // what README's node command gives: java @config/jvm.options
         try {
             for (int i = 0; i < 3; i++) {
                 String id = "b" + (i + 1);
                 List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "-Xmx512m"));
+                        jvmOptions));
                 cmd.addAll(javaOptions.stream().map(s -> s.replace("{node}", id)).toList());
                 cmd.addAll(List.of("-Dquarkus.http.host=127.0.0.1", "-Dquarkus.http.port=" + http[i],
                         "-Dnimbus.cluster.port=" + cluster[i], "-Dnimbus.node.id=" + id,

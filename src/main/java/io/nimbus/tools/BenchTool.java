@@ -58,7 +58,8 @@ public final class BenchTool {
               --no-etcd                Nimbus only, even if etcd is on the PATH
               --etcd PATH              the etcd binary (the one on the PATH)
               --jar PATH               the jar the workers run (this one)
-              --worker-opt OPT         a JVM option for every worker, {node} replaced by b1, b2, b3; repeatable
+              --worker-opt OPT         a JVM option for every worker, after those of config/jvm.options (the
+                                       node command's, packaged in the jar), {node} replaced by b1, b2, b3; repeatable
                                        (e.g. --worker-opt -XX:StartFlightRecording=filename=/tmp/{node}.jfr)
               --out DIR                where bench.txt, bench.csv and bench.png go (target/bench)
               --keep                   keep the stores' data directories and logs (deleted otherwise)
@@ -474,7 +475,7 @@ public final class BenchTool {
                     Nimbus vs %s — %s
                     machine: %s; java %s
                     started %s, %d s + %d s warm-up per cell; %d keys, %d-byte values; Nimbus: 3 workers, RF 3, QUORUM \
-                    (-Xmx512m), requests %s; etcd: 3 members, default flags (fsync on)
+                    (JVM: %s), requests %s; etcd: 3 members, default flags (fsync on)
                     load average (1, 5, 15 min) before: %s, after: %s (the run's own threads waiting on fsync count in it)
                     other processes (not this run's) used %s cores on average per cell, at most %s (from /proc/stat)
                     ops x = Nimbus ops/s / etcd ops/s (above 1: Nimbus more); p99 x = Nimbus p99 / etcd p99 (below 1: \
@@ -484,6 +485,7 @@ public final class BenchTool {
                     applies); open@N: N req/s, latency from each request's intended send time.
                     """, withEtcd ? "etcd" : "(no etcd)", withEtcd ? version(o.etcd()) : "etcd not run", machine(),
                     System.getProperty("java.version"), started, o.seconds(), o.warmupS(), o.keys(), o.valueBytes(),
+                    jvm(),
                     switch (o.nimbusTo()) {
                         case "one" -> "all to the first worker (--nimbus-to one)";
                         case "key" -> "spread over the workers, each connection picking keys its worker coordinates "
@@ -493,6 +495,12 @@ public final class BenchTool {
                     loadBefore, loadAfter,
                     String.format(Locale.ROOT, "%.2f", otherCores.stream().mapToDouble(Double::doubleValue).average().orElse(0)),
                     String.format(Locale.ROOT, "%.2f", otherCores.stream().mapToDouble(Double::doubleValue).max().orElse(0)));
+        }
+
+        /** The workers' JVM options as the header names them: config/jvm.options, then any --worker-opt. */
+        private String jvm() {
+            String file = "config/jvm.options " + String.join(" ", JvmOptions.options(JvmOptions.text()));
+            return o.workerOptions().isEmpty() ? file : file + "; then --worker-opt " + String.join(" ", o.workerOptions());
         }
 
         private void stopQuietly(List<BenchCluster> running) {

@@ -84,6 +84,8 @@ class BenchIT {
             }
         }
         assertTrue(table.contains("RSS after the loads (VmRSS): nimbus "), table);
+        assertTrue(table.contains("QUORUM (JVM: config/jvm.options -XX:"),
+                "the workers run with README's JVM options, packaged in the jar:\n" + table);
         assertTrue(table.contains("load average (1, 5, 15 min) before: "), table);
 
         List<String> csv = Files.readAllLines(out.resolve("bench.csv"), StandardCharsets.UTF_8);

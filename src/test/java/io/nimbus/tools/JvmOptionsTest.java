@@ -1,0 +1,104 @@
+package io.nimbus.tools;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** config/jvm.options: what README's node command, the bench and the JVM images start a node with. */
+class JvmOptionsTest {
+    private static final Path FILE = Path.of("config", "jvm.options");
+    /** A line of -XX:+PrintFlagsFinal: type, name, value, origin. */
+    private static final Pattern FLAG = Pattern.compile("^\\s*\\S+\\s+(\\w+)\\s+:?=\\s+(\\S*)\\s+\\{[^}]*}\\s+\\{([^}]*)}");
+
+    @Test
+    void theJarCarriesTheRepositorysFileSoTheBenchStartsWorkersAsTheReadmeDoes() throws Exception {
+        assertEquals(Files.readString(FILE), JvmOptions.text());
+        Path dir = Files.createTempDirectory("jvm-options");
+        String arg = JvmOptions.argFile(dir);
+        assertTrue(arg.startsWith("@"), arg);
+        assertEquals(Files.readString(FILE), Files.readString(Path.of(arg.substring(1))));
+    }
+
+    @Test
+    void commentsAndBlankLinesAreNotOptions() {
+        assertEquals(List.of("-Xms32m", "-XX:+UseSerialGC", "-Xmn24m"),
+                JvmOptions.options("# a comment -Xmx1g\n\n  -Xms32m   -XX:+UseSerialGC # trailing\n-Xmn24m\n"));
+    }
+
+    /**
+     * The launcher reads the file and every option in it takes effect on this JDK. The file tells old JDKs to
+     * ignore options they do not know, so a misspelt option would be ignored silently everywhere: this catches it.
+     */
+    @Test
+    void everyOptionOfTheFileIsInEffectWhenTheLauncherReadsIt() throws Exception {
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "@" + FILE, "-XX:+PrintFlagsFinal", "-version").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), out);
+        assertEquals(0, p.exitValue(), out);
+        Map<String, String> fromCommandLine = new HashMap<>();
+        for (String line : out.split("\n")) {
+            Matcher m = FLAG.matcher(line);
+            if (m.find() && m.group(3).contains("command line")) {
+                fromCommandLine.put(m.group(1), m.group(2));
+            }
+        }
+        List<String> options = JvmOptions.options(Files.readString(FILE));
+        assertTrue(options.size() >= 4, options.toString());
+        for (String option : options) {
+            if (option.startsWith("-XX:+") || option.startsWith("-XX:-")) {
+                assertEquals(option.startsWith("-XX:+") ? "true" : "false", fromCommandLine.get(option.substring(5)),
+                        option + " in effect:\n" + fromCommandLine);
+            } else if (option.startsWith("-XX:")) {
+                String[] nameValue = option.substring(4).split("=", 2);
+                assertEquals(nameValue[1], fromCommandLine.get(nameValue[0]), option + " in effect:\n" + fromCommandLine);
+            } else if (option.startsWith("-Xms")) {
+                assertEquals(bytes(option.substring(4)), fromCommandLine.get("InitialHeapSize"), option);
+            } else if (option.startsWith("-Xmn")) {
+                assertEquals(bytes(option.substring(4)), fromCommandLine.get("MaxNewSize"), option);
+            } else {
+                throw new AssertionError("no check for " + option + ": add one here");
+            }
+        }
+    }
+
+    /**
+     * The JVM images append the same file to what their start script (run-java.sh) chose, and replace its
+     * collector with the file's: with two collectors named the JVM refuses to start.
+     */
+    @Test
+    void theJvmImagesAppendTheFileAndNameItsCollectorInsteadOfTheirs() throws Exception {
+        List<String> collectors = JvmOptions.options(Files.readString(FILE)).stream()
+                .filter(o -> o.matches("-XX:\\+Use\\w+GC")).toList();
+        assertEquals(1, collectors.size(), collectors.toString());
+        for (String role : List.of("worker", "proxy")) {
+            String dockerfile = Files.readString(Path.of("src", "main", "docker", "Dockerfile." + role + ".jvm"));
+            assertTrue(dockerfile.contains("COPY --chown=185 config/jvm.options /deployments/jvm.options\n"), role);
+            assertTrue(dockerfile.contains("ENV GC_CONTAINER_OPTIONS=\"" + collectors.get(0) + "\"\n"), role);
+            assertTrue(dockerfile.contains("ENV JAVA_OPTS_APPEND=\"@/deployments/jvm.options "), role);
+        }
+        assertTrue(Files.readAllLines(Path.of(".dockerignore")).contains("!config/jvm.options"),
+                "the build context lets the file in");
+    }
+
+    private static String bytes(String size) {
+        long n = Long.parseLong(size.substring(0, size.length() - 1));
+        return Long.toString(switch (Character.toLowerCase(size.charAt(size.length() - 1))) {
+            case 'k' -> n << 10;
+            case 'm' -> n << 20;
+            case 'g' -> n << 30;
+            default -> throw new AssertionError("a size with a unit: " + size);
+        });
+    }
+}
