@@ -25,7 +25,8 @@ public class NimbusMain {
 
             Run a node:
               java @config/jvm.options [-Dname=value ...] -jar target/quarkus-app/quarkus-run.jar
-              (config/jvm.options: the heap and collector for a node, README "JVM options")
+              (from the repository root; config/jvm.options: the heap and collector for a node, README
+              "JVM options")
               Settings (system properties, env vars, or application.properties):
                 quarkus.http.port                 public HTTP port (8080)
                 nimbus.node.id                    node name (<hostname>-<http port>)

@@ -6,7 +6,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -38,12 +38,26 @@ final class JvmOptions {
         return "@" + file.toAbsolutePath();
     }
 
-    /** The options of an argument file without its comments, as the launcher reads them (no quoting used). */
+    /**
+     * The options of an argument file without its comments: a word that starts with {@code #} starts a comment to
+     * the end of its line. A {@code #} inside a word, or a quote, is refused: the launcher's rules for them (it drops
+     * such a word whole) are not worth relying on.
+     */
     static List<String> options(String text) {
-        return text.lines()
-                .map(l -> l.contains("#") ? l.substring(0, l.indexOf('#')) : l)
-                .flatMap(l -> Arrays.stream(l.trim().split("\\s+")))
-                .filter(w -> !w.isEmpty())
-                .toList();
+        List<String> options = new ArrayList<>();
+        for (String line : text.lines().toList()) {
+            for (String word : line.trim().split("\\s+")) {
+                if (word.startsWith("#")) {
+                    break;
+                }
+                if (word.contains("#") || word.contains("\"") || word.contains("'")) {
+                    throw new IllegalArgumentException("an option with # or a quote in it: " + word);
+                }
+                if (!word.isEmpty()) {
+                    options.add(word);
+                }
+            }
+        }
+        return List.copyOf(options);
     }
 }

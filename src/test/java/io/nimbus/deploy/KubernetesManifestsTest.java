@@ -314,6 +314,14 @@ class KubernetesManifestsTest {
                 assertTrue(requests.containsKey("cpu") && requests.containsKey("memory"), "cpu and memory requests " + requests);
                 assertTrue(limits.containsKey("memory"), "a memory limit " + limits);
                 assertTrue(bytes(requests.get("memory")).compareTo(bytes(limits.get("memory"))) <= 0, "memory request over its limit");
+                // the image's start script caps the heap at JAVA_MAX_MEM_RATIO % of the limit (80 unset); the JVM
+                // needs ~200 MiB besides its heap under load (docs/PERFORMANCE.md, "Memory"): both must fit
+                EnvVar ratio = c.getEnv().stream().filter(e -> e.getName().equals("JAVA_MAX_MEM_RATIO")).findFirst().orElse(null);
+                int percent = ratio == null ? 80 : Integer.parseInt(ratio.getValue());
+                BigDecimal limit = bytes(limits.get("memory"));
+                BigDecimal heapCap = limit.multiply(BigDecimal.valueOf(percent)).divide(BigDecimal.valueOf(100));
+                assertTrue(heapCap.add(BigDecimal.valueOf(200L << 20)).compareTo(limit) <= 0,
+                        c.getName() + ": a heap cap of " + percent + "% of " + limits.get("memory") + " leaves less than 200 MiB for the rest of the JVM");
             }
         }
     }

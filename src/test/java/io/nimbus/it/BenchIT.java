@@ -41,7 +41,7 @@ class BenchIT {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-jar", NodeProcess.jar().toString(), "bench", "--seconds", "1", "--warmup-s", "0", "--store-warmup-s", "1",
                 "--connections", "2", "--open-loop-connections", "2", "--keys", "200", "--etcd-to", "spread",
-                "--out", out.toString()));
+                "--out", out.toString(), "--keep"));
         if (!etcd) {
             cmd.add("--no-etcd");
         }
@@ -85,7 +85,28 @@ class BenchIT {
         }
         assertTrue(table.contains("RSS after the loads (VmRSS): nimbus "), table);
         assertTrue(table.contains("QUORUM (JVM: config/jvm.options -XX:"),
-                "the workers run with README's JVM options, packaged in the jar:\n" + table);
+                "the header names README's JVM options:\n" + table);
+        // ... and the workers ran with them: the file's -XX:+PrintCommandLineFlags line in each worker's log names
+        // the file's collector (a JVM started without the file would print G1, and no such line at all)
+        Matcher kept = Pattern.compile("bench: stores' data and logs in (\\S+)").matcher(output);
+        assertTrue(kept.find(), output);
+        Path stores = Path.of(kept.group(1));
+        try {
+            String collector = Files.readAllLines(Path.of("config", "jvm.options")).stream()
+                    .map(String::trim).filter(l -> l.matches("-XX:\\+Use\\w+GC")).findFirst().orElseThrow();
+            for (String worker : List.of("b1", "b2", "b3")) {
+                String workerLog = Files.readString(stores.resolve("nimbus").resolve(worker + ".log"), StandardCharsets.UTF_8);
+                assertTrue(workerLog.lines().anyMatch(l -> l.startsWith("-XX:") && l.contains(" " + collector + " ")
+                                && l.contains("-XX:InitialHeapSize=")),
+                        worker + " started with config/jvm.options (" + collector + "):\n" + workerLog.lines().limit(5).toList());
+            }
+        } finally {
+            try (var paths = Files.walk(stores)) {
+                for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(path);
+                }
+            }
+        }
         assertTrue(table.contains("load average (1, 5, 15 min) before: "), table);
 
         List<String> csv = Files.readAllLines(out.resolve("bench.csv"), StandardCharsets.UTF_8);
