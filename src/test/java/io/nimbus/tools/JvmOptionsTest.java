@@ -1,6 +1,7 @@
 package io.nimbus.tools;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -23,9 +24,8 @@ class JvmOptionsTest {
     private static final Pattern FLAG = Pattern.compile("^\\s*\\S+\\s+(\\w+)\\s+:?=\\s+(\\S*)\\s+\\{[^}]*}\\s+\\{([^}]*)}");
 
     @Test
-    void theJarCarriesTheRepositorysFileSoTheBenchStartsWorkersAsTheReadmeDoes() throws Exception {
+    void theJarCarriesTheRepositorysFileSoTheBenchStartsWorkersAsTheReadmeDoes(@TempDir Path dir) throws Exception {
         assertEquals(Files.readString(FILE), JvmOptions.text());
-        Path dir = Files.createTempDirectory("jvm-options");
         String arg = JvmOptions.argFile(dir);
         assertTrue(arg.startsWith("@"), arg);
         assertEquals(Files.readString(FILE), Files.readString(Path.of(arg.substring(1))));
