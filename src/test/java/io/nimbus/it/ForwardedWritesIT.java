@@ -121,6 +121,7 @@ class ForwardedWritesIT {
      * Runs {@code load --route way} (QUORUM puts, 2 s) against every worker; returns the forwards the workers
      * sent meanwhile and the writes that went in a term (one per write after a key's first), summed over them.
      */
+    /** 400 QUORUM writes on 60 keys (a count, not a time: a slow machine does fewer writes per second), routed {@code way}. */
     private static double[] loadForwards(LocalCluster c, String urls, String way) throws Exception {
         double forwards = 0;
         double termWrites = 0;
@@ -130,8 +131,8 @@ class ForwardedWritesIT {
             termWrites -= counter(m, "nimbus_paxos_term_writes_total", "");
         }
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-        int rc = io.nimbus.tools.LoadTool.run(new String[]{"--url", urls, "--connections", "6", "--duration-s", "2",
-                "--warmup-s", "0", "--keys", "60", "--mix", "put:1", "--consistency", "QUORUM", "--route", way,
+        int rc = io.nimbus.tools.LoadTool.run(new String[]{"--url", urls, "--connections", "6", "--max-ops", "400",
+                "--duration-s", "60", "--warmup-s", "0", "--keys", "60", "--mix", "put:1", "--consistency", "QUORUM", "--route", way,
                 "--prefix", "fwd-" + way + "-"}, new java.io.PrintStream(out, true), System.err);
         assertEquals(0, rc, out.toString());
         for (LocalCluster.Node n : c.workers()) {
