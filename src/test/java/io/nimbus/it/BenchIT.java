@@ -101,11 +101,7 @@ class BenchIT {
                         worker + " started with config/jvm.options (" + collector + "):\n" + workerLog.lines().limit(5).toList());
             }
         } finally {
-            try (var paths = Files.walk(stores)) {
-                for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.delete(path);
-                }
-            }
+            ItDataCleanup.deleteTree(stores);
         }
         assertTrue(table.contains("load average (1, 5, 15 min) before: "), table);
 
