@@ -4,6 +4,7 @@ import org.HdrHistogram.Histogram;
 
 import java.io.File;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -34,8 +35,11 @@ public final class BenchTool {
               --seconds S              measured seconds per cell (6)
               --warmup-s S             unmeasured seconds before each cell (2)
               --store-warmup-s S       unmeasured seconds of 50/50 put/get at 16 connections on each store once
-                                       it is up, before any cell (JIT: three JVMs on two cores are still
-                                       compiling 40 s into a load; caches, etcd's first snapshot) (60)
+                                       it is up, before any cell, at least (caches, etcd's first snapshot) (60)
+              --store-warmup-max-s S   past --store-warmup-s the warm-up goes on in 10 s steps while the
+                                       workers' JIT compiler threads used 0.2 cores or more in the last step
+                                       (three JVMs on two cores compile for 100 s and more), up to S seconds
+                                       in all; the header says how long it took (300)
               --connections N,N,...    connection counts (1,16,64)
               --loads L,L,...          put, get (linearizable), mixed (50/50 put/get), cas (distinct keys),
                                        cas-hot (one key) (put,get,mixed,cas,cas-hot)
@@ -94,8 +98,25 @@ public final class BenchTool {
         }
     }
 
+    /** Seconds of one step of a store's warm-up past its minimum, after which the bench looks at its JIT again. */
+    static final int WARMUP_STEP_S = 10;
+    /** A store whose JIT compiler threads used less than this (cores, all its processes) in a step has compiled. */
+    static final double JIT_SETTLED_CORES = 0.2;
+
+    /**
+     * Whether a store's warm-up goes on after {@code doneS} seconds whose last step saw its JIT compiler threads
+     * use {@code compilerCores}: always up to {@code minS}; past it, while they use {@link #JIT_SETTLED_CORES} or
+     * more, up to {@code maxS}. A store without a JIT (etcd) stops at {@code minS}.
+     */
+    static boolean warmUpMore(int doneS, double compilerCores, int minS, int maxS) {
+        if (doneS < minS) {
+            return true;
+        }
+        return doneS < maxS && (doneS == 0 || compilerCores >= JIT_SETTLED_CORES);
+    }
+
     record Options(int seconds, int warmupS, List<Integer> connections, List<Load> loads, int keys, int valueBytes,
-                   long maxOps, int storeWarmupS, String etcdTo, String nimbusTo, double openLoop, int openLoopConnections, boolean noEtcd, Path etcd,
+                   long maxOps, int storeWarmupS, int storeWarmupMaxS, String etcdTo, String nimbusTo, double openLoop, int openLoopConnections, boolean noEtcd, Path etcd,
                    Path jar, List<String> workerOptions, Path out, boolean keep, Path chartFrom) {
     }
 
@@ -191,15 +212,19 @@ public final class BenchTool {
                 nonNegative("warmup-s", a.getOrDefault("warmup-s", "2")), List.copyOf(connections), List.copyOf(loads),
                 positive("keys", a.getOrDefault("keys", "10000")), nonNegative("value-bytes", a.getOrDefault("value-bytes", "100")),
                 positive("max-ops", a.getOrDefault("max-ops", "5000000")),
-                nonNegative("store-warmup-s", a.getOrDefault("store-warmup-s", "60")), etcdTo, nimbusTo, openLoop,
+                nonNegative("store-warmup-s", a.getOrDefault("store-warmup-s", "60")),
+                nonNegative("store-warmup-max-s", a.getOrDefault("store-warmup-max-s", "300")), etcdTo, nimbusTo, openLoop,
                 positive("open-loop-connections", a.getOrDefault("open-loop-connections", "16")), noEtcd, etcd,
                 a.containsKey("jar") ? Path.of(a.get("jar")) : null, List.copyOf(workerOptions),
                 Path.of(a.getOrDefault("out", "target/bench")), keep,
                 a.containsKey("chart-from") ? Path.of(a.get("chart-from")) : null);
         a.keySet().removeAll(List.of("seconds", "warmup-s", "connections", "loads", "keys", "value-bytes", "max-ops",
-                "store-warmup-s", "etcd-to", "nimbus-to", "open-loop", "open-loop-connections", "etcd", "jar", "out", "chart-from"));
+                "store-warmup-s", "store-warmup-max-s", "etcd-to", "nimbus-to", "open-loop", "open-loop-connections", "etcd", "jar", "out", "chart-from"));
         if (!a.isEmpty()) {
             throw new IllegalArgumentException("unknown options " + a.keySet());
+        }
+        if (o.storeWarmupMaxS() < o.storeWarmupS()) {
+            throw new IllegalArgumentException("--store-warmup-max-s must be at least --store-warmup-s");
         }
         return o;
     }
@@ -255,6 +280,8 @@ public final class BenchTool {
         private final PrintStream out;
         private final List<BenchReport.Row> rows = new ArrayList<>();
         private final List<String> notes = new ArrayList<>();
+        /** Per store: how long its warm-up took and why it stopped, for the header. */
+        private final List<String> warmUps = new ArrayList<>();
         /** The stores this run started and has not stopped; read by the shutdown hook too. */
         private final List<BenchCluster> running = new java.util.concurrent.CopyOnWriteArrayList<>();
         /** Per cell: cores used by processes this run did not start. */
@@ -330,15 +357,33 @@ public final class BenchTool {
             return 0;
         }
 
-        /** Unmeasured 50/50 load on keys of their own, so that the first cell does not pay for a cold store. */
+        /**
+         * Unmeasured 50/50 load on keys of their own, so that the first cell does not pay for a cold store: at
+         * least {@code --store-warmup-s}, then on while the store's JIT compilers are busy ({@link #warmUpMore}).
+         */
         private void warmUp(BenchCluster store, LoadTool.Target target) throws InterruptedException {
-            if (o.storeWarmupS() == 0) {
-                return;
+            out.printf("%n== %s warm-up, %d s and on while its JIT compiles, up to %d s (not measured)%n", store.name,
+                    o.storeWarmupS(), o.storeWarmupMaxS());
+            int done = 0;
+            double compilerCores = 0;
+            while (warmUpMore(done, compilerCores, o.storeWarmupS(), o.storeWarmupMaxS())) {
+                int step = Math.min(WARMUP_STEP_S, o.storeWarmupMaxS() - done);
+                LoadTool.Options lo = options(store.urls, target, Load.MIXED, 16, 0, "bench-warm-", step, 0);
+                java.util.Map<Long, Long> before = CompilerCpu.ticks(store.pids());
+                long start = System.nanoTime();
+                LoadTool.Result r = new LoadTool.Runner(lo, new PrintStream(OutputStream.nullOutputStream()),
+                        LoadTool.clients(lo)).measure();
+                compilerCores = CompilerCpu.cores(before, CompilerCpu.ticks(store.pids()),
+                        (System.nanoTime() - start) / 1e9);
+                done += step;
+                out.printf("warm-up %3d s: statuses %s (a read finds no key until it is written: 404, etcd "
+                        + "200-no-key); JIT compiler threads %.2f cores%n", done, r.statuses(), compilerCores);
             }
-            LoadTool.Options lo = options(store.urls, target, Load.MIXED, 16, 0, "bench-warm-", o.storeWarmupS(), 0);
-            out.printf("%n== %s warm-up, %d s (not measured)%n", store.name, o.storeWarmupS());
-            new LoadTool.Runner(lo, out, LoadTool.clients(lo)).measure();
+            warmUps.add(done == 0 ? store.name + " none" : String.format(Locale.ROOT,
+                    "%s %d s (JIT compiler threads %.2f cores in its last step%s)", store.name, done, compilerCores,
+                    compilerCores >= JIT_SETTLED_CORES ? ", still compiling at --store-warmup-max-s" : ""));
         }
+
 
         private void preload(BenchCluster store, LoadTool.Target target) throws InterruptedException {
             LoadTool.Options lo = options(store.urls, target, Load.PUT, 16, 0, "bench-");
@@ -432,6 +477,11 @@ public final class BenchTool {
                     - (oursCpu().minus(oursStart).toNanos() / 1e9) / wall);
             otherCores.add(cpuOther);
             runner.report(r);
+            if (!r.failures().isEmpty() || r.cutOff().getTotalCount() > 0) {
+                notes.add("errors in " + store.name + " " + load.label() + " at " + c + " connections"
+                        + (rate > 0 ? " (open loop)" : "") + ": " + (r.failures().isEmpty() ? "" : r.failures().toString())
+                        + (r.cutOff().getTotalCount() > 0 ? " " + r.cutOff().getTotalCount() + " sends cut off" : ""));
+            }
             out.printf("cpu: load generator %.2f cores, %s %.2f cores, everything else %.2f cores (average over %.1f s)%n",
                     cpuLoad, store.name, cpuStore, cpuOther, wall);
             Histogram all = r.total();
@@ -476,6 +526,7 @@ public final class BenchTool {
                     machine: %s; java %s
                     started %s, %d s + %d s warm-up per cell; %d keys, %d-byte values; Nimbus: 3 workers, RF 3, QUORUM \
                     (JVM: %s), requests %s; etcd: 3 members, default flags (fsync on)
+                    each store's warm-up before the cells (50/50 at 16 connections, not measured): %s
                     load average (1, 5, 15 min) before: %s, after: %s (the run's own threads waiting on fsync count in it)
                     other processes (not this run's) used %s cores on average per cell, at most %s (from /proc/stat)
                     ops x = Nimbus ops/s / etcd ops/s (above 1: Nimbus more); p99 x = Nimbus p99 / etcd p99 (below 1: \
@@ -492,7 +543,7 @@ public final class BenchTool {
                                 + "(--nimbus-to key; cas-hot spread)";
                         default -> "spread over the workers";
                     },
-                    loadBefore, loadAfter,
+                    String.join("; ", warmUps), loadBefore, loadAfter,
                     String.format(Locale.ROOT, "%.2f", otherCores.stream().mapToDouble(Double::doubleValue).average().orElse(0)),
                     String.format(Locale.ROOT, "%.2f", otherCores.stream().mapToDouble(Double::doubleValue).max().orElse(0)));
         }

@@ -242,8 +242,8 @@ public final class LoadTool {
 
     /** What one run measured. {@code cutOff}: open-loop sends the run's end cut off, recorded as lower bounds. */
     record Result(Map<Op, Histogram> histograms, Histogram cutOff, double seconds, Map<String, Long> statuses,
-                  long conflicts, long errors, long putsTried, long putsApplied, long casTried, long casApplied,
-                  String firstError) {
+                  long conflicts, long errors, Map<String, Long> failures, long putsTried, long putsApplied,
+                  long casTried, long casApplied, String firstError) {
         /** Every measured operation's latency, cut-off sends included (µs). */
         Histogram total() {
             Histogram all = new Histogram(3);
@@ -355,6 +355,7 @@ public final class LoadTool {
             Map<Op, Histogram> hist = new EnumMap<>(Op.class);
             Histogram cutOff = new Histogram(3);
             Map<String, Long> statuses = new TreeMap<>();
+            Map<String, Long> failures = new TreeMap<>();
             long errors = 0;
             long conflicts = 0;
             long lastEnd = measureFrom;
@@ -371,6 +372,7 @@ public final class LoadTool {
                 w.hist.forEach((op, h) -> hist.computeIfAbsent(op, x -> new Histogram(3)).add(h));
                 cutOff.add(w.cutOff);
                 w.statuses.forEach((s, n) -> statuses.merge(s, n, Long::sum));
+                w.failures.forEach((s, n) -> failures.merge(s, n, Long::sum));
                 errors += w.errors;
                 conflicts += w.conflicts;
                 lastEnd = Math.max(lastEnd, w.lastEnd);
@@ -379,8 +381,8 @@ public final class LoadTool {
                 }
             }
             double seconds = Math.max(1e-9, (lastEnd - measureFrom) / 1e9);
-            return new Result(hist, cutOff, seconds, statuses, conflicts, errors, putsTried, putsApplied, casTried,
-                    casApplied, firstError);
+            return new Result(hist, cutOff, seconds, statuses, conflicts, errors, failures, putsTried, putsApplied,
+                    casTried, casApplied, firstError);
         }
 
         void report(Result r) {
@@ -392,8 +394,8 @@ public final class LoadTool {
                 line("cut-off", r.cutOff(), r.seconds());
             }
             line("total", r.total(), r.seconds());
-            out.printf("measured %.2fs  statuses %s  cas-conflicts %d  errors %d%n", r.seconds(), r.statuses(),
-                    r.conflicts(), r.errors());
+            out.printf("measured %.2fs  statuses %s  cas-conflicts %d  errors %d%s%n", r.seconds(), r.statuses(),
+                    r.conflicts(), r.errors(), r.failures().isEmpty() ? "" : " " + r.failures());
             if (r.cutOff().getTotalCount() > 0) {
                 out.printf("open loop: %d intended sends fell behind and were cut off by the run's end; they are in "
                         + "'total' with their wait so far (a lower bound)%n", r.cutOff().getTotalCount());
@@ -428,6 +430,10 @@ public final class LoadTool {
             final Map<Op, Histogram> hist = new EnumMap<>(Op.class);
             final Histogram cutOff = new Histogram(3);
             final Map<String, Long> statuses = new TreeMap<>();
+            /** Measured operations that failed, by what failed them (a status with its problem type, or "exception"). */
+            final Map<String, Long> failures = new TreeMap<>();
+            /** What failed the operation being executed: the label of its failed reply, or null. */
+            String failure;
             long errors;
             long conflicts;
             long lastEnd;
@@ -489,6 +495,7 @@ public final class LoadTool {
                     }
                     int key = keys == null ? random.nextInt(o.keys()) : keys[random.nextInt(keys.length)];
                     measuring = start >= measureFrom;
+                    failure = null;
                     boolean ok;
                     try {
                         ok = execute(client, op, key);
@@ -497,6 +504,7 @@ public final class LoadTool {
                         if (firstError == null) {
                             firstError = e.toString();
                         }
+                        failure = "exception";
                         ok = false;
                     }
                     long end = System.nanoTime();
@@ -508,6 +516,7 @@ public final class LoadTool {
                             hist.computeIfAbsent(op, x -> new Histogram(3)).recordValue((end - start) / 1000);
                         } else {
                             errors++;
+                            failures.merge(failure, 1L, Long::sum);
                         }
                         lastEnd = end;
                     }
@@ -559,6 +568,9 @@ public final class LoadTool {
 
             private boolean count(LoadClient.Reply r) {
                 statuses.merge(r.status(), 1L, Long::sum);
+                if (!r.ok() && !r.conflict()) {
+                    failure = r.status();
+                }
                 return r.ok();
             }
         }

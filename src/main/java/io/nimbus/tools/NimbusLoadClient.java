@@ -3,6 +3,7 @@ package io.nimbus.tools;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /** The v1 API: {@code PUT /v1/kv/{key}}, {@code GET}, and {@code PUT} with {@code If-Match: <etag>} (a 412 is a lost race). */
@@ -44,13 +45,13 @@ final class NimbusLoadClient implements LoadClient {
     public Reply put(int key) {
         HttpConnection.Response r = send("PUT", target(key),
                 withToken("Content-Type", "application/octet-stream"), value);
-        return r.status() == 204 ? Reply.ok("204", r.etag()) : Reply.failed(Integer.toString(r.status()));
+        return r.status() == 204 ? Reply.ok("204", r.etag()) : failed(r);
     }
 
     @Override
     public Reply get(int key) {
         HttpConnection.Response r = send("GET", target(key), withToken(), null);
-        return r.status() == 200 ? Reply.ok("200", r.etag()) : Reply.failed(Integer.toString(r.status()));
+        return r.status() == 200 ? Reply.ok("200", r.etag()) : failed(r);
     }
 
     @Override
@@ -60,8 +61,28 @@ final class NimbusLoadClient implements LoadClient {
         return switch (r.status()) {
             case 204 -> Reply.ok("204", r.etag());
             case 412 -> Reply.conflict("412");
-            default -> Reply.failed(Integer.toString(r.status()));
+            default -> failed(r);
         };
+    }
+
+    /** A failure labelled with its status and, when the body is a Nimbus problem, its type: "503 peer-overloaded". */
+    static Reply failed(HttpConnection.Response r) {
+        String type = problemType(r.body());
+        return Reply.failed(type == null ? Integer.toString(r.status()) : r.status() + " " + type);
+    }
+
+    private static final String PROBLEM_TYPE = "\"type\":\"urn:nimbus:problem:";
+
+    /** The problem type of an RFC 9457 body from a Nimbus node ({@code urn:nimbus:problem:<type>}), or null. */
+    static String problemType(byte[] body) {
+        String text = new String(body, StandardCharsets.UTF_8);
+        int at = text.indexOf(PROBLEM_TYPE);
+        if (at < 0) {
+            return null;
+        }
+        int from = at + PROBLEM_TYPE.length();
+        int to = text.indexOf('"', from);
+        return to <= from ? null : text.substring(from, to);
     }
 
     private HttpConnection.Response send(String method, String target, String[] headers, byte[] body) {

@@ -40,7 +40,7 @@ class BenchIT {
         Path out = NodeProcess.newDataDir("bench-out");
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-jar", NodeProcess.jar().toString(), "bench", "--seconds", "1", "--warmup-s", "0", "--store-warmup-s", "1",
-                "--connections", "2", "--open-loop-connections", "2", "--keys", "200", "--etcd-to", "spread",
+                "--store-warmup-max-s", "1", "--connections", "2", "--open-loop-connections", "2", "--keys", "200", "--etcd-to", "spread",
                 "--out", out.toString(), "--keep"));
         if (!etcd) {
             cmd.add("--no-etcd");
@@ -104,6 +104,14 @@ class BenchIT {
             ItDataCleanup.deleteTree(stores);
         }
         assertTrue(table.contains("load average (1, 5, 15 min) before: "), table);
+        // the warm-up reads the workers' JIT compiler threads: in a fresh JVM's first second of load they are at work
+        Matcher warm = Pattern.compile("warm-up before the cells [^:]*: nimbus 1 s \\(JIT compiler threads ([0-9.]+) cores")
+                .matcher(table);
+        assertTrue(warm.find(), "the header says how long Nimbus warmed up:\n" + table);
+        assertTrue(Double.parseDouble(warm.group(1)) > 0, "the workers' compiler threads seen compiling:\n" + table);
+        if (etcd) {
+            assertTrue(table.contains("; etcd 1 s (JIT compiler threads 0.00 cores"), "etcd has none:\n" + table);
+        }
 
         List<String> csv = Files.readAllLines(out.resolve("bench.csv"), StandardCharsets.UTF_8);
         assertEquals(1 + 2 * LOADS.size() * (etcd ? 2 : 1), csv.size(), String.join("\n", csv));

@@ -41,8 +41,8 @@ class LoadToolAuthTest {
         Path file = Files.writeString(dir.resolve("token"), ClientAuthTest.WRITER + "\n");
         String report = run(null, "--token-file", file.toString());
         assertTrue(report.startsWith("0\n") && report.contains(" errors 0"), report);
-        // a status as the report counts it ("401=3"): a bare "401" can be a rate in the table (ops/s 401)
-        assertFalse(report.contains("401=") || report.contains("403="), report);
+        // a status as the report counts it ("401 unauthorized=3"): a bare "401" can be a rate in the table (ops/s 401)
+        assertFalse(report.contains("401 unauthorized=") || report.contains("403 forbidden="), report);
         assertFalse(report.contains(ClientAuthTest.WRITER), "the token is never printed: " + report);
     }
 
@@ -55,7 +55,7 @@ class LoadToolAuthTest {
     @Test
     void withoutATokenTheNodeAnswers401AndTheRunCountsErrors() {
         String report = run(null);
-        assertTrue(report.contains("401="), report);
+        assertTrue(report.contains("401 unauthorized="), "counted by status and problem type: " + report);
         assertFalse(report.contains(" errors 0"), report);
     }
 
@@ -63,7 +63,7 @@ class LoadToolAuthTest {
     void aReadTokenCannotWrite(@TempDir Path dir) throws Exception {
         Path file = Files.writeString(dir.resolve("token"), ClientAuthTest.READER);
         String report = run(null, "--token-file", file.toString(), "--mix", "put:1");
-        assertTrue(report.contains("403="), report);
+        assertTrue(report.contains("403 forbidden="), "counted by status and problem type: " + report);
     }
 
     @Test

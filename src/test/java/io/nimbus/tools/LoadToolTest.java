@@ -54,6 +54,26 @@ class LoadToolTest {
     }
 
     @Test
+    void failedOperationsAreCountedByStatusAndProblemType() {
+        String url = base.toString().replaceAll("/$", "");
+        String report = run("--url", url, "--connections", "1", "--duration-s", "30", "--warmup-s", "0",
+                "--keys", "5", "--max-ops", "20", "--consistency", "SOMETIMES", "--prefix", "failing-");
+        assertTrue(report.startsWith("0\n"), report);
+        assertTrue(report.contains("errors 20 {400 bad-request=20}"), "each failure named by its problem type: " + report);
+    }
+
+    @Test
+    void aProblemTypeIsReadFromANimbusProblemBodyOnly() {
+        byte[] problem = "{\"type\":\"urn:nimbus:problem:peer-overloaded\",\"title\":\"Peer overloaded\",\"status\":503}"
+                .getBytes(StandardCharsets.UTF_8);
+        assertEquals("503 peer-overloaded",
+                NimbusLoadClient.failed(new HttpConnection.Response(503, null, problem)).status());
+        assertEquals("502", NimbusLoadClient.failed(new HttpConnection.Response(502, null,
+                "<html>bad gateway</html>".getBytes(StandardCharsets.UTF_8))).status());
+        assertEquals("500", NimbusLoadClient.failed(new HttpConnection.Response(500, null, new byte[0])).status());
+    }
+
+    @Test
     void badOptionsAreRefusedWithUsage() {
         assertTrue(run("--connections", "0").startsWith("2\n"));
         assertTrue(run("--mix", "fly:1").contains("bad --mix part"));
