@@ -21,7 +21,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * One Nimbus node as a separate JVM, for process-level integration tests.
  *
- * <p>The node listens on 127.0.0.1 only, on a free port, with the given data directory; its stdout
+ * <p>The node runs with {@code config/jvm.options}, as README's node command does. It listens on 127.0.0.1 only, on
+ * a free port, with the given data directory; its stdout
  * and stderr go to one file under {@code target/it-logs/}. Every wait is bounded. {@link #close()}
  * kills the process if it is still alive, and a JVM shutdown hook kills any node a test left behind.
  */
@@ -121,7 +122,9 @@ public final class NodeProcess implements AutoCloseable {
         Path log = logs.resolve(name + "-" + System.currentTimeMillis() + "-" + SEQ.incrementAndGet() + ".log");
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.add("-Xmx512m");
+        // the JVM options README's node command runs with, so the process tests (Jepsen's nemesis included) see
+        // its collector's pauses and heap sizing rather than settings of their own
+        cmd.add("@" + Path.of("config", "jvm.options").toAbsolutePath());
         cmd.add("-Dquarkus.http.host=127.0.0.1");
         cmd.add("-Dquarkus.http.port=" + port);
         cmd.add("-Dnimbus.data-dir=" + dataDir.toAbsolutePath());
