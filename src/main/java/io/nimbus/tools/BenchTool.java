@@ -384,7 +384,6 @@ public final class BenchTool {
                     compilerCores >= JIT_SETTLED_CORES ? ", still compiling at --store-warmup-max-s" : ""));
         }
 
-
         private void preload(BenchCluster store, LoadTool.Target target) throws InterruptedException {
             LoadTool.Options lo = options(store.urls, target, Load.PUT, 16, 0, "bench-");
             out.print(store.name + ": ");

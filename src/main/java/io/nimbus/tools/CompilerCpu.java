@@ -33,8 +33,12 @@ final class CompilerCpu {
                     String stat;
                     try {
                         stat = Files.readString(task.resolve("stat"));
-                    } catch (NoSuchFileException exited) {
-                        continue; // the thread ended between the listing and the read: it compiles nothing now
+                    } catch (IOException e) {
+                        if (e instanceof NoSuchFileException || !Files.exists(task)) {
+                            continue; // the thread ended between the listing and the read (ENOENT or ESRCH): it
+                                      // compiles nothing now, and HotSpot does stop idle compiler threads
+                        }
+                        throw e;
                     }
                     long t = compilerTicks(stat);
                     if (t >= 0) {

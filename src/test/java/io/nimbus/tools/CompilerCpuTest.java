@@ -41,6 +41,33 @@ class CompilerCpuTest {
     }
 
     @Test
+    void threadsEndingWhileTheyAreReadAreSkipped() throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread churn = new Thread(() -> {
+            while (!stop.get()) {
+                Thread t = new Thread(() -> { });
+                t.start();
+                try {
+                    t.join();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }, "churn");
+        churn.start();
+        try {
+            long pid = ProcessHandle.current().pid();
+            for (int i = 0; i < 1000; i++) {
+                assertFalse(CompilerCpu.ticks(List.of(pid)).isEmpty(), "the compiler threads are still read");
+            }
+        } finally {
+            stop.set(true);
+            churn.join();
+        }
+    }
+
+    @Test
     void theWarmUpRunsItsMinimumThenWhileTheJitCompilesUpToItsMaximum() {
         assertTrue(BenchTool.warmUpMore(50, 0.0, 60, 300), "below the minimum, whatever the JIT does");
         assertFalse(BenchTool.warmUpMore(60, 0.15, 60, 300), "the JIT has settled at the minimum");
