@@ -591,7 +591,7 @@ public final class BenchTool {
                 memKib / 1024.0 / 1024.0);
     }
 
-    /** Seconds of CPU the whole machine has been busy since boot: /proc/stat's cpu line, USER_HZ = 100. */
+    /** Seconds of CPU the whole machine has been busy since boot: /proc/stat's cpu line, in USER_HZ ticks. */
     static double machineBusySeconds() {
         try {
             String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
@@ -602,7 +602,7 @@ public final class BenchTool {
                     busy += Long.parseLong(f[i]);
                 }
             }
-            return busy / 100.0;
+            return busy / (double) CompilerCpu.USER_HZ;
         } catch (IOException e) {
             throw new UncheckedIOException("reading /proc/stat", e);
         }

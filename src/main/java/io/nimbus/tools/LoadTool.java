@@ -242,8 +242,13 @@ public final class LoadTool {
 
     /** What one run measured. {@code cutOff}: open-loop sends the run's end cut off, recorded as lower bounds. */
     record Result(Map<Op, Histogram> histograms, Histogram cutOff, double seconds, Map<String, Long> statuses,
-                  long conflicts, long errors, Map<String, Long> failures, long putsTried, long putsApplied,
+                  long conflicts, Map<String, Long> failures, long putsTried, long putsApplied,
                   long casTried, long casApplied, String firstError) {
+        /** Measured operations that failed, whatever failed them. */
+        long errors() {
+            return failures.values().stream().mapToLong(Long::longValue).sum();
+        }
+
         /** Every measured operation's latency, cut-off sends included (µs). */
         Histogram total() {
             Histogram all = new Histogram(3);
@@ -356,7 +361,6 @@ public final class LoadTool {
             Histogram cutOff = new Histogram(3);
             Map<String, Long> statuses = new TreeMap<>();
             Map<String, Long> failures = new TreeMap<>();
-            long errors = 0;
             long conflicts = 0;
             long lastEnd = measureFrom;
             long putsApplied = 0;
@@ -373,7 +377,6 @@ public final class LoadTool {
                 cutOff.add(w.cutOff);
                 w.statuses.forEach((s, n) -> statuses.merge(s, n, Long::sum));
                 w.failures.forEach((s, n) -> failures.merge(s, n, Long::sum));
-                errors += w.errors;
                 conflicts += w.conflicts;
                 lastEnd = Math.max(lastEnd, w.lastEnd);
                 if (firstError == null) {
@@ -381,7 +384,7 @@ public final class LoadTool {
                 }
             }
             double seconds = Math.max(1e-9, (lastEnd - measureFrom) / 1e9);
-            return new Result(hist, cutOff, seconds, statuses, conflicts, errors, failures, putsTried, putsApplied,
+            return new Result(hist, cutOff, seconds, statuses, conflicts, failures, putsTried, putsApplied,
                     casTried, casApplied, firstError);
         }
 
@@ -434,7 +437,6 @@ public final class LoadTool {
             final Map<String, Long> failures = new TreeMap<>();
             /** What failed the operation being executed: the label of its failed reply, or null. */
             String failure;
-            long errors;
             long conflicts;
             long lastEnd;
             String firstError;
@@ -515,7 +517,6 @@ public final class LoadTool {
                         if (ok) {
                             hist.computeIfAbsent(op, x -> new Histogram(3)).recordValue((end - start) / 1000);
                         } else {
-                            errors++;
                             failures.merge(failure, 1L, Long::sum);
                         }
                         lastEnd = end;
